@@ -1,0 +1,167 @@
+"""The jupyter-server extension: configuration, wiring and lifetime. Config lives only here."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+from typing import Any
+
+import socketio
+from jupyter_server._tz import utcnow
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
+from tornado.escape import url_unescape
+from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
+
+from . import protocol
+from .core import Limits, SessionManager
+from .handlers import identify, rest_handlers, socket_handler
+from .transport import TerminalEvents
+
+
+def default_shell() -> list[str]:
+    """The user's login shell as a login shell, falling back to ``/bin/sh``."""
+    shell = os.environ.get("SHELL")
+    if not shell:
+        try:
+            shell = pwd.getpwuid(os.getuid()).pw_shell
+        except KeyError:
+            shell = None
+    if not shell or not shutil.which(shell):
+        shell = "/bin/sh"
+    return [shell, "-l"]
+
+
+class WebPtyApp(ExtensionApp):
+    """Serve persistent PTY sessions to the browser over Socket.IO."""
+
+    name = "jupyter_webpty"
+    load_other_extensions = True
+
+    shell_command = List(
+        Unicode(),
+        default_value=None,
+        allow_none=True,
+        help="Command of a new session (default: $SHELL as a login shell, else /bin/sh -l).",
+    ).tag(config=True)
+    extra_env = Dict(per_key_traits=None, help="Extra environment variables for new sessions.").tag(
+        config=True
+    )
+    default_cwd = Unicode(
+        "",
+        help="Directory new sessions start in, relative to the server's root_dir (default: root_dir).",
+    ).tag(config=True)
+    max_sessions_per_user = Integer(
+        20, help="Most live sessions one owner may have at once (0: no limit)."
+    ).tag(config=True)
+    max_sessions = Integer(0, help="Most live sessions on this server at once (0: no limit).").tag(
+        config=True
+    )
+    scrollback_bytes = Integer(
+        4 * 1024 * 1024,
+        help="Output retained per session for resume and screen restore (bytes).",
+    ).tag(config=True)
+    flow_high_water = Integer(
+        256 * 1024, help="Unacknowledged output per client before delivery to it pauses (bytes)."
+    ).tag(config=True)
+    flow_low_water = Integer(
+        64 * 1024, help="Unacknowledged output below which a paused client resumes (bytes)."
+    ).tag(config=True)
+    max_pending_input = Integer(
+        16 * 1024 * 1024,
+        help="Input waiting for a shell that does not read it, before input is refused (bytes).",
+    ).tag(config=True)
+    cull_inactive_timeout = Integer(
+        0,
+        help="Close detached sessions without input or output for this long (seconds; 0 disables).",
+    ).tag(config=True)
+    kill_on_exit = Bool(
+        True,
+        help="When the shell exits, also end the jobs it left running on the terminal.",
+    ).tag(config=True)
+    kill_grace = Float(
+        1.0, help="Wait between SIGHUP, SIGTERM and SIGKILL when closing a session (seconds)."
+    ).tag(config=True)
+    session_owner = CaselessStrEnum(
+        ["auto", "server", "user"],
+        default_value="auto",
+        help=(
+            "Who owns sessions. 'server': everyone the server lets in is its owner (right for "
+            "single-user servers, where token clients get random anonymous names). 'user': the "
+            "authenticated username (JupyterHub sharing, custom identity providers). 'auto': "
+            "'server' with jupyter-server's own identity providers, else 'user'."
+        ),
+    ).tag(config=True)
+
+    manager: SessionManager
+
+    @property
+    def _server(self) -> Any:
+        # ExtensionApp types serverapp as optional; it is always set once we are loaded.
+        assert self.serverapp is not None  # noqa: S101
+        return self.serverapp
+
+    events: TerminalEvents | None = None
+
+    def initialize_settings(self) -> None:
+        """Build the core from plain values."""
+        self.manager = SessionManager(
+            self.shell_command or default_shell(),
+            root_dir=self._server.root_dir,
+            default_cwd=self.default_cwd or None,
+            extra_env=self.extra_env,
+            limits=Limits(
+                scrollback_bytes=self.scrollback_bytes,
+                high_water=self.flow_high_water,
+                low_water=min(self.flow_low_water, self.flow_high_water),
+                max_pending_input=self.max_pending_input,
+                kill_grace=self.kill_grace,
+            ),
+            max_sessions_per_user=self.max_sessions_per_user,
+            max_sessions=self.max_sessions,
+            cull_timeout=self.cull_inactive_timeout,
+            kill_on_exit=self.kill_on_exit,
+            on_activity=self._record_activity,
+        )
+        self.settings["webpty_manager"] = self.manager
+
+    def _record_activity(self) -> None:
+        # jupyter-server's last_activity() reads every "*_last_activity" setting; JupyterHub's
+        # idle culler sees it through jupyterhub-singleuser's activity reports.
+        self._server.web_app.settings["webpty_last_activity"] = utcnow()
+
+    def initialize_handlers(self) -> None:
+        """Mount the Socket.IO endpoint and the REST API, unless terminals are disabled."""
+        if not self._server.terminals_enabled:
+            self.log.info("jupyter-webpty: terminals are disabled (ServerApp.terminals_enabled)")
+            return
+        sio = socketio.AsyncServer(
+            async_mode="tornado",
+            transports=["websocket"],
+            cors_allowed_origins=[],  # Jupyter's origin check runs instead
+            max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.events = TerminalEvents(sio, self.manager, identify)
+        self.events.register()
+        handler: Any = socket_handler(sio, self.session_owner)
+        routes = [
+            (f"/{protocol.SOCKETIO_PATH}/", handler),
+            *rest_handlers(self.manager, self.session_owner),
+        ]
+        self.handlers.extend(routes)
+        # Tornado routes on the path as sent. Browsers keep a base_url's escapes ("/a%40b/"), but
+        # some clients (yarl, so python-socketio) send them decoded ("/a@b/"): accept both.
+        base_url = self._server.base_url
+        if url_unescape(base_url, plus=False) != base_url:
+            decoded = url_unescape(base_url, plus=False)
+            self._server.web_app.add_handlers(
+                ".*$", [(url_path_join(re.escape(decoded), r[0]), *r[1:]) for r in routes]
+            )
+
+    async def stop_extension(self) -> None:
+        """Close every session on server shutdown, leaving no process behind."""
+        await self.manager.close_all()

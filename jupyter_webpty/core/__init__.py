@@ -1,0 +1,33 @@
+"""The PTY core: sessions, their manager and errors. Standard library and asyncio only."""
+
+from __future__ import annotations
+
+from .errors import (
+    InputOverflow,
+    InvalidCwd,
+    SessionClosed,
+    SessionLimitReached,
+    SessionNameTaken,
+    SessionNotFound,
+    SpawnError,
+    WebPtyError,
+)
+from .manager import Listener, SessionManager
+from .session import Attached, Limits, PtySession, SessionState
+
+__all__ = [
+    "Attached",
+    "InputOverflow",
+    "InvalidCwd",
+    "Limits",
+    "Listener",
+    "PtySession",
+    "SessionClosed",
+    "SessionLimitReached",
+    "SessionManager",
+    "SessionNameTaken",
+    "SessionNotFound",
+    "SessionState",
+    "SpawnError",
+    "WebPtyError",
+]

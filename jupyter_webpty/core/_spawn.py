@@ -1,0 +1,176 @@
+"""POSIX process plumbing: spawn on a PTY, the child's environment, and process-tree signals.
+
+Everything here is synchronous and cheap; the asyncio parts live in ``session.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import signal
+import struct
+import termios
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SpawnError
+
+#: Dispositions a server started from a script may have set to SIG_IGN (``nohup``, ``&`` in a
+#: non-interactive shell); ptyprocess keeps them, which would break Ctrl+C in every shell.
+_RESET_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in (
+        "SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP", "SIGPIPE", "SIGCHLD", "SIGTSTP",
+        "SIGTTIN", "SIGTTOU", "SIGXFSZ", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGWINCH",
+    )
+    if hasattr(signal, name)
+)  # fmt: skip
+
+
+@dataclass
+class Child:
+    """A spawned child: its pid, the PTY master fd (non-blocking, close-on-exec), a pidfd."""
+
+    pid: int
+    fd: int
+    pidfd: int | None
+
+
+def _reset_child_signals() -> None:  # runs in the forked child, before exec
+    for sig in _RESET_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+def child_env(
+    base: Mapping[str, str], extra: Mapping[str, str], cols: int, rows: int
+) -> dict[str, str]:
+    """The environment of a shell: ``base`` plus ``extra`` with the terminal's own variables."""
+    env = dict(base)
+    # Variables of the server's own terminal or of Jupyter's kernel plumbing mislead a shell.
+    for name in ("COLUMNS", "LINES", "TERM_PROGRAM", "JPY_PARENT_PID", "JPY_SESSION_NAME"):
+        env.pop(name, None)
+    env.update(extra)
+    env["TERM"] = "xterm-256color"
+    env.setdefault("COLORTERM", "truecolor")
+    env["COLUMNS"] = str(cols)
+    env["LINES"] = str(rows)
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
+def spawn(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], cols: int, rows: int) -> Child:
+    """Start ``argv`` as a session leader on a new PTY of ``cols`` x ``rows``."""
+    from ptyprocess import PtyProcess  # noqa: PLC0415 - only the spawner needs it
+
+    try:
+        process = PtyProcess.spawn(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            dimensions=(rows, cols),
+            preexec_fn=_reset_child_signals,
+        )
+    except (OSError, ValueError) as exc:
+        raise SpawnError(argv, str(exc)) from exc
+    except Exception as exc:  # ptyprocess re-raises child errors as bare Exception
+        raise SpawnError(argv, str(exc)) from exc
+    # We own the fd from here: stop ptyprocess from closing it (its close() sleeps and blocks).
+    fd = os.dup(process.fd)
+    process.fileobj.close()
+    process.closed = True
+    os.set_inheritable(fd, False)
+    os.set_blocking(fd, False)
+    pidfd: int | None = None
+    with contextlib.suppress(OSError, AttributeError):
+        pidfd = os.pidfd_open(process.pid)
+    return Child(pid=process.pid, fd=fd, pidfd=pidfd)
+
+
+def set_size(fd: int, cols: int, rows: int) -> None:
+    """Set the PTY window size; the kernel sends SIGWINCH to the foreground group."""
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def session_members(sid: int) -> list[int]:
+    """Pids whose session id is ``sid``: the shell, its jobs and ``nohup``-ed children.
+
+    Processes that called ``setsid`` (or double-forked into a new session) are not found:
+    they deliberately left the terminal, like a daemon started from it.
+    """
+    members = []
+    for pid in _pids():
+        stat = _stat_fields(pid)
+        # Fields after the command: state ppid pgrp session ...; zombies are already dead.
+        if stat is not None and len(stat) > 3 and stat[3] == str(sid) and stat[0] != "Z":
+            members.append(pid)
+    return members
+
+
+def _pids() -> Iterator[int]:
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                yield int(entry.name)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    # The command may contain spaces and parentheses: split after the last ')'.
+    return raw[raw.rfind(b")") + 2 :].decode("ascii", "replace").split()
+
+
+def signal_members(pids: Sequence[int], sig: int) -> None:
+    """Send ``sig`` to each pid, ignoring those that are already gone."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def reap(pid: int) -> int | None:
+    """Collect ``pid`` if it has exited; return its exit code (negative: signal) or None."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return -1
+    if done == 0:
+        return None
+    return os.waitstatus_to_exitcode(status)
+
+
+def foreground_command(fd: int) -> str | None:
+    """The name of the terminal's foreground process group leader, read live from /proc."""
+    try:
+        pgrp = os.tcgetpgrp(fd)
+    except OSError:
+        return None
+    try:
+        return Path(f"/proc/{pgrp}/comm").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def read_available(fd: int, limit: int) -> tuple[bytes, bool]:
+    """Drain up to ``limit`` bytes without blocking; the flag is True at end of file."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        except OSError as exc:
+            if exc.errno == errno.EIO:  # every slave fd closed: Linux says EIO, not EOF
+                return b"".join(chunks), True
+            raise
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False

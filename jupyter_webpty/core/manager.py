@@ -1,0 +1,209 @@
+"""Named sessions per owner: creation with limits, lookup, culling of idle detached sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
+from .session import Limits, PtySession
+
+log = logging.getLogger(__name__)
+
+
+class Listener(Protocol):
+    """Who hears about sessions ending and lists changing (the transport)."""
+
+    def session_exited(self, session: PtySession) -> None:
+        """``session`` ended by itself or was closed; it is no longer listed."""
+
+    def sessions_changed(self, owner: str) -> None:
+        """``owner``'s list of sessions changed."""
+
+
+class SessionManager:
+    """All live sessions of this server, keyed by an unguessable id, named per owner."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        root_dir: str,
+        default_cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        limits: Limits | None = None,
+        max_sessions_per_user: int = 0,
+        max_sessions: int = 0,
+        cull_timeout: float = 0,
+        kill_on_exit: bool = True,
+        on_activity: Callable[[], None] | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.root_dir = str(Path(root_dir).resolve())
+        self.default_cwd = default_cwd
+        self._env = dict(os.environ if env is None else env) | dict(extra_env or {})
+        self.limits = limits or Limits()
+        self.max_sessions_per_user = max_sessions_per_user
+        self.max_sessions = max_sessions
+        self.cull_timeout = cull_timeout
+        self.kill_on_exit = kill_on_exit
+        self._on_activity = on_activity
+        self._last_activity_report = 0.0
+        self._sessions: dict[str, PtySession] = {}
+        self._listeners: list[Listener] = []
+        self._cull_handle: asyncio.TimerHandle | None = None
+        self._closing: set[asyncio.Task[int]] = set()
+
+    def add_listener(self, listener: Listener) -> None:
+        """Tell ``listener`` about exits and list changes."""
+        self._listeners.append(listener)
+
+    # -- queries -----------------------------------------------------------------------------
+    def sessions(self, owner: str) -> list[PtySession]:
+        """``owner``'s live sessions, oldest first."""
+        return [s for s in self._sessions.values() if s.owner == owner and s.is_alive]
+
+    def get(self, owner: str, session_id: str) -> PtySession:
+        """``owner``'s session with that id; another owner's looks exactly like a missing one."""
+        session = self._sessions.get(session_id)
+        if session is None or session.owner != owner or not session.is_alive:
+            raise SessionNotFound(session_id)
+        return session
+
+    def find(
+        self, owner: str, *, session_id: str | None = None, name: str | None = None
+    ) -> PtySession:
+        """``owner``'s session by id, or else by name."""
+        if session_id is not None:
+            return self.get(owner, session_id)
+        for session in self.sessions(owner):
+            if session.name == name:
+                return session
+        raise SessionNotFound(name or "")
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    # -- changes -----------------------------------------------------------------------------
+    def create(
+        self, owner: str, *, cols: int, rows: int, name: str | None = None, cwd: str | None = None
+    ) -> PtySession:
+        """Start a shell for ``owner`` (raises a ``WebPtyError`` when refused)."""
+        mine = self.sessions(owner)
+        if self.max_sessions_per_user and len(mine) >= self.max_sessions_per_user:
+            raise SessionLimitReached(self.max_sessions_per_user)
+        if self.max_sessions and len(self._sessions) >= self.max_sessions:
+            raise SessionLimitReached(self.max_sessions, "on this server")
+        taken = {s.name for s in mine}
+        if name is None:
+            name = next(str(n) for n in range(1, len(taken) + 2) if str(n) not in taken)
+        elif name in taken:
+            raise SessionNameTaken(name)
+        session = PtySession(
+            self.argv,
+            owner=owner,
+            name=name,
+            cwd=self.resolve_cwd(cwd),
+            env=self._env,
+            cols=cols,
+            rows=rows,
+            limits=self.limits,
+            kill_on_exit=self.kill_on_exit,
+        )
+        session.on_exit(self._forget)
+        session.on_activity(self._activity)
+        session.start()
+        self._sessions[session.id] = session
+        self.start_culling()  # here, where a loop surely runs; a no-op when already started
+        log.info("terminal %s (%r) started for %s", session.id, name, owner)
+        self._changed(owner)
+        return session
+
+    def resolve_cwd(self, cwd: str | None) -> str:
+        """The directory a shell starts in: inside the root directory, existing."""
+        requested = cwd if cwd is not None else self.default_cwd
+        if requested is None or requested == "":
+            return self.root_dir
+        path = Path(self.root_dir, Path(requested).expanduser()).resolve()
+        if path != Path(self.root_dir) and Path(self.root_dir) not in path.parents:
+            raise InvalidCwd(requested, "it is outside the server's root directory")
+        if not path.is_dir():
+            raise InvalidCwd(requested, "no such directory")
+        return str(path)
+
+    async def close(self, owner: str, session_id: str) -> int:
+        """Terminate ``owner``'s session and everything started from it; return the exit code."""
+        return await self.get(owner, session_id).terminate()
+
+    async def close_all(self) -> None:
+        """Terminate every session (server shutdown)."""
+        self.stop_culling()
+        sessions = [s for s in self._sessions.values() if s.is_alive]
+        results = await asyncio.gather(*(s.terminate() for s in sessions), return_exceptions=True)
+        for session, result in zip(sessions, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("closing terminal %s failed: %s", session.id, result)
+
+    def _forget(self, session: PtySession) -> None:
+        self._sessions.pop(session.id, None)
+        log.info("terminal %s ended with code %s", session.id, session.exit_code)
+        for listener in self._listeners:
+            try:
+                listener.session_exited(session)
+            except Exception:
+                log.exception("listener failed on exit of %s", session.id)
+        self._changed(session.owner)
+
+    def _changed(self, owner: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener.sessions_changed(owner)
+            except Exception:
+                log.exception("listener failed on a change for %s", owner)
+
+    def notify_changed(self, owner: str) -> None:
+        """Tell listeners that ``owner``'s list changed (attach counts, for instance)."""
+        self._changed(owner)
+
+    def _activity(self) -> None:
+        # Cheap throttle: the hot path calls this per read.
+        now = time.monotonic()
+        if self._on_activity is not None and now - self._last_activity_report >= 1.0:
+            self._last_activity_report = now
+            self._on_activity()
+
+    # -- culling -----------------------------------------------------------------------------
+    def start_culling(self) -> None:
+        """Close detached sessions idle longer than ``cull_timeout`` seconds (0: never)."""
+        if self.cull_timeout > 0 and self._cull_handle is None:
+            interval = min(max(self.cull_timeout / 4, 0.25), 60.0)
+            self._cull_handle = asyncio.get_running_loop().call_later(interval, self._cull)
+
+    def stop_culling(self) -> None:
+        """Stop the culling timer."""
+        if self._cull_handle is not None:
+            self._cull_handle.cancel()
+            self._cull_handle = None
+
+    def _cull(self) -> None:
+        self._cull_handle = None
+        now = time.time()
+        for session in list(self._sessions.values()):
+            try:
+                idle = now - session.last_activity
+                if session.is_alive and session.clients == 0 and idle > self.cull_timeout:
+                    log.info("culling terminal %s idle for %.0f s", session.id, idle)
+                    task = asyncio.get_running_loop().create_task(session.terminate())
+                    self._closing.add(task)
+                    task.add_done_callback(self._closing.discard)
+            except Exception:
+                log.exception("culling terminal %s failed", session.id)
+        with contextlib.suppress(RuntimeError):
+            self.start_culling()

@@ -1,0 +1,470 @@
+"""One shell on a pseudo-terminal: output retention, viewers with flow control, input, exit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import secrets
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _spawn
+from .errors import InputOverflow, SessionClosed
+from .screen import ScreenTracker
+
+log = logging.getLogger(__name__)
+
+#: ``sink(data, end_offset)`` delivers output to one viewer; it must not block.
+OutputSink = Callable[[bytes, int], None]
+#: ``reset(preamble, start_offset)`` tells a viewer to reset before the output that follows.
+ResetSink = Callable[[str, int], None]
+
+_READ_LIMIT = 256 * 1024  # most bytes taken from the PTY per loop turn
+_INTERRUPT = b"\x03"
+
+
+class SessionState(enum.Enum):
+    """Lifecycle of a session."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    EXITED = "exited"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-session resource bounds, plain numbers from the app's config."""
+
+    scrollback_bytes: int = 4 * 1024 * 1024
+    high_water: int = 256 * 1024
+    low_water: int = 64 * 1024
+    max_pending_input: int = 16 * 1024 * 1024
+    kill_grace: float = 1.0
+
+
+@dataclass(frozen=True)
+class Attached:
+    """Where delivery to a new viewer starts and how."""
+
+    offset: int
+    end: int
+    truncated: bool
+    preamble: str
+
+
+class _Viewer:
+    """One attached client: what it was sent, what it acknowledged, its terminal size."""
+
+    __slots__ = ("acked", "cols", "last_active", "reset", "rows", "sent", "sink")
+
+    def __init__(self, sink: OutputSink, reset: ResetSink, offset: int) -> None:
+        self.sink = sink
+        self.reset = reset
+        self.sent = offset
+        self.acked = offset
+        self.cols: int | None = None
+        self.rows: int | None = None
+        self.last_active = time.monotonic()
+
+
+class PtySession:
+    """One child process attached to a pseudo-terminal, with its retained output."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        owner: str,
+        name: str,
+        cwd: str,
+        env: Mapping[str, str],
+        cols: int,
+        rows: int,
+        limits: Limits | None = None,
+        kill_on_exit: bool = True,
+    ) -> None:
+        self.id = secrets.token_urlsafe(16)  # 128 bits: unguessable
+        self.owner = owner
+        self.name = name
+        self.argv = list(argv)
+        self.cols = cols
+        self.rows = rows
+        self.created_at = time.time()
+        self.last_activity = self.created_at
+        self.state = SessionState.STARTING
+        self.exit_code: int | None = None
+        self._cwd = cwd
+        self._env = env
+        self._limits = limits or Limits()
+        self._kill_on_exit = kill_on_exit
+        self._child: _spawn.Child | None = None
+        self._retained = bytearray()
+        self._base = 0  # stream offset of _retained[0]
+        self._end = 0  # stream offset after the last byte read
+        self._screen = ScreenTracker()
+        self._viewers: dict[object, _Viewer] = {}
+        self._driver: object | None = None  # the viewer whose size the terminal has
+        self._pending: deque[bytes] = deque()
+        self._pending_size = 0
+        self._reading = False
+        self._writing = False
+        self._finishing: asyncio.Task[None] | None = None
+        self._on_exit: list[Callable[[PtySession], None]] = []
+        self._on_activity: Callable[[], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Spawn the child and start reading its output (raises ``SpawnError``)."""
+        self._loop = asyncio.get_running_loop()
+        env = _spawn.child_env(self._env, {}, self.cols, self.rows)
+        child = _spawn.spawn(self.argv, cwd=self._cwd, env=env, cols=self.cols, rows=self.rows)
+        self._child = child
+        self.state = SessionState.RUNNING
+        self._resume_reading()
+        if child.pidfd is not None:
+            self._loop.add_reader(child.pidfd, self._on_child_exit)
+
+    def on_exit(self, callback: Callable[[PtySession], None]) -> None:
+        """Call ``callback(session)`` once after the shell exited and the session closed."""
+        self._on_exit.append(callback)
+
+    def on_activity(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` on input and output (the manager throttles it)."""
+        self._on_activity = callback
+
+    @property
+    def pid(self) -> int | None:
+        """The shell's process id while it runs."""
+        return self._child.pid if self._child else None
+
+    @property
+    def is_alive(self) -> bool:
+        """Whether the session still runs."""
+        return self.state is SessionState.RUNNING
+
+    @property
+    def end(self) -> int:
+        """Stream offset after the last byte of output read so far."""
+        return self._end
+
+    @property
+    def clients(self) -> int:
+        """Number of attached viewers."""
+        return len(self._viewers)
+
+    def foreground(self) -> tuple[str | None, str | None]:
+        """The foreground command and the shell's working directory, read live."""
+        if self._child is None or not self.is_alive:
+            return None, None
+        command = _spawn.foreground_command(self._child.fd)
+        try:
+            cwd: str | None = str(Path(f"/proc/{self._child.pid}/cwd").readlink())
+        except OSError:
+            cwd = None
+        return command, cwd
+
+    # -- viewers -----------------------------------------------------------------------------
+    def attach(
+        self, key: object, sink: OutputSink, reset: ResetSink, offset: int | None = None
+    ) -> Attached:
+        """Start delivering output to ``sink``, after ``offset`` if still retained."""
+        if offset is not None and self._base <= offset <= self._end:
+            start, truncated, preamble = offset, False, ""
+        else:
+            restore = self._screen.restore(self._base, self._end, self._retained)
+            start, truncated, preamble = restore.offset, True, restore.preamble
+            if restore.repaint:
+                self._repaint()
+        viewer = _Viewer(sink, reset, start)
+        self._viewers[key] = viewer
+        # Deliver after the caller had a chance to send its reply.
+        asyncio.get_running_loop().call_soon(self._pump, viewer)
+        return Attached(offset=start, end=self._end, truncated=truncated, preamble=preamble)
+
+    def detach(self, key: object) -> bool:
+        """Stop delivering to ``key``; return whether it was attached."""
+        viewer = self._viewers.pop(key, None)
+        if viewer is None:
+            return False
+        if self._driver is key:
+            self._driver = None
+            remaining = max(self._viewers.items(), key=lambda kv: kv[1].last_active, default=None)
+            if remaining is not None and remaining[1].cols and remaining[1].rows:
+                self._driver = remaining[0]
+                self._set_size(remaining[1].cols, remaining[1].rows)
+        self._update_reading()
+        return True
+
+    def is_attached(self, key: object) -> bool:
+        """Whether ``key`` receives this session's output."""
+        return key in self._viewers
+
+    def ack(self, key: object, offset: int) -> None:
+        """Record that ``key`` processed output up to ``offset``; resume it if it was held."""
+        viewer = self._viewers.get(key)
+        if viewer is None or offset <= viewer.acked:
+            return
+        viewer.acked = min(offset, viewer.sent)
+        if viewer.sent - viewer.acked <= self._limits.low_water:
+            self._pump(viewer)
+        self._update_reading()
+
+    def _pump(self, viewer: _Viewer) -> None:
+        high = self._limits.high_water
+        while viewer.sent < self._end and viewer.sent - viewer.acked < high:
+            if viewer.sent < self._base:
+                # Fell off the retained buffer (only a viewer slower than others can): resync.
+                restore = self._screen.restore(self._base, self._end, self._retained)
+                viewer.sent = viewer.acked = restore.offset
+                viewer.reset(restore.preamble, restore.offset)
+                continue
+            start = viewer.sent - self._base
+            chunk = bytes(self._retained[start : start + _READ_LIMIT])
+            viewer.sent += len(chunk)
+            viewer.sink(chunk, viewer.sent)
+
+    # -- input and size ----------------------------------------------------------------------
+    def write(self, data: bytes, key: object | None = None) -> None:
+        """Send ``data`` to the shell without blocking; raise ``InputOverflow`` past the cap."""
+        if not self.is_alive or self._child is None:
+            raise SessionClosed(self.id)
+        viewer = self._viewers.get(key) if key is not None else None
+        if viewer is not None:
+            viewer.last_active = time.monotonic()
+            if self._driver is not key and viewer.cols and viewer.rows:
+                self._driver = key
+                self._set_size(viewer.cols, viewer.rows)
+        self._touch()
+        if _INTERRUPT in data and self._pending:
+            # As the tty driver flushes its input queue on an interrupt character, drop a
+            # queued paste so that Ctrl+C reaches the shell now, not after megabytes.
+            self._pending.clear()
+            self._pending_size = 0
+            data = data[data.rfind(_INTERRUPT) :]
+        if self._pending_size + len(data) > self._limits.max_pending_input:
+            raise InputOverflow(self._limits.max_pending_input)
+        self._pending.append(data)
+        self._pending_size += len(data)
+        self._flush_input()
+
+    def _flush_input(self) -> None:
+        child = self._child
+        if child is None or not self.is_alive:
+            return
+        while self._pending:
+            chunk = self._pending[0]
+            try:
+                written = os.write(child.fd, chunk)
+            except BlockingIOError:
+                written = 0
+            except OSError as exc:
+                log.debug("write to terminal %s failed: %s", self.id, exc)
+                self._pending.clear()
+                self._pending_size = 0
+                break
+            self._pending_size -= written
+            if written < len(chunk):
+                self._pending[0] = chunk[written:]
+                if not self._writing and self._loop is not None:
+                    self._loop.add_writer(child.fd, self._flush_input)
+                    self._writing = True
+                return
+            self._pending.popleft()
+        if self._writing and self._loop is not None:
+            self._loop.remove_writer(child.fd)
+            self._writing = False
+
+    def resize(self, cols: int, rows: int, key: object | None = None) -> None:
+        """Resize the terminal on behalf of ``key``, which then drives the size."""
+        if not self.is_alive:
+            raise SessionClosed(self.id)
+        viewer = self._viewers.get(key) if key is not None else None
+        if viewer is not None:
+            viewer.cols, viewer.rows = cols, rows
+            viewer.last_active = time.monotonic()
+            self._driver = key
+        self._set_size(cols, rows)
+
+    def _set_size(self, cols: int, rows: int) -> None:
+        if self._child is None or (cols, rows) == (self.cols, self.rows):
+            return
+        self.cols, self.rows = cols, rows
+        with contextlib.suppress(OSError):
+            _spawn.set_size(self._child.fd, cols, rows)
+
+    def _repaint(self) -> None:
+        """Make a full-screen program redraw: two size changes, two SIGWINCH."""
+        if self._child is None:
+            return
+        with contextlib.suppress(OSError):
+            _spawn.set_size(self._child.fd, self.cols, max(1, self.rows - 1))
+            _spawn.set_size(self._child.fd, self.cols, self.rows)
+
+    # -- output ------------------------------------------------------------------------------
+    def _resume_reading(self) -> None:
+        if not self._reading and self._child is not None and self._loop is not None:
+            self._loop.add_reader(self._child.fd, self._on_readable)
+            self._reading = True
+
+    def _pause_reading(self) -> None:
+        if self._reading and self._child is not None and self._loop is not None:
+            self._loop.remove_reader(self._child.fd)
+            self._reading = False
+
+    def _update_reading(self) -> None:
+        if not self.is_alive:
+            return
+        high = self._limits.high_water
+        # Pause the PTY only while nobody can take more; detached sessions keep reading.
+        if self._viewers and all(v.sent - v.acked >= high for v in self._viewers.values()):
+            self._pause_reading()
+        else:
+            self._resume_reading()
+
+    def _on_readable(self) -> None:
+        try:
+            data, eof = _spawn.read_available(self._child.fd, _READ_LIMIT)  # type: ignore[union-attr]
+        except OSError as exc:
+            log.warning("reading terminal %s failed: %s", self.id, exc)
+            data, eof = b"", True
+        if data:
+            self._record(data)
+        if eof:
+            self._pause_reading()
+            if self._child is not None and self._child.pidfd is None:
+                self._poll_exit()
+
+    def _record(self, data: bytes) -> None:
+        old_end = self._end
+        self._end += len(data)
+        self._retained += data
+        self._screen.feed(data, self._end)
+        excess = len(self._retained) - self._limits.scrollback_bytes
+        if excess > max(self._limits.scrollback_bytes // 4, 65536):
+            del self._retained[:excess]  # amortised: trim in steps, not per read
+            self._base += excess
+        self._touch()
+        high = self._limits.high_water
+        for viewer in list(self._viewers.values()):
+            if viewer.sent == old_end and viewer.sent - viewer.acked < high:
+                viewer.sent = self._end
+                viewer.sink(data, self._end)  # fast path: no copy out of the buffer
+            else:
+                self._pump(viewer)
+        self._update_reading()
+
+    def _touch(self) -> None:
+        self.last_activity = time.time()
+        if self._on_activity is not None:
+            self._on_activity()
+
+    # -- exit --------------------------------------------------------------------------------
+    def _on_child_exit(self) -> None:
+        child = self._child
+        if child is None or child.pidfd is None or self._loop is None:
+            return
+        self._loop.remove_reader(child.pidfd)
+        if self._finishing is None:
+            self._finishing = self._loop.create_task(self._finish())
+
+    def _poll_exit(self) -> None:
+        # Kernels without pidfd: the PTY reached EOF, so the shell is about to be reapable.
+        if self._finishing is None and self._loop is not None:
+            self._finishing = self._loop.create_task(self._finish())
+
+    async def _finish(self) -> None:
+        child = self._child
+        assert child is not None  # noqa: S101 - only scheduled after start()
+        if self._kill_on_exit:
+            # Before reaping, while the shell's pid still names its session: no pid reuse.
+            await self._signal_ladder(include_shell=False)
+        code = _spawn.reap(child.pid)
+        while code is None:  # only without pidfd: the shell closed the tty but lives on
+            await asyncio.sleep(0.05)
+            code = _spawn.reap(child.pid)
+        self._close(code)
+
+    def _close(self, code: int) -> None:
+        if self.state is SessionState.EXITED or self._child is None:
+            return
+        child = self._child
+        with contextlib.suppress(OSError):  # what the shell wrote last is still in the PTY
+            data, _ = _spawn.read_available(child.fd, self._limits.scrollback_bytes)
+            if data:
+                self._record(data)
+        self._pause_reading()
+        if self._writing and self._loop is not None:
+            self._loop.remove_writer(child.fd)
+            self._writing = False
+        self.state = SessionState.EXITED
+        self.exit_code = code
+        os.close(child.fd)
+        if child.pidfd is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(child.pidfd)
+            os.close(child.pidfd)
+        self._viewers.clear()
+        self._pending.clear()
+        for callback in self._on_exit:
+            try:
+                callback(self)
+            except Exception:
+                log.exception("exit callback of terminal %s failed", self.id)
+
+    async def terminate(self) -> int:
+        """Stop the shell and everything it started: SIGHUP, SIGTERM, then SIGKILL.
+
+        Returns the shell's exit code. Processes that left the terminal's session on purpose
+        (``setsid``, daemons) are not touched.
+        """
+        child = self._child
+        if child is None or self.state is SessionState.EXITED:
+            return self.exit_code if self.exit_code is not None else -1
+        if child.pidfd is not None and self._loop is not None:
+            self._loop.remove_reader(child.pidfd)
+        self._finishing = self._finishing or asyncio.current_task()
+        await self._signal_ladder(include_shell=True)
+        code = _spawn.reap(child.pid)
+        if code is None:  # cannot happen after SIGKILL; guard against a stuck D-state child
+            _spawn.signal_members([child.pid], signal.SIGKILL)
+            code = await asyncio.to_thread(_wait_blocking, child.pid)
+        self._close(code)
+        return code
+
+    async def _signal_ladder(self, *, include_shell: bool) -> None:
+        child = self._child
+        assert child is not None  # noqa: S101 - called only after start()
+        steps = ((signal.SIGHUP, True), (signal.SIGTERM, True), (signal.SIGKILL, False))
+        for sig, with_cont in steps:
+            members = self._members(child.pid, include_shell)
+            if not members:
+                return
+            _spawn.signal_members(members, sig)
+            if with_cont:
+                _spawn.signal_members(members, signal.SIGCONT)  # stopped jobs must run to die
+            deadline = time.monotonic() + self._limits.kill_grace
+            # Not our children (only the shell is), so no exit notification exists: poll /proc
+            # briefly, off the hot path, during a close.
+            while self._members(child.pid, include_shell) and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
+    @staticmethod
+    def _members(pid: int, include_shell: bool) -> list[int]:
+        members = _spawn.session_members(pid)
+        return members if include_shell else [m for m in members if m != pid]
+
+
+def _wait_blocking(pid: int) -> int:
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return -1
+    return os.waitstatus_to_exitcode(status)

@@ -1,0 +1,222 @@
+"""Jupyter glue for HTTP: the Socket.IO endpoint under Jupyter's auth, and the REST API.
+
+Security choices (see README, "Security model"):
+
+* The Socket.IO handler *is* a Jupyter handler (``WebSocketMixin`` + ``JupyterHandler`` +
+  Engine.IO's tornado handler), so the identity provider, the Host check against DNS
+  rebinding, the origin policy and the authorizer (``execute`` on ``terminals``) all run on
+  the HTTP upgrade request, before Engine.IO allocates a session.
+* Websocket transport only: long-polling (whose POSTs would need XSRF and whose first GET is not
+  origin-checked) and JSONP are refused with 400 after authentication. Engine.IO's own CORS
+  logic, which trusts ``X-Forwarded-Host``, is disabled; Jupyter's origin check decides.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import socketio
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.auth.identity import (
+    IdentityProvider,
+    LegacyIdentityProvider,
+    PasswordIdentityProvider,
+)
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado import web
+
+from . import protocol
+from .core import SessionManager, SessionNotFound, WebPtyError
+from .transport import describe
+
+AUTH_RESOURCE = "terminals"
+#: The owner key of everyone the single-user identity providers let in: the server's owner.
+SERVER_OWNER = "server-owner"
+_SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider, LegacyIdentityProvider)
+
+
+def owner_of(handler: JupyterHandler, policy: str) -> str | None:
+    """The owner key of an authenticated request, or None.
+
+    ``policy`` "server" maps every authenticated request to the server's owner, "user" uses the
+    username, "auto" picks "server" for jupyter-server's own single-user identity providers
+    (which give each token request a fresh random anonymous name) and "user" otherwise.
+    """
+    user = handler.current_user
+    if not user:
+        return None
+    if policy == "auto":
+        single = type(handler.identity_provider) in _SINGLE_USER_PROVIDERS
+        policy = "server" if single else "user"
+    if policy == "server":
+        return SERVER_OWNER
+    return f"user:{user.username}"
+
+
+async def _is_authorized(handler: JupyterHandler, action: str) -> bool:
+    user = handler.current_user
+    if not user:
+        return False
+    return bool(
+        await ensure_async(handler.authorizer.is_authorized(handler, user, action, AUTH_RESOURCE))
+    )
+
+
+def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.RequestHandler]:
+    """The tornado handler class for ``{base_url}webpty/socket.io/`` bound to ``sio``."""
+    engineio_handler: Any = socketio.get_tornado_handler(sio)
+
+    class WebPtySocketHandler(WebSocketMixin, JupyterHandler, engineio_handler):  # type: ignore[misc]
+        """Engine.IO behind Jupyter's identity provider, Host/origin checks and authorizer."""
+
+        auth_resource = AUTH_RESOURCE
+        webpty_owner: str | None = None
+
+        @property
+        def max_message_size(self) -> int:
+            return protocol.MAX_MESSAGE_BYTES
+
+        def get_compression_options(self) -> dict[str, Any] | None:
+            # Deflate costs more CPU than loopback and LAN links save; kernels don't use it either.
+            return None
+
+        @ws_authenticated
+        async def get(self, *args: Any, **kwargs: Any) -> None:
+            if not await _is_authorized(self, "execute"):
+                raise web.HTTPError(403)
+            if self.request.headers.get("Upgrade", "").lower() != "websocket":
+                raise web.HTTPError(400, "webpty accepts the websocket transport only")
+            self.webpty_owner = owner_of(self, owner_policy)
+            await ensure_async(super().get(*args, **kwargs))
+
+        @ws_authenticated
+        async def post(self, *args: Any, **kwargs: Any) -> None:
+            raise web.HTTPError(405, "webpty accepts the websocket transport only")
+
+        @ws_authenticated
+        async def options(self, *args: Any, **kwargs: Any) -> None:
+            raise web.HTTPError(405, "webpty accepts the websocket transport only")
+
+    return WebPtySocketHandler
+
+
+def identify(environ: dict[str, Any]) -> str | None:
+    """The owner key the socket handler stored on itself before Engine.IO ran."""
+    handler = environ.get("tornado.handler")
+    return getattr(handler, "webpty_owner", None)
+
+
+class _SessionsHandler(APIHandler):
+    manager: SessionManager
+    owner_policy: str
+
+    def initialize(self, manager: SessionManager, owner_policy: str) -> None:
+        self.manager = manager
+        self.owner_policy = owner_policy
+
+    @property
+    def owner(self) -> str:
+        owner = owner_of(self, self.owner_policy)
+        if owner is None:
+            raise web.HTTPError(403)
+        return owner
+
+    def body(self) -> dict[str, Any]:
+        if not self.request.body:
+            return {}
+        try:
+            data = json.loads(self.request.body)
+        except ValueError as exc:
+            raise web.HTTPError(400, "request body is not JSON") from exc
+        if not isinstance(data, dict):
+            raise web.HTTPError(400, "request body must be a JSON object")
+        return data
+
+
+class SessionsHandler(_SessionsHandler):
+    """``{base_url}webpty/api/sessions``: list or create the caller's sessions."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish(json.dumps([describe(s) for s in self.manager.sessions(self.owner)]))
+
+    @web.authenticated
+    @authorized("execute")  # type: ignore[untyped-decorator]
+    async def post(self) -> None:
+        body = self.body()
+        body.setdefault("cols", 80)
+        body.setdefault("rows", 24)
+        try:
+            request = protocol.parse_create(body)
+            session = self.manager.create(
+                self.owner, cols=request.cols, rows=request.rows, name=request.name, cwd=request.cwd
+            )
+        except protocol.ProtocolError as exc:
+            raise web.HTTPError(400, str(exc)) from exc
+        except WebPtyError as exc:
+            raise web.HTTPError(409, str(exc)) from exc
+        self.set_status(201)
+        self.finish(json.dumps(describe(session)))
+
+
+class SessionHandler(_SessionsHandler):
+    """``{base_url}webpty/api/sessions/{session_id}``: show or close one session."""
+
+    auth_resource = AUTH_RESOURCE
+
+    def session(self, session_id: str) -> Any:
+        try:
+            return self.manager.get(self.owner, session_id)
+        except SessionNotFound as exc:
+            raise web.HTTPError(404, str(exc)) from exc
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        self.finish(json.dumps(describe(self.session(session_id))))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str) -> None:
+        await self.session(session_id).terminate()
+        self.set_status(204)
+        self.finish()
+
+
+class InputHandler(_SessionsHandler):
+    """``{base_url}webpty/api/sessions/{session_id}/input``: type ``{"data": str}``."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized("execute")  # type: ignore[untyped-decorator]
+    async def post(self, session_id: str) -> None:
+        try:
+            request = protocol.parse_input({**self.body(), "session_id": session_id})
+            session = self.manager.get(self.owner, session_id)
+            session.write(request.data.encode("utf-8"))
+        except protocol.ProtocolError as exc:
+            raise web.HTTPError(400, str(exc)) from exc
+        except SessionNotFound as exc:
+            raise web.HTTPError(404, str(exc)) from exc
+        except WebPtyError as exc:
+            raise web.HTTPError(409, str(exc)) from exc
+        self.set_status(204)
+        self.finish()
+
+
+def rest_handlers(manager: SessionManager, owner_policy: str) -> list[tuple[str, Any, Any]]:
+    """Route table of the REST API, relative to the server's ``base_url``."""
+    kwargs = {"manager": manager, "owner_policy": owner_policy}
+    sid = r"(?P<session_id>[A-Za-z0-9_\-]{1,128})"
+    return [
+        (rf"/{protocol.API_PATH}/?", SessionsHandler, kwargs),
+        (rf"/{protocol.API_PATH}/{sid}/?", SessionHandler, kwargs),
+        (rf"/{protocol.API_PATH}/{sid}/input/?", InputHandler, kwargs),
+    ]

@@ -1,0 +1,269 @@
+"""Socket.IO events <-> SessionManager calls. No PTY code and no HTTP here: it only translates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timezone
+from typing import Any
+
+import socketio
+
+from . import protocol
+from .core import PtySession, SessionManager, WebPtyError
+
+log = logging.getLogger(__name__)
+
+#: Maps a connection's WSGI-style environ to its owner key, or None to refuse it.
+Identify = Callable[[dict[str, Any]], "str | None"]
+Reply = dict[str, Any]
+
+_NOT_ATTACHED = "this connection is not attached to the session; reconnect to it first"
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+def describe(session: PtySession) -> protocol.SessionInfo:
+    """The public description of a session (``terminal:list`` and REST)."""
+    command, cwd = session.foreground()
+    return {
+        "session_id": session.id,
+        "name": session.name,
+        "created_at": _iso(session.created_at),
+        "last_activity": _iso(session.last_activity),
+        "cwd": cwd,
+        "cols": session.cols,
+        "rows": session.rows,
+        "clients": session.clients,
+        "command": command,
+    }
+
+
+def _failure(exc: Exception) -> Reply:
+    return {"success": False, "error": str(exc)}
+
+
+class TerminalEvents:
+    """Binds a python-socketio server to a SessionManager, one handler per event."""
+
+    def __init__(self, sio: socketio.AsyncServer, manager: SessionManager, identify: Identify):
+        self._sio = sio
+        self._manager = manager
+        self._identify = identify
+        self._owners: dict[str, str] = {}  # sid -> owner
+        self._attached: dict[str, set[str]] = {}  # sid -> session ids
+        self._tasks: set[asyncio.Task[Any]] = set()
+        manager.add_listener(self)
+
+    def register(self) -> None:
+        """Install the handlers on the server."""
+        self._sio.on("connect", self.connect)
+        self._sio.on("disconnect", self.disconnect)
+        table: dict[str, Callable[[str, object], Awaitable[Reply | None]]] = {
+            protocol.CREATE: self.create,
+            protocol.INPUT: self.input,
+            protocol.RESIZE: self.resize,
+            protocol.CLOSE: self.close,
+            protocol.LIST: self.list,
+            protocol.RECONNECT: self.reconnect,
+            protocol.DETACH: self.detach,
+            protocol.ACK: self.ack,
+        }
+        for event, handler in table.items():
+            self._sio.on(event, self._guard(event, handler))
+        # Unknown events get an error instead of silence.
+        self._sio.on("*", self._unknown)
+
+    def _guard(
+        self, event: str, handler: Callable[[str, object], Awaitable[Reply | None]]
+    ) -> Callable[..., Coroutine[Any, Any, Reply | None]]:
+        async def guarded(sid: str, *args: object) -> Reply | None:
+            data = args[0] if len(args) == 1 else (None if not args else list(args))
+            try:
+                return await handler(sid, data)
+            except (protocol.ProtocolError, WebPtyError) as exc:
+                return self._refuse(sid, event, data, exc)
+            except Exception as exc:
+                log.exception("terminal event %s failed", event)
+                return self._refuse(sid, event, data, exc)
+
+        return guarded
+
+    def _refuse(self, sid: str, event: str, data: object, exc: Exception) -> Reply | None:
+        if event in (protocol.INPUT, protocol.RESIZE, protocol.ACK):
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            if not isinstance(session_id, str):
+                session_id = None
+            self._emit(protocol.ERROR, {"session_id": session_id, "error": str(exc)}, sid)
+            return None
+        return _failure(exc)
+
+    async def _unknown(self, event: str, sid: str, *args: object) -> Reply:
+        self._emit(protocol.ERROR, {"session_id": None, "error": f"unknown event {event!r}"}, sid)
+        return {"success": False, "error": f"unknown event {event!r}"}
+
+    # -- connection ----------------------------------------------------------------------------
+    async def connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> bool:
+        """Accept the connection only with an owner; join the owner's room for list changes."""
+        owner = self._identify(environ)
+        if owner is None:
+            return False
+        self._owners[sid] = owner
+        self._attached[sid] = set()
+        await self._sio.enter_room(sid, self._room(owner))
+        return True
+
+    async def disconnect(self, sid: str, *args: object) -> None:
+        """Detach the connection from its sessions; they keep running."""
+        owner = self._owners.pop(sid, None)
+        for session_id in self._attached.pop(sid, set()):
+            try:
+                session = self._manager.get(owner or "", session_id)
+            except WebPtyError:
+                continue
+            session.detach(sid)
+        if owner is not None:
+            self._manager.notify_changed(owner)
+
+    def _owner(self, sid: str) -> str:
+        owner = self._owners.get(sid)
+        if owner is None:
+            msg = "connection is not authenticated"
+            raise protocol.ProtocolError(msg)
+        return owner
+
+    @staticmethod
+    def _room(owner: str) -> str:
+        return f"owner:{owner}"
+
+    # -- events --------------------------------------------------------------------------------
+    async def create(self, sid: str, data: object) -> Reply:
+        """``terminal:create``: start a shell and attach this connection from offset 0."""
+        request = protocol.parse_create(data)
+        owner = self._owner(sid)
+        session = self._manager.create(
+            owner, cols=request.cols, rows=request.rows, name=request.name, cwd=request.cwd
+        )
+        attached = self._attach(sid, session, 0)
+        session.resize(request.cols, request.rows, key=sid)
+        return {
+            "success": True,
+            "session_id": session.id,
+            "name": session.name,
+            "created_at": _iso(session.created_at),
+            "offset": attached.offset,
+            "cols": session.cols,
+            "rows": session.rows,
+        }
+
+    async def reconnect(self, sid: str, data: object) -> Reply:
+        """``terminal:reconnect``: attach to one of the caller's sessions and resume."""
+        request = protocol.parse_reconnect(data)
+        owner = self._owner(sid)
+        session = self._manager.find(owner, session_id=request.session_id, name=request.name)
+        session.detach(sid)  # a second reconnect restarts delivery cleanly
+        attached = self._attach(sid, session, request.offset)
+        if request.cols is not None and request.rows is not None:
+            session.resize(request.cols, request.rows, key=sid)
+        self._manager.notify_changed(owner)
+        return {
+            "success": True,
+            "session_id": session.id,
+            "name": session.name,
+            "created_at": _iso(session.created_at),
+            "offset": attached.offset,
+            "end": attached.end,
+            "truncated": attached.truncated,
+            "preamble": attached.preamble,
+            "cols": session.cols,
+            "rows": session.rows,
+        }
+
+    def _attach(self, sid: str, session: PtySession, offset: int | None) -> Any:
+        session_id = session.id
+
+        def sink(data: bytes, end: int) -> None:
+            self._emit(
+                protocol.OUTPUT, {"session_id": session_id, "data": data, "offset": end}, sid
+            )
+
+        def reset(preamble: str, start: int) -> None:
+            payload = {
+                "session_id": session_id,
+                "data": b"",
+                "offset": start,
+                "truncated": True,
+                "preamble": preamble,
+            }
+            self._emit(protocol.OUTPUT, payload, sid)
+
+        self._attached.setdefault(sid, set()).add(session_id)
+        return session.attach(sid, sink, reset, offset)
+
+    async def input(self, sid: str, data: object) -> None:
+        """``terminal:input``: type into an attached session."""
+        request = protocol.parse_input(data)
+        session = self._attached_session(sid, request.session_id)
+        session.write(request.data.encode("utf-8"), key=sid)
+
+    async def resize(self, sid: str, data: object) -> None:
+        """``terminal:resize``: this connection now drives the terminal's size."""
+        request = protocol.parse_resize(data)
+        session = self._attached_session(sid, request.session_id)
+        session.resize(request.cols, request.rows, key=sid)
+
+    async def ack(self, sid: str, data: object) -> None:
+        """``terminal:ack``: flow control."""
+        request = protocol.parse_ack(data)
+        session = self._attached_session(sid, request.session_id)
+        session.ack(sid, request.offset)
+
+    async def detach(self, sid: str, data: object) -> Reply:
+        """``terminal:detach``: stop delivery to this connection."""
+        request = protocol.parse_session_ref(data)
+        owner = self._owner(sid)
+        session = self._manager.get(owner, request.session_id)
+        session.detach(sid)
+        self._attached.get(sid, set()).discard(session.id)
+        self._manager.notify_changed(owner)
+        return {"success": True}
+
+    async def close(self, sid: str, data: object) -> Reply:
+        """``terminal:close``: end the session and everything it started."""
+        request = protocol.parse_session_ref(data)
+        await self._manager.close(self._owner(sid), request.session_id)
+        return {"success": True}
+
+    async def list(self, sid: str, data: object) -> Reply:
+        """``terminal:list``: the caller's sessions."""
+        protocol.parse_list(data)
+        owner = self._owner(sid)
+        return {"success": True, "sessions": [describe(s) for s in self._manager.sessions(owner)]}
+
+    def _attached_session(self, sid: str, session_id: str) -> PtySession:
+        session = self._manager.get(self._owner(sid), session_id)
+        if not session.is_attached(sid):
+            raise protocol.ProtocolError(_NOT_ATTACHED)
+        return session
+
+    # -- manager listener ------------------------------------------------------------------------
+    def session_exited(self, session: PtySession) -> None:
+        """Tell the owner's connections that the shell ended."""
+        payload = {"session_id": session.id, "exit_code": session.exit_code}
+        self._emit(protocol.EXIT, payload, self._room(session.owner))
+        for sessions in self._attached.values():
+            sessions.discard(session.id)
+
+    def sessions_changed(self, owner: str) -> None:
+        """Ask the owner's connections to re-list."""
+        self._emit(protocol.CHANGED, {}, self._room(owner))
+
+    def _emit(self, event: str, payload: dict[str, Any], to: str) -> None:
+        # Tasks run in creation order and each completes without suspending (the websocket
+        # queue is unbounded), so chunks stay in order; keep references until done.
+        task = asyncio.get_running_loop().create_task(self._sio.emit(event, payload, to=to))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

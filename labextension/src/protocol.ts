@@ -1,0 +1,163 @@
+/**
+ * The wire protocol: Socket.IO path, event names, limits and payload shapes.
+ *
+ * This module and `jupyter_webpty/protocol.py` are the only two places that
+ * spell the protocol; `tests/test_protocol.py` parses the `export const`
+ * lines below (one per line, literal values) and compares them with the
+ * Python constants. `docs/protocol.md` is the prose contract.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Socket.IO path below the server's base URL (no leading or trailing slash). */
+export const SOCKETIO_PATH = 'webpty/socket.io';
+/** REST collection below the server's base URL. */
+export const API_PATH = 'webpty/api/sessions';
+
+// Client to server.
+export const CREATE = 'terminal:create';
+export const INPUT = 'terminal:input';
+export const RESIZE = 'terminal:resize';
+export const CLOSE = 'terminal:close';
+export const LIST = 'terminal:list';
+export const RECONNECT = 'terminal:reconnect';
+export const DETACH = 'terminal:detach';
+export const ACK = 'terminal:ack';
+// Server to client.
+export const OUTPUT = 'terminal:output';
+export const ERROR = 'terminal:error';
+export const EXIT = 'terminal:exit';
+export const CHANGED = 'terminal:changed';
+
+/** Bounds for `cols` and `rows`. */
+export const MIN_SIZE = 1;
+export const MAX_SIZE = 1000;
+/** Most characters in one `terminal:input` (JSON-escaped it stays below 1 MB). */
+export const MAX_INPUT_CHARS = 65536;
+/** Longest session name. */
+export const MAX_NAME_CHARS = 128;
+/** Longest `cwd` request. */
+export const MAX_PATH_CHARS = 4096;
+/** Engine.IO's limit on one incoming message, bytes. */
+export const MAX_MESSAGE_BYTES = 1000000;
+
+/** A failed request's acknowledgement. */
+export interface IFailure {
+  success: false;
+  error: string;
+}
+
+/** One entry of `terminal:list` and of the REST listing. */
+export interface ISessionInfo {
+  session_id: string;
+  name: string;
+  /** ISO 8601 UTC. */
+  created_at: string;
+  /** ISO 8601 UTC. */
+  last_activity: string;
+  /** The shell's current directory, read live. */
+  cwd: string | null;
+  cols: number;
+  rows: number;
+  /** Number of attached connections. */
+  clients: number;
+  /** Foreground process name. */
+  command: string | null;
+}
+
+/** `terminal:create` payload. */
+export interface ICreateRequest {
+  cols: number;
+  rows: number;
+  name?: string;
+  cwd?: string;
+}
+
+/** `terminal:create` acknowledgement. */
+export interface ICreateReply {
+  success: true;
+  session_id: string;
+  name: string;
+  created_at: string;
+  offset: number;
+  cols: number;
+  rows: number;
+}
+
+/** `terminal:reconnect` payload: a session by id or by name, and where to resume. */
+export interface IReconnectRequest {
+  session_id?: string;
+  name?: string;
+  offset?: number;
+  cols?: number;
+  rows?: number;
+}
+
+/** `terminal:reconnect` acknowledgement. */
+export interface IReconnectReply {
+  success: true;
+  session_id: string;
+  name: string;
+  created_at: string;
+  /** Where the outputs that follow start. */
+  offset: number;
+  /** Stream position at the time of the ack. */
+  end: number;
+  /** The client must reset its terminal and write `preamble` first. */
+  truncated: boolean;
+  preamble: string;
+  cols: number;
+  rows: number;
+}
+
+/** `terminal:list` acknowledgement. */
+export interface IListReply {
+  success: true;
+  sessions: ISessionInfo[];
+}
+
+/** A payload naming one session: `terminal:close`, `terminal:detach`. */
+export interface ISessionRef {
+  session_id: string;
+}
+
+/** `terminal:input` payload. */
+export interface IInputRequest {
+  session_id: string;
+  data: string;
+}
+
+/** `terminal:resize` payload. */
+export interface IResizeRequest {
+  session_id: string;
+  cols: number;
+  rows: number;
+}
+
+/** `terminal:ack` payload: output up to `offset` was processed. */
+export interface IAckRequest {
+  session_id: string;
+  offset: number;
+}
+
+/** `terminal:output` payload; `offset` is the stream position of the end of `data`. */
+export interface IOutputEvent {
+  session_id: string;
+  data: ArrayBuffer | Uint8Array;
+  offset: number;
+}
+
+/** `terminal:error` payload. */
+export interface IErrorEvent {
+  session_id: string | null;
+  error: string;
+}
+
+/** `terminal:exit` payload; a negative code means killed by that signal. */
+export interface IExitEvent {
+  session_id: string;
+  exit_code: number | null;
+}
+
+/** Any acknowledgement: the success shape or a failure. */
+export type Reply<T> = T | IFailure;

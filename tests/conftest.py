@@ -1,0 +1,229 @@
+"""Shared fixtures: a real jupyter-server with the extension, and a real Socket.IO client."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+from jupyter_server.utils import url_path_join
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+#: A quiet, predictable interactive shell for tests: no rc files, a fixed prompt.
+SHELL_ARGV = [shutil.which("bash") or "/bin/bash", "--norc", "--noprofile", "-i"]
+PROMPT = "webpty$ "
+
+
+@pytest.fixture
+def webpty_config() -> dict[str, Any]:
+    """Per-test overrides of ``WebPtyApp`` traits."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(webpty_config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_webpty": True}},
+        "WebPtyApp": {
+            "shell_command": SHELL_ARGV,
+            "extra_env": {"PS1": PROMPT, "HISTFILE": "/dev/null"},
+            "kill_grace": 0.5,
+            **webpty_config,
+        },
+    }
+
+
+def socket_path(base_url: str) -> str:
+    """The Socket.IO path under ``base_url``."""
+    return url_path_join(base_url, "webpty/socket.io")
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Wait for ``predicate()`` with a deadline (no fixed sleeps as synchronisation)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            msg = f"timed out waiting for {what or predicate}"
+            raise TimeoutError(msg)
+        await asyncio.sleep(0.01)
+
+
+class Terminal:
+    """What one client saw of one session: bytes, text, and the end offset."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.offset = 0
+        self.exit_code: int | None = None
+        self.resets: list[dict[str, Any]] = []
+        self.changed = asyncio.Event()
+
+    @property
+    def text(self) -> str:
+        return codecs.decode(bytes(self.data), "utf-8", "replace")
+
+
+class Client:
+    """A real python-socketio client that records output per session and acks it."""
+
+    def __init__(self, url: str, path: str, headers: dict[str, str], *, auto_ack: bool = True):
+        self.url = url
+        self.path = path
+        self.headers = headers
+        self.auto_ack = auto_ack
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.terminals: dict[str, Terminal] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.changes = 0
+        self.sio.on("terminal:output", self._on_output)
+        self.sio.on("terminal:exit", self._on_exit)
+        self.sio.on("terminal:error", self.errors.append)
+        self.sio.on("terminal:changed", self._on_changed)
+
+    def terminal(self, session_id: str) -> Terminal:
+        return self.terminals.setdefault(session_id, Terminal())
+
+    async def _on_output(self, payload: dict[str, Any]) -> None:
+        term = self.terminal(payload["session_id"])
+        data = payload["data"]
+        if payload.get("truncated"):
+            term.resets.append(payload)
+            term.offset = payload["offset"]
+        else:
+            start = payload["offset"] - len(data)
+            assert start == term.offset, (
+                f"gap or overlap: chunk starts at {start}, had {term.offset}"
+            )
+            term.data += data
+            term.offset = payload["offset"]
+        term.changed.set()
+        if self.auto_ack:
+            await self.sio.emit(
+                "terminal:ack", {"session_id": payload["session_id"], "offset": term.offset}
+            )
+
+    def _on_exit(self, payload: dict[str, Any]) -> None:
+        term = self.terminal(payload["session_id"])
+        term.exit_code = payload["exit_code"]
+        term.changed.set()
+
+    def _on_changed(self, payload: object) -> None:
+        self.changes += 1
+
+    async def connect(self) -> Client:
+        await self.sio.connect(
+            self.url,
+            socketio_path=self.path,
+            headers=self.headers,
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        return self
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.sio.call(event, data, timeout=10)
+
+    async def create(self, cols: int = 80, rows: int = 24, **extra: Any) -> str:
+        reply = await self.call("terminal:create", {"cols": cols, "rows": rows, **extra})
+        assert reply["success"], reply
+        self.terminal(reply["session_id"])
+        await self.read_until(reply["session_id"], PROMPT)
+        return str(reply["session_id"])
+
+    async def send(self, session_id: str, text: str) -> None:
+        await self.sio.emit("terminal:input", {"session_id": session_id, "data": text})
+
+    async def read_until(self, session_id: str, needle: str, timeout: float = 10.0) -> str:
+        """Wait until the session's output contains ``needle``; return all text so far."""
+        term = self.terminal(session_id)
+        deadline = time.monotonic() + timeout
+        while needle not in term.text:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                msg = f"{needle!r} not seen; got tail {term.text[-300:]!r}"
+                raise TimeoutError(msg)
+            term.changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(term.changed.wait(), remaining)
+        return term.text
+
+    async def wait_exit(self, session_id: str, timeout: float = 10.0) -> int:
+        term = self.terminal(session_id)
+        await wait_until(lambda: term.exit_code is not None, timeout, "terminal:exit")
+        assert term.exit_code is not None
+        return term.exit_code
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+@pytest.fixture
+def connect(
+    http_server_client: Any, jp_http_port: int, jp_base_url: str, jp_auth_header: dict[str, str]
+) -> Callable[..., Any]:
+    """``async with connect() as client``: a connected client, closed afterwards."""
+
+    @contextlib.asynccontextmanager
+    async def factory(
+        headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> AsyncIterator[Client]:
+        client = Client(
+            f"http://127.0.0.1:{jp_http_port}",
+            socket_path(jp_base_url),
+            jp_auth_header if headers is None else headers,
+            **kwargs,
+        )
+        await client.connect()
+        try:
+            yield client
+        finally:
+            await client.close()
+
+    return factory
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of ``pid``, zombies included."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_bytes()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(b")") + 2 :].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def zombies_of(pid: int) -> list[int]:
+    """Zombie children of ``pid`` (exited, not reaped)."""
+    found = []
+    for child in children_of(pid):
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{child}/stat").read_bytes()
+            if stat[stat.rfind(b")") + 2 :].split()[0] == b"Z":
+                found.append(child)
+    return found
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids whose command line contains ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(os.getpid()):
+            with contextlib.suppress(OSError):
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found

@@ -1,0 +1,70 @@
+"""Protocol round trips with a real Socket.IO client against a real jupyter-server."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .conftest import PROMPT
+
+
+async def test_create_echo_list_close(connect: Any) -> None:
+    async with connect() as client:
+        session_id = await client.create(name="main")
+        await client.send(session_id, "echo hello-$((6*7))\n")
+        await client.read_until(session_id, "hello-42")
+        listing = await client.call("terminal:list", {})
+        assert listing["success"]
+        [info] = listing["sessions"]
+        assert info["session_id"] == session_id
+        assert info["name"] == "main"
+        assert info["clients"] == 1
+        assert {"created_at", "last_activity", "cwd", "cols", "rows", "command"} <= set(info)
+        assert await client.call("terminal:close", {"session_id": session_id}) == {"success": True}
+        assert (await client.call("terminal:list", {}))["sessions"] == []
+
+
+async def test_resize_sets_pty_size(connect: Any) -> None:
+    async with connect() as client:
+        session_id = await client.create(cols=100, rows=30)
+        await client.send(session_id, "stty size\n")
+        await client.read_until(session_id, "30 100")
+        await client.sio.emit(
+            "terminal:resize", {"session_id": session_id, "cols": 132, "rows": 43}
+        )
+        await client.send(session_id, "stty size\n")
+        await client.read_until(session_id, "43 132")
+        listing = await client.call("terminal:list")
+        assert (listing["sessions"][0]["cols"], listing["sessions"][0]["rows"]) == (132, 43)
+
+
+async def test_exit_code_reaches_client(connect: Any) -> None:
+    async with connect() as client:
+        session_id = await client.create()
+        await client.send(session_id, "exit 7\n")
+        assert await client.wait_exit(session_id) == 7
+        assert (await client.call("terminal:list"))["sessions"] == []
+
+
+async def test_multibyte_output_split_across_reads_is_exact(connect: Any, tmp_path: Any) -> None:
+    # 3- and 4-byte characters at every alignment over ~600 KB: reads of ~4 KiB split many.
+    text = ("añ€😀字" * 7 + "\n") * 4000
+    (tmp_path / "utf8.txt").write_text(text, encoding="utf-8")
+    async with connect() as client:
+        session_id = await client.create(cwd=None)
+        await client.send(session_id, f"stty -onlcr; cat {tmp_path}/utf8.txt; echo END-MARK\n")
+        await client.read_until(session_id, "END-MARK\n", timeout=30)
+        raw = bytes(client.terminal(session_id).data)
+        start = raw.index("añ€".encode())
+        body = raw[start : start + len(text.encode())]
+        assert hashlib.sha256(body).hexdigest() == hashlib.sha256(text.encode()).hexdigest()
+
+
+async def test_input_before_prompt_and_prompt_seen(connect: Any) -> None:
+    async with connect() as client:
+        reply = await client.call("terminal:create", {"cols": 80, "rows": 24})
+        session_id = reply["session_id"]
+        client.terminal(session_id)
+        await client.send(session_id, "echo early-bird\n")  # typed before any output
+        await client.read_until(session_id, "early-bird\r\n")
+        assert PROMPT in client.terminal(session_id).text
