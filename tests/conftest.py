@@ -145,8 +145,11 @@ class Client:
     async def read_until(self, session_id: str, needle: str, timeout: float = 10.0) -> str:
         """Wait until the session's output contains ``needle``; return all text so far."""
         term = self.terminal(session_id)
+        wanted = needle.encode()
+        searched = 0  # scan only new bytes (plus an overlap), not the whole output each time
         deadline = time.monotonic() + timeout
-        while needle not in term.text:
+        while wanted not in term.data[max(0, searched - len(wanted)) :]:
+            searched = len(term.data)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 msg = f"{needle!r} not seen; got tail {term.text[-300:]!r}"

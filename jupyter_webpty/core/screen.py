@@ -71,6 +71,8 @@ class ScreenTracker:
     normal_point: RestorePoint = field(default_factory=lambda: RestorePoint(0, Modes()))
     alt_point: RestorePoint | None = None
     _carry: bytes = b""
+    _previous: bytes = b""  # the end of the last chunk, for a home sequence split from a clear
+    _clear_at: int | None = None  # a clear ending the last chunk, waiting for a home after it
 
     def feed(self, data: bytes, end: int) -> None:
         """Scan ``data``, which ends at stream offset ``end``."""
@@ -78,13 +80,20 @@ class ScreenTracker:
             data = self._carry + data
             self._carry = b""
         elif b"\x1b" not in data:
+            self._previous = data[-8:]
+            self._clear_at = None
             return
         start = end - len(data)
+        if self._clear_at is not None and data.startswith(_HOME):
+            self._record_clear(self._clear_at)
+        self._clear_at = None
         for match in _SEQUENCE.finditer(data):
             self._apply(match, data, start)
         tail = _INCOMPLETE.search(data, max(0, len(data) - 24))
         if tail is not None:
             self._carry = tail.group(0)
+            data = data[: tail.start()]  # the carried bytes are scanned again next time
+        self._previous = data[-8:]
 
     def _apply(self, match: re.Match[bytes], data: bytes, start: int) -> None:
         params, flag, erase, reset, keypad = match.groups()
@@ -124,12 +133,17 @@ class ScreenTracker:
     def _maybe_clear(self, match: re.Match[bytes], data: bytes, start: int) -> None:
         # Only a clear with the cursor at home fixes the whole screen; find the home next to it.
         at = match.start()
-        home_before = next((h for h in _HOME if data.endswith(h, 0, at)), None)
-        home_after = data.startswith(_HOME, match.end())
-        if home_before is None and not home_after:
-            return
-        begin = at - len(home_before) if home_before is not None else at
-        point = RestorePoint(start + begin, self.modes)
+        before = self._previous + data[:at] if at < 8 else data[:at]
+        home_before = next((h for h in _HOME if before.endswith(h)), None)
+        if home_before is not None:
+            self._record_clear(start + at - len(home_before))
+        elif data.startswith(_HOME, match.end()):
+            self._record_clear(start + at)
+        elif match.end() == len(data):
+            self._clear_at = start + at  # the home may start the next chunk
+
+    def _record_clear(self, offset: int) -> None:
+        point = RestorePoint(offset, self.modes)
         if self.modes.alt:
             self.alt_point = point
         else:
