@@ -110,6 +110,9 @@ def identify(environ: dict[str, Any]) -> str | None:
 
 
 class _SessionsHandler(APIHandler):
+    # Every method needs ``execute`` on ``terminals``, as the socket does (docs/protocol.md):
+    # not jupyter's method-derived read/write, which would let a principal denied terminals
+    # list their commands and directories and close them.
     manager: SessionManager
     owner_policy: str
 
@@ -142,7 +145,7 @@ class SessionsHandler(_SessionsHandler):
     auth_resource = AUTH_RESOURCE
 
     @web.authenticated
-    @authorized
+    @authorized("execute")  # type: ignore[untyped-decorator]
     async def get(self) -> None:
         self.finish(json.dumps([describe(s) for s in self.manager.sessions(self.owner)]))
 
@@ -177,12 +180,12 @@ class SessionHandler(_SessionsHandler):
             raise web.HTTPError(404, str(exc)) from exc
 
     @web.authenticated
-    @authorized
+    @authorized("execute")  # type: ignore[untyped-decorator]
     async def get(self, session_id: str) -> None:
         self.finish(json.dumps(describe(self.session(session_id))))
 
     @web.authenticated
-    @authorized
+    @authorized("execute")  # type: ignore[untyped-decorator]
     async def delete(self, session_id: str) -> None:
         await self.session(session_id).terminate()
         self.set_status(204)

@@ -139,6 +139,13 @@ class Client:
         await self.read_until(reply["session_id"], PROMPT)
         return str(reply["session_id"])
 
+    async def reconnect(self, **payload: Any) -> Any:
+        """``terminal:reconnect``; delivery then continues from the reply's offset."""
+        reply = await self.call("terminal:reconnect", payload)
+        if reply["success"]:
+            self.terminal(reply["session_id"]).offset = reply["offset"]
+        return reply
+
     async def send(self, session_id: str, text: str) -> None:
         await self.sio.emit("terminal:input", {"session_id": session_id, "data": text})
 

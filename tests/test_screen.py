@@ -33,7 +33,8 @@ def render(stream: bytes, cols: int = COLS, rows: int = ROWS) -> tuple[list[str]
 async def fresh_view(client: Client, session_id: str) -> tuple[bytes, int]:
     """Attach without an offset; return preamble + replay up to the ack's ``end``."""
     reply = await client.call("terminal:reconnect", {"session_id": session_id})
-    assert reply["success"] and reply["truncated"], reply
+    assert reply["success"], reply
+    assert reply["truncated"], reply
     term = client.terminal(session_id)
     term.offset = reply["offset"]
     await wait_until(lambda: term.offset >= reply["end"], 10, "replay")

@@ -1,0 +1,26 @@
+"""Architecture guards: the PTY core imports nothing from the web or Jupyter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_core_is_web_free() -> None:
+    code = "import sys, jupyter_webpty.core; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for name in ("tornado", "socketio", "engineio", "jupyter_server", "traitlets", "ipywidgets"):
+        assert f"'{name}'" not in out
+
+
+def test_protocol_module_is_pure() -> None:
+    code = (
+        "import sys, jupyter_webpty.protocol; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for name in ("tornado", "socketio", "jupyter_server", "traitlets", "asyncio"):
+        assert f"'{name}'" not in out

@@ -1,0 +1,43 @@
+"""The protocol is spelled twice (Python and TypeScript); keep both equal, and versions too."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+from jupyter_webpty import __version__, protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def typescript_constants() -> dict[str, object]:
+    source = (ROOT / "labextension" / "src" / "protocol.ts").read_text()
+    found = {}
+    for name, value in re.findall(r"^export const (\w+) = (.+);$", source, re.MULTILINE):
+        found[name] = ast.literal_eval(value.replace("_", ""))
+    return found
+
+
+def python_constants() -> dict[str, object]:
+    return {
+        name: value
+        for name, value in vars(protocol).items()
+        if name.isupper() and isinstance(value, (int, str))
+    }
+
+
+def test_protocol_ts_equals_protocol_py() -> None:
+    assert typescript_constants() == python_constants()
+
+
+def test_versions_agree() -> None:
+    package = json.loads((ROOT / "labextension" / "package.json").read_text())
+    assert package["version"] == __version__
+
+
+def test_every_event_is_documented() -> None:
+    doc = (ROOT / "docs" / "protocol.md").read_text()
+    for event in protocol.CLIENT_EVENTS + protocol.SERVER_EVENTS:
+        assert f"`{event}`" in doc
