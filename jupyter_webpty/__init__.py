@@ -11,7 +11,7 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+__all__ = ["WebTerminal", "__version__", "load_ipython_extension"]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
@@ -22,3 +22,20 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyter-webpty"}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_webpty``: register the ``%webterm`` magic."""
+    from .magic import load_ipython_extension as load  # noqa: PLC0415 - kernel side only
+
+    load(ipython)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from jupyter_webpty import WebTerminal`` without importing ipywidgets up front.
+    if name == "WebTerminal":
+        from .widget import WebTerminal  # noqa: PLC0415
+
+        return WebTerminal
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
