@@ -140,11 +140,17 @@ export interface IAckRequest {
   offset: number;
 }
 
-/** `terminal:output` payload; `offset` is the stream position of the end of `data`. */
+/**
+ * `terminal:output` payload; `offset` is the stream position of the end of
+ * `data`. With `truncated: true` (and empty `data`) it is a resynchronisation:
+ * reset, write `preamble`, and the next outputs start at `offset`.
+ */
 export interface IOutputEvent {
   session_id: string;
   data: ArrayBuffer | Uint8Array;
   offset: number;
+  truncated?: boolean;
+  preamble?: string;
 }
 
 /** `terminal:error` payload. */

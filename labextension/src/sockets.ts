@@ -30,6 +30,8 @@ export interface ISocketLike {
 /** A reference to a shared socket; release it when done. */
 export interface ISocketLease {
   readonly socket: ISocketLike;
+  /** Reserve a session (`name:x`, `id:y`) on this socket for this lease. */
+  claim(claim: string): void;
   release(): void;
 }
 
@@ -83,57 +85,76 @@ export function socketOptions(options: IServerOptions): {
   };
 }
 
-/** Acquire the page's socket for a server, connecting on first use. */
-export function acquireSocket(options: IServerOptions): ISocketLease {
+/**
+ * Acquire a socket to the server, shared with other users unless one of them
+ * claimed one of `claims` (session names or ids: `name:x`, `id:y`).
+ *
+ * The server attaches a session to a *socket* (its Socket.IO sid): two views
+ * of one session on one socket would detach each other and move each
+ * other's resume position. So views of the same session get different
+ * sockets, and views of different sessions share one.
+ */
+export function acquireSocket(
+  options: IServerOptions,
+  claims: string[] = []
+): ISocketLease {
   const key = `${options.baseUrl}\n${options.token ?? ''}`;
-  let entry = Private.sockets.get(key);
+  const entries = Private.sockets.get(key) ?? [];
+  Private.sockets.set(key, entries);
+  let entry = entries.find(e => claims.every(c => !Private.isClaimed(e, c)));
   if (!entry) {
     const { url, path, query } = socketOptions(options);
     const socket = io(url, {
       path,
       query,
       transports: ['websocket'],
-      // Our own registry shares sockets; socket.io's cache ignores `path`.
+      // Our registry decides sharing; socket.io's own cache ignores `path`.
       forceNew: true,
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000
     });
-    entry = { socket, users: 0, timer: undefined };
-    Private.sockets.set(key, entry);
+    entry = { socket, leases: new Set(), timer: undefined };
+    entries.push(entry);
   }
   const held = entry;
   clearTimeout(held.timer);
-  held.users++;
-  let released = false;
-  return {
+  const lease: Private.ILease = {
     socket: held.socket,
+    claims: new Set(claims),
+    claim: (claim: string) => lease.claims.add(claim),
     release: () => {
-      if (released) {
+      if (!held.leases.delete(lease) || held.leases.size) {
         return;
       }
-      released = true;
-      held.users--;
-      if (held.users === 0) {
-        // A grace period: a re-rendered output or a reopened tab reuses it.
-        held.timer = setTimeout(() => {
-          if (held.users === 0) {
-            held.socket.disconnect();
-            Private.sockets.delete(key);
-          }
-        }, Private.GRACE);
-      }
+      // A grace period: a re-rendered output or a reopened tab reuses it.
+      held.timer = setTimeout(() => {
+        if (!held.leases.size) {
+          held.socket.disconnect();
+          entries.splice(entries.indexOf(held), 1);
+        }
+      }, Private.GRACE);
     }
   };
+  held.leases.add(lease);
+  return lease;
 }
 
 namespace Private {
   export const GRACE = 3000;
 
+  export interface ILease extends ISocketLease {
+    claims: Set<string>;
+  }
+
   export interface IEntry {
     socket: ISocketLike;
-    users: number;
+    leases: Set<ILease>;
     timer: ReturnType<typeof setTimeout> | undefined;
   }
 
-  export const sockets = new Map<string, IEntry>();
+  export function isClaimed(entry: IEntry, claim: string): boolean {
+    return [...entry.leases].some(lease => lease.claims.has(claim));
+  }
+
+  export const sockets = new Map<string, IEntry[]>();
 }

@@ -4,7 +4,7 @@
  * Offsets are byte positions in the session's output (each `terminal:output`
  * carries the END position of its data). Pure logic: no socket, no DOM.
  */
-import { MAX_INPUT_CHARS } from './protocol';
+import { MAX_INPUT_CHARS, MAX_SIZE, MIN_SIZE } from './protocol';
 
 /** Acknowledge processed output at least this often, bytes (the protocol asks for 64 KiB). */
 export const ACK_INTERVAL = 64 * 1024;
@@ -111,4 +111,14 @@ export function toBytes(data: unknown): Uint8Array {
     return new TextEncoder().encode(data); // Not what the server sends; tolerated.
   }
   return new Uint8Array(0);
+}
+
+/** Bring a terminal size within the protocol's bounds. */
+export function clampSize(
+  cols: number,
+  rows: number
+): { cols: number; rows: number } {
+  const clamp = (value: number) =>
+    Math.min(MAX_SIZE, Math.max(MIN_SIZE, Math.floor(value) || MIN_SIZE));
+  return { cols: clamp(cols), rows: clamp(rows) };
 }

@@ -1,0 +1,320 @@
+/**
+ * Connection logic against a fake socket: dedup, resume, acks, input, resets.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { TerminalConnection } from '../connection';
+import * as protocol from '../protocol';
+import { ACK_INTERVAL, splitInput } from '../stream';
+import { IOutputChunk, IResetRequest, ITerminalStatus } from '../tokens';
+import { FakeSocket } from './fakeSocket';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (data: Uint8Array) => new TextDecoder().decode(data);
+
+/** A connection bound by name, with everything it tells its consumer recorded. */
+function setup(options: Partial<TerminalConnection.IOptions> = {}) {
+  const socket = new FakeSocket();
+  const connection = new TerminalConnection({
+    socket,
+    name: 'demo',
+    ...options
+  });
+  const chunks: IOutputChunk[] = [];
+  const resets: IResetRequest[] = [];
+  const statuses: ITerminalStatus[] = [];
+  connection.output.event(chunk => chunks.push(chunk));
+  connection.reset.event(reset => resets.push(reset));
+  connection.statusChanged.event(status => statuses.push(status));
+  return { socket, connection, chunks, resets, statuses };
+}
+
+/** Answer the pending reconnect with a successful ack. */
+async function answerReconnect(
+  socket: FakeSocket,
+  reply: Partial<protocol.IReconnectReply> = {}
+): Promise<void> {
+  socket.pending(protocol.RECONNECT).reply!({
+    success: true,
+    session_id: 'id-1',
+    name: 'demo',
+    created_at: '2026-01-01T00:00:00Z',
+    offset: 0,
+    end: 0,
+    truncated: true,
+    preamble: '',
+    cols: 80,
+    rows: 24,
+    ...reply
+  });
+  await FakeSocket.flush();
+}
+
+function output(socket: FakeSocket, data: string, offset: number, id = 'id-1') {
+  socket.serverEmit(protocol.OUTPUT, {
+    session_id: id,
+    data: bytes(data),
+    offset
+  });
+}
+
+describe('TerminalConnection', () => {
+  it('attaches by name with the size once opened and connected', async () => {
+    const { socket, connection, statuses } = setup();
+    connection.open(100, 30);
+    expect(socket.sent).toEqual([]);
+    socket.serverEmit('connect');
+    expect(socket.pending(protocol.RECONNECT).data).toEqual({
+      name: 'demo',
+      cols: 100,
+      rows: 30
+    });
+    await answerReconnect(socket, { cols: 100, rows: 30 });
+    expect(connection.sessionId).toBe('id-1');
+    expect(statuses.map(s => s.state)).toEqual(['connected']);
+  });
+
+  it('resets and writes the preamble on a truncated (restored) attach', async () => {
+    const { socket, connection, resets, chunks } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket, {
+      offset: 100,
+      truncated: true,
+      preamble: '\x1b[?1049h'
+    });
+    expect(resets).toEqual([{ preamble: '\x1b[?1049h', offset: 100 }]);
+    output(socket, 'old', 90); // before the restore point
+    output(socket, 'new!', 104);
+    expect(chunks.map(c => [text(c.data), c.offset])).toEqual([['new!', 104]]);
+  });
+
+  it('drops output already delivered and trims overlaps', async () => {
+    const { socket, connection, chunks } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket, { offset: 10 });
+    output(socket, 'hello', 15);
+    output(socket, 'hello', 15); // duplicate
+    output(socket, 'lo!!!', 18); // covers 13..18: only 15..18 is new
+    output(socket, 'other', 50, 'id-2'); // another session on the shared socket
+    expect(chunks.map(c => [text(c.data), c.offset])).toEqual([
+      ['hello', 15],
+      ['!!!', 18]
+    ]);
+  });
+
+  it('resumes from the last offset after a reconnect, without a reset', async () => {
+    const { socket, connection, chunks, resets, statuses } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket, { offset: 0 });
+    output(socket, 'abc', 3);
+    socket.serverEmit('disconnect', 'transport close');
+    expect(statuses.at(-1)?.state).toBe('reconnecting');
+    output(socket, 'lost', 7); // not attached: ignored, the resume brings it back
+    socket.serverEmit('connect');
+    expect(socket.pending(protocol.RECONNECT).data).toEqual({
+      session_id: 'id-1',
+      offset: 3,
+      cols: 80,
+      rows: 24
+    });
+    await answerReconnect(socket, { offset: 3, truncated: false });
+    output(socket, 'lost', 7);
+    expect(resets).toHaveLength(1); // only the first attach
+    expect(chunks.map(c => text(c.data))).toEqual(['abc', 'lost']);
+    expect(statuses.at(-1)?.state).toBe('connected');
+  });
+
+  it('resets in-band when the server resynchronises a slow viewer', async () => {
+    const { socket, connection, chunks, resets } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket, { offset: 0 });
+    output(socket, 'abc', 3);
+    socket.serverEmit(protocol.OUTPUT, {
+      session_id: 'id-1',
+      data: new Uint8Array(0),
+      offset: 5000,
+      truncated: true,
+      preamble: '\x1b[?25l'
+    });
+    output(socket, 'zz', 4999); // before the new start: dropped
+    output(socket, 'next', 5004);
+    expect(resets.at(-1)).toEqual({ preamble: '\x1b[?25l', offset: 5000 });
+    expect(chunks.map(c => text(c.data))).toEqual(['abc', 'next']);
+    chunks[0].done(); // a callback from before the reset: no ack
+    expect(socket.payloads(protocol.ACK)).toEqual([]);
+    chunks[1].done();
+    expect(socket.payloads(protocol.ACK)).toEqual([
+      { session_id: 'id-1', offset: 5004 }
+    ]);
+  });
+
+  it('keeps output that arrives before the attach acknowledgement', async () => {
+    const { socket, connection, chunks } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    output(socket, 'early', 5);
+    await answerReconnect(socket, { offset: 0 });
+    expect(chunks.map(c => text(c.data))).toEqual(['early']);
+  });
+
+  it('acknowledges when the queue drains and at least every 64 KiB', async () => {
+    const { socket, connection, chunks } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket, { offset: 0 });
+    const big = 'x'.repeat(ACK_INTERVAL / 2);
+    output(socket, big, ACK_INTERVAL / 2);
+    output(socket, big, ACK_INTERVAL);
+    output(socket, 'tail', ACK_INTERVAL + 4);
+    expect(socket.payloads(protocol.ACK)).toEqual([]); // nothing written yet
+    chunks[0].done();
+    expect(socket.payloads(protocol.ACK)).toEqual([]); // 32 KiB, not drained
+    chunks[1].done();
+    expect(socket.payloads(protocol.ACK)).toEqual([
+      { session_id: 'id-1', offset: ACK_INTERVAL }
+    ]);
+    chunks[2].done();
+    expect(socket.payloads(protocol.ACK).at(-1)).toEqual({
+      session_id: 'id-1',
+      offset: ACK_INTERVAL + 4
+    });
+  });
+
+  it('ignores write callbacks of chunks from before a reset', async () => {
+    const { socket, connection, chunks } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket, { offset: 0 });
+    output(socket, 'x'.repeat(10), 10);
+    socket.serverEmit(protocol.EXIT, { session_id: 'id-1', exit_code: 0 });
+    connection.restart();
+    socket.pending(protocol.RECONNECT).reply!({
+      success: false,
+      error: 'unknown'
+    });
+    await FakeSocket.flush();
+    socket.pending(protocol.CREATE).reply!({
+      success: true,
+      session_id: 'id-2',
+      name: 'demo',
+      created_at: '',
+      offset: 0,
+      cols: 80,
+      rows: 24
+    });
+    await FakeSocket.flush();
+    chunks[0].done(); // the old session's 10 bytes: no ack to the new one
+    expect(socket.payloads(protocol.ACK)).toEqual([]);
+  });
+
+  it('queues input typed before attach and splits long input', async () => {
+    const { socket, connection } = setup();
+    connection.write('ls\r');
+    connection.open(80, 24);
+    socket.serverEmit('connect');
+    connection.write('x'.repeat(protocol.MAX_INPUT_CHARS + 1));
+    expect(socket.payloads(protocol.INPUT)).toEqual([]);
+    await answerReconnect(socket);
+    const sent = socket.payloads(protocol.INPUT);
+    expect(sent.map(p => p.data.length)).toEqual([
+      3,
+      protocol.MAX_INPUT_CHARS,
+      1
+    ]);
+    expect(sent.every(p => p.session_id === 'id-1')).toBe(true);
+    connection.write('pwd\r');
+    expect(socket.payloads(protocol.INPUT).at(-1)).toEqual({
+      session_id: 'id-1',
+      data: 'pwd\r'
+    });
+  });
+
+  it('creates the named session with its cwd when it does not exist', async () => {
+    const { socket, connection, resets } = setup({ create: true, cwd: 'work' });
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    socket.pending(protocol.RECONNECT).reply!({
+      success: false,
+      error: 'no session named demo'
+    });
+    await FakeSocket.flush();
+    expect(socket.pending(protocol.CREATE).data).toEqual({
+      name: 'demo',
+      cwd: 'work',
+      cols: 80,
+      rows: 24
+    });
+    socket.pending(protocol.CREATE).reply!({
+      success: true,
+      session_id: 'id-9',
+      name: 'demo',
+      created_at: '',
+      offset: 0,
+      cols: 80,
+      rows: 24
+    });
+    await FakeSocket.flush();
+    expect(connection.sessionId).toBe('id-9');
+    expect(resets).toEqual([{ preamble: '', offset: 0 }]);
+  });
+
+  it('reports an error when the session is missing and creating is not allowed', async () => {
+    const { socket, connection, statuses } = setup({ create: false });
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    socket.pending(protocol.RECONNECT).reply!({
+      success: false,
+      error: 'no session named demo'
+    });
+    await FakeSocket.flush();
+    expect(socket.events()).not.toContain(protocol.CREATE);
+    expect(statuses.at(-1)).toEqual({
+      state: 'error',
+      message: 'no session named demo'
+    });
+  });
+
+  it('reports the exit code and resizes only when attached and changed', async () => {
+    const { socket, connection, statuses } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    connection.resize(90, 24); // before the ack: sent after it
+    await answerReconnect(socket);
+    expect(socket.payloads(protocol.RESIZE)).toEqual([
+      { session_id: 'id-1', cols: 90, rows: 24 }
+    ]);
+    connection.resize(90, 24);
+    expect(socket.payloads(protocol.RESIZE)).toHaveLength(1);
+    socket.serverEmit(protocol.EXIT, { session_id: 'id-1', exit_code: 3 });
+    expect(statuses.at(-1)).toEqual({ state: 'exited', exitCode: 3 });
+    connection.write('ignored');
+    expect(socket.payloads(protocol.INPUT)).toEqual([]);
+  });
+
+  it('detaches and stops listening when disposed', async () => {
+    const { socket, connection, chunks } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket);
+    connection.dispose();
+    expect(socket.payloads(protocol.DETACH)).toEqual([{ session_id: 'id-1' }]);
+    output(socket, 'late', 4);
+    expect(chunks).toEqual([]);
+  });
+});
+
+describe('splitInput', () => {
+  it('keeps surrogate pairs whole', () => {
+    const pieces = splitInput('ab😀cd', 3);
+    expect(pieces).toEqual(['ab', '😀c', 'd']);
+    expect(pieces.join('')).toBe('ab😀cd');
+  });
+
+  it('returns nothing for empty input', () => {
+    expect(splitInput('')).toEqual([]);
+  });
+});

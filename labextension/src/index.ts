@@ -1,0 +1,161 @@
+/**
+ * jupyter-webpty's JupyterLab / Notebook 7 plugins: the Terminals side panel
+ * and its commands, the notebook output renderer and the ipywidget.
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  IThemeManager,
+  MainAreaWidget,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+import { serverOptions, viewSettings } from './host';
+import { terminalIcon } from './icon';
+import { mimePlugin } from './mime';
+import { SessionsPanel } from './panel';
+import { SessionsClient } from './sessions';
+import { TerminalTab } from './tab';
+import { TerminalView } from './terminal';
+import { widgetPlugin } from './widget';
+
+/** Command ids. */
+export namespace CommandIDs {
+  export const create = 'webpty:new';
+  export const open = 'webpty:open';
+  export const openInMain = 'webpty:open-in-main';
+  export const close = 'webpty:close';
+}
+
+const PLUGIN_ID = 'jupyter-webpty:plugin';
+
+/** The side panel, commands, settings and theme. ILabShell is not needed (Notebook 7). */
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Persistent terminals in a side panel and in tabs.',
+  autoStart: true,
+  optional: [ICommandPalette, ISettingRegistry, IThemeManager, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    settings: ISettingRegistry | null,
+    themes: IThemeManager | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const { commands, shell } = app;
+    const tracker = new WidgetTracker<MainAreaWidget<TerminalTab>>({
+      namespace: 'webpty'
+    });
+    const client = new SessionsClient(serverOptions());
+    const panel = new SessionsPanel({
+      client,
+      openInMain: name => void commands.execute(CommandIDs.openInMain, { name })
+    });
+    shell.add(panel, 'left', { rank: 650 });
+    restorer?.add(panel, panel.id);
+
+    const nameArg = (args: Record<string, unknown>): string | undefined =>
+      typeof args.name === 'string' && args.name ? args.name : undefined;
+
+    commands.addCommand(CommandIDs.create, {
+      label: 'New Persistent Terminal',
+      caption: 'Start a terminal session that survives reloads',
+      icon: args => (args.isPalette ? undefined : terminalIcon),
+      execute: () => {
+        // Show the panel first: a view opens (and creates) once visible.
+        shell.activateById(panel.id);
+        return panel.newSession();
+      }
+    });
+    commands.addCommand(CommandIDs.open, {
+      label: args => `Show Persistent Terminal ${nameArg(args) ?? ''}`.trim(),
+      execute: args => {
+        shell.activateById(panel.id);
+        const name = nameArg(args) ?? panel.selected;
+        if (name) {
+          panel.select(name);
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.openInMain, {
+      label: 'Open Persistent Terminal in a Tab',
+      icon: args => (args.isPalette ? undefined : terminalIcon),
+      execute: args => {
+        const name = nameArg(args) ?? panel.selected ?? undefined;
+        const existing = tracker.find(w => w.content.name === name);
+        if (existing && name) {
+          shell.activateById(existing.id);
+          return existing;
+        }
+        const widget = new MainAreaWidget({ content: new TerminalTab(name) });
+        widget.id = `jp-WebPty-tab-${Private.nextId++}`;
+        widget.addClass('jp-WebPty-main');
+        void tracker.add(widget);
+        // Save the name for the layout restorer once the server gave it.
+        widget.content.handle.connection.attached.event(
+          () => void tracker.save(widget)
+        );
+        shell.add(widget, 'main');
+        shell.activateById(widget.id);
+        return widget;
+      }
+    });
+    commands.addCommand(CommandIDs.close, {
+      label: args =>
+        `Close Persistent Terminal ${nameArg(args) ?? ''}`.trim() + '…',
+      execute: async args => {
+        const name = nameArg(args) ?? panel.selected;
+        const info = (await client.list()).find(s => s.name === name);
+        return info ? panel.closeSession(info) : false;
+      }
+    });
+    for (const command of Object.values(CommandIDs)) {
+      palette?.addItem({ command, category: 'Terminal' });
+    }
+
+    void restorer?.restore(tracker, {
+      command: CommandIDs.openInMain,
+      args: widget => ({ name: widget.content.name ?? '' }),
+      name: widget => widget.content.name ?? ''
+    });
+
+    if (themes) {
+      const follow = () => {
+        const theme = themes.theme;
+        if (theme) {
+          viewSettings.update({
+            theme: themes.isLight(theme) ? 'light' : 'dark'
+          });
+        }
+      };
+      themes.themeChanged.connect(follow);
+      follow();
+    }
+
+    if (settings) {
+      const apply = (loaded: ISettingRegistry.ISettings) => {
+        const options = loaded.composite as Partial<TerminalView.IOptions>;
+        const { fontSize, fontFamily, scrollback, renderer } = options;
+        viewSettings.update({ fontSize, fontFamily, scrollback, renderer });
+      };
+      settings.load(PLUGIN_ID).then(
+        loaded => {
+          apply(loaded);
+          loaded.changed.connect(apply);
+        },
+        error => console.warn('jupyter-webpty: settings not loaded', error)
+      );
+    }
+  }
+};
+
+namespace Private {
+  export let nextId = 0;
+}
+
+export default [plugin, mimePlugin, widgetPlugin];

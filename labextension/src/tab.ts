@@ -1,0 +1,55 @@
+/**
+ * A session in a main-area tab (a Lumino widget around a TerminalView).
+ */
+import { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+
+import { ITerminalHandle, showTerminal } from './host';
+import { terminalIcon } from './icon';
+
+/** The content of a `MainAreaWidget` showing one session. */
+export class TerminalTab extends Widget {
+  /** Show the session `name`, or a new one named by the server. */
+  constructor(name?: string) {
+    super();
+    this.addClass('jp-WebPty-tab');
+    this.title.label = name ?? 'Terminal';
+    this.title.icon = terminalIcon;
+    this.title.closable = true;
+    this._handle = showTerminal(this.node, { name, create: true });
+    // A new session learns its name here (the server picks it).
+    this._handle.connection.attached.event(identity => {
+      this.title.label = identity.name;
+      this.title.caption = `Persistent terminal "${identity.name}"`;
+    });
+  }
+
+  /** The session's name (undefined until a new session is attached). */
+  get name(): string | undefined {
+    return this._handle.connection.name;
+  }
+
+  /** The live terminal. */
+  get handle(): ITerminalHandle {
+    return this._handle;
+  }
+
+  protected override onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    // xterm opens once visible, which may be after this request.
+    const view = this._handle.view;
+    void view.ready.then(() => this.isVisible && view.focus());
+  }
+
+  protected override onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._handle.view.fit();
+  }
+
+  override dispose(): void {
+    this._handle.dispose();
+    super.dispose();
+  }
+
+  private readonly _handle: ITerminalHandle;
+}

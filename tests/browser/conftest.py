@@ -1,0 +1,168 @@
+"""Real JupyterLab / Notebook 7 in a subprocess, driven in Debian's headless chromium.
+
+A missing chromium is a failure, never a skip: ``scripts/install`` installs it, and CI must
+exercise the browser. Each test leaves a screenshot in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import PROMPT, SHELL_ARGV
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Lab:
+    """A running jupyter server with JupyterLab and Notebook 7."""
+
+    url: str
+    token: str
+    root: Path
+    process: subprocess.Popen[bytes]
+
+    def page_url(self, path: str) -> str:
+        return f"{self.url}{path}{'&' if '?' in path else '?'}token={self.token}"
+
+    def api(self, path: str, method: str = "GET") -> Any:
+        request = urllib.request.Request(f"{self.url}{path}", method=method)  # noqa: S310
+        request.add_header("Authorization", f"token {self.token}")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            body = response.read()
+        return json.loads(body) if body else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    root = tmp_path_factory.mktemp("lab-root")
+    settings = tmp_path_factory.mktemp("lab-settings")
+    # The DOM renderer puts the screen's text in the page, where the tests can read it.
+    plugin = settings / "jupyter-webpty" / "plugin.jupyterlab-settings"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text(json.dumps({"renderer": "dom"}))
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    config = root.parent / f"{root.name}-config.py"
+    config.write_text(f"c.WebPtyApp.shell_command = {SHELL_ARGV!r}\n")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, PS1=PROMPT, HISTFILE="/dev/null")
+    argv = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+        "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={tmp_path_factory.mktemp('ws')}",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--config={config}",
+    ]  # fmt: skip
+    log = (root.parent / f"lab-{port}.log").open("wb")
+    process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    server = Lab(f"http://127.0.0.1:{port}/", token, root, process)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            server.api("api/status")
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"jupyter lab did not start; see {log.name}")
+            time.sleep(0.1)
+    yield server
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """Replace pytest-jupyter's loop fixture: it would close Playwright's own running loop."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is missing: run scripts/install (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    context.close()
+    assert [e for e in errors if "webpty" in e.lower()] == []
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Poll ``predicate`` until it returns something truthy, with a deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            msg = f"timed out waiting for {what or predicate}"
+            raise TimeoutError(msg)
+        time.sleep(0.05)
+
+
+def screen_text(page: Any, scope: str) -> str:
+    """The text of the terminal screen(s) under ``scope`` (DOM renderer)."""
+    rows = page.locator(f"{scope} .xterm-rows")
+    return "\n".join(rows.all_inner_texts()).replace("\xa0", " ")

@@ -1,0 +1,81 @@
+"""The Terminals side panel in a real JupyterLab: create, type, reload, restore, vim, close."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .conftest import ARTIFACTS, Lab, screen_text, wait_for
+
+PANEL = ".jp-WebPty-panel"
+
+
+def open_panel(page: Any, lab: Lab) -> None:
+    page.goto(lab.page_url("lab"))
+    tab = page.locator('[data-id="jp-WebPty-panel"]')
+    tab.wait_for(timeout=60_000)
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+    page.locator(f"{PANEL} .jp-WebPty-new").wait_for()
+
+
+def open_session(page: Any, name: str) -> None:
+    entry = page.locator(f'{PANEL} .jp-WebPty-session[data-name="{name}"]')
+    entry.wait_for()
+    entry.locator(".jp-WebPty-sessionText").click()
+
+
+def type_in_terminal(page: Any, text: str) -> None:
+    page.locator(f"{PANEL} .xterm-helper-textarea").focus()
+    page.keyboard.type(text)
+
+
+def test_panel_create_type_reload_vim_close(page: Any, lab: Lab) -> None:
+    open_panel(page, lab)
+    page.locator(f"{PANEL} .jp-WebPty-new").click()
+    wait_for(lambda: "webpty$" in screen_text(page, PANEL), what="prompt in the panel")
+    type_in_terminal(page, "echo hello-$RANDOM\n")
+    found = wait_for(
+        lambda: re.search(r"^hello-(\d+)\s*$", screen_text(page, PANEL), re.MULTILINE),
+        what="echo output",
+    )
+    hello = found.group(0).strip()
+    [session] = lab.api("webpty/api/sessions")
+    name = session["name"]
+
+    # Reload: the session is listed again, and opening it restores the earlier output.
+    open_panel(page, lab)
+    open_session(page, name)
+    wait_for(lambda: hello in screen_text(page, PANEL), what="restored output after reload")
+
+    # A full-screen program survives a reload with its screen.
+    type_in_terminal(page, "vim -u NONE -N -i NONE\n")
+    wait_for(lambda: screen_text(page, PANEL).count("~") >= 5, what="vim's empty buffer")
+    type_in_terminal(page, "iwritten-in-vim\x1b")
+    wait_for(lambda: "written-in-vim" in screen_text(page, PANEL), what="text typed into vim")
+    open_panel(page, lab)
+    open_session(page, name)
+    wait_for(
+        lambda: "written-in-vim" in screen_text(page, PANEL) and "~" in screen_text(page, PANEL),
+        what="vim's screen restored after reload",
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "panel-vim-restored.png"))
+
+    # The same session in a main-area tab: a second view of the same shell.
+    page.locator(f'{PANEL} .jp-WebPty-session[data-name="{name}"] .jp-WebPty-openMain').click()
+    wait_for(lambda: "written-in-vim" in screen_text(page, ".jp-WebPty-main"), what="tab view")
+    page.screenshot(path=str(ARTIFACTS / "panel-and-tab.png"))
+    type_in_terminal(page, ":q!\r")
+    wait_for(lambda: lab.api("webpty/api/sessions")[0]["command"] == "bash", what="vim quit")
+
+    # Close it from the panel; it disappears from the list and from the server.
+    page.locator(f'{PANEL} .jp-WebPty-session[data-name="{name}"] .jp-WebPty-close').click()
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    if accept.count():
+        accept.click()
+    wait_for(lambda: lab.api("webpty/api/sessions") == [], what="session closed on the server")
+    wait_for(
+        lambda: page.locator(f'{PANEL} .jp-WebPty-session[data-name="{name}"]').count() == 0,
+        what="session gone from the panel",
+    )
