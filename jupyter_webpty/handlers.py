@@ -79,6 +79,13 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
         def max_message_size(self) -> int:
             return protocol.MAX_MESSAGE_BYTES
 
+        def open(self, *args: Any, **kwargs: Any) -> Any:
+            # Socket.IO sends a binary event as two websocket frames; with Nagle's algorithm
+            # (tornado's default) the second waits for the client's delayed ACK, ~40 ms on
+            # Linux, on every keystroke echo.
+            self.set_nodelay(True)
+            return super().open(*args, **kwargs)
+
         def get_compression_options(self) -> dict[str, Any] | None:
             # Deflate costs more CPU than loopback and LAN links save; kernels don't use it either.
             return None
@@ -169,7 +176,7 @@ class SessionsHandler(_SessionsHandler):
 
 
 class SessionHandler(_SessionsHandler):
-    """``{base_url}webpty/api/sessions/{session_id}``: show or close one session."""
+    """``{base_url}webpty/api/sessions/{session_id}``: show, rename or close one session."""
 
     auth_resource = AUTH_RESOURCE
 
@@ -183,6 +190,21 @@ class SessionHandler(_SessionsHandler):
     @authorized("execute")  # type: ignore[untyped-decorator]
     async def get(self, session_id: str) -> None:
         self.finish(json.dumps(describe(self.session(session_id))))
+
+    @web.authenticated
+    @authorized("execute")  # type: ignore[untyped-decorator]
+    async def patch(self, session_id: str) -> None:
+        """Rename: ``{"name": str}``."""
+        try:
+            request = protocol.parse_rename({**self.body(), "session_id": session_id})
+            session = self.manager.rename(self.owner, session_id, request.name)
+        except protocol.ProtocolError as exc:
+            raise web.HTTPError(400, str(exc)) from exc
+        except SessionNotFound as exc:
+            raise web.HTTPError(404, str(exc)) from exc
+        except WebPtyError as exc:
+            raise web.HTTPError(409, str(exc)) from exc
+        self.finish(json.dumps(describe(session)))
 
     @web.authenticated
     @authorized("execute")  # type: ignore[untyped-decorator]

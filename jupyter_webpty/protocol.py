@@ -28,13 +28,14 @@ LIST = "terminal:list"
 RECONNECT = "terminal:reconnect"
 DETACH = "terminal:detach"
 ACK = "terminal:ack"
+RENAME = "terminal:rename"
 # Server to client.
 OUTPUT = "terminal:output"
 ERROR = "terminal:error"
 EXIT = "terminal:exit"
 CHANGED = "terminal:changed"
 
-CLIENT_EVENTS = (CREATE, INPUT, RESIZE, CLOSE, LIST, RECONNECT, DETACH, ACK)
+CLIENT_EVENTS = (CREATE, INPUT, RESIZE, CLOSE, LIST, RECONNECT, DETACH, ACK, RENAME)
 SERVER_EVENTS = (OUTPUT, ERROR, EXIT, CHANGED)
 
 #: Bounds for ``cols`` and ``rows``.
@@ -100,6 +101,14 @@ class ResizeRequest:
     session_id: str
     cols: int
     rows: int
+
+
+@dataclass(frozen=True)
+class RenameRequest:
+    """``terminal:rename`` payload."""
+
+    session_id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -211,6 +220,16 @@ def parse_resize(data: object) -> ResizeRequest:
         cols=_int(body, "cols", MIN_SIZE, MAX_SIZE),
         rows=_int(body, "rows", MIN_SIZE, MAX_SIZE),
     )
+
+
+def parse_rename(data: object) -> RenameRequest:
+    """Validate a ``terminal:rename`` payload."""
+    body = _mapping(data)
+    name = _name(body)
+    if name is None:
+        msg = "'name' must be a string, got missing"
+        raise ProtocolError(msg)
+    return RenameRequest(session_id=_session_id(body), name=name)
 
 
 def parse_ack(data: object) -> AckRequest:

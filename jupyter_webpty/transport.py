@@ -71,6 +71,7 @@ class TerminalEvents:
             protocol.RECONNECT: self.reconnect,
             protocol.DETACH: self.detach,
             protocol.ACK: self.ack,
+            protocol.RENAME: self.rename,
         }
         for event, handler in table.items():
             self._sio.on(event, self._guard(event, handler))
@@ -236,6 +237,12 @@ class TerminalEvents:
         request = protocol.parse_session_ref(data)
         await self._manager.close(self._owner(sid), request.session_id)
         return {"success": True}
+
+    async def rename(self, sid: str, data: object) -> Reply:
+        """``terminal:rename``: a new name, unique among the caller's sessions."""
+        request = protocol.parse_rename(data)
+        session = self._manager.rename(self._owner(sid), request.session_id, request.name)
+        return {"success": True, "session_id": session.id, "name": session.name}
 
     async def list(self, sid: str, data: object) -> Reply:
         """``terminal:list``: the caller's sessions."""

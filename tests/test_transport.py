@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
-from .conftest import PROMPT
+from .conftest import PROMPT, wait_until
 
 
 async def test_create_echo_list_close(connect: Any) -> None:
@@ -65,6 +66,26 @@ async def test_input_before_prompt_and_prompt_seen(connect: Any) -> None:
         reply = await client.call("terminal:create", {"cols": 80, "rows": 24})
         session_id = reply["session_id"]
         client.terminal(session_id)
-        await client.send(session_id, "echo early-bird\n")  # typed before any output
-        await client.read_until(session_id, "early-bird\r\n")
+        await client.send(session_id, "echo early-$((1+1))\n")  # typed before any output
+        await client.read_until(session_id, "early-2\r\n")
         assert PROMPT in client.terminal(session_id).text
+
+
+async def test_rename_over_socket_and_rest(connect: Any, jp_fetch: Any) -> None:
+    async with connect() as client:
+        first = await client.create(name="one")
+        await client.create(name="two")
+        changes = client.changes
+        reply = await client.call("terminal:rename", {"session_id": first, "name": "uno"})
+        assert reply == {"success": True, "session_id": first, "name": "uno"}
+        taken = await client.call("terminal:rename", {"session_id": first, "name": "two"})
+        assert taken == {"success": False, "error": "a terminal session named 'two' already exists"}
+        bad = await client.call("terminal:rename", {"session_id": first, "name": ""})
+        assert bad["success"] is False
+        response = await jp_fetch(
+            "webpty", "api", "sessions", first, method="PATCH", body=json.dumps({"name": "eins"})
+        )
+        assert json.loads(response.body)["name"] == "eins"
+        names = sorted(s["name"] for s in (await client.call("terminal:list"))["sessions"])
+        assert names == ["eins", "two"]
+        await wait_until(lambda: client.changes > changes, 5, "terminal:changed")

@@ -138,6 +138,15 @@ class SessionManager:
             raise InvalidCwd(requested, "no such directory")
         return str(path)
 
+    def rename(self, owner: str, session_id: str, name: str) -> PtySession:
+        """Give ``owner``'s session another name, unique among the owner's sessions."""
+        session = self.get(owner, session_id)
+        if name != session.name and any(s.name == name for s in self.sessions(owner)):
+            raise SessionNameTaken(name)
+        session.name = name
+        self._changed(owner)
+        return session
+
     async def close(self, owner: str, session_id: str) -> int:
         """Terminate ``owner``'s session and everything started from it; return the exit code."""
         return await self.get(owner, session_id).terminate()

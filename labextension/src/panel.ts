@@ -2,9 +2,19 @@
  * The "Terminals" side panel: the user's sessions, live, and the selected
  * one's terminal below the list.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  InputDialog,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
 import { Time } from '@jupyterlab/coreutils';
-import { closeIcon, LabIcon, launchIcon } from '@jupyterlab/ui-components';
+import {
+  closeIcon,
+  editIcon,
+  LabIcon,
+  launchIcon
+} from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
@@ -76,6 +86,29 @@ export class SessionsPanel extends Widget {
     this._show({ create: true });
   }
 
+  /** Ask for a new name and rename the session (the list refreshes on `changed`). */
+  async renameSession(info: ISessionInfo): Promise<boolean> {
+    const result = await InputDialog.getText({
+      title: 'Rename terminal',
+      text: info.name,
+      okLabel: 'Rename'
+    });
+    const name = result.value?.trim();
+    if (!result.button.accept || !name || name === info.name) {
+      return false;
+    }
+    try {
+      await this._client.rename(info.session_id, name);
+    } catch (error) {
+      void showErrorMessage('Cannot rename terminal', String(error));
+      return false;
+    }
+    if (this._handle?.connection.name === info.name) {
+      Private.saveSelected(name);
+    }
+    return true;
+  }
+
   /** Close a session, asking first when a program other than a shell runs. */
   async closeSession(info: ISessionInfo): Promise<boolean> {
     // The list may be old: what runs now decides whether to ask.
@@ -141,6 +174,7 @@ export class SessionsPanel extends Widget {
         Private.item(info, info.name === selected, {
           select: () => this.select(info.name),
           openInMain: () => this._openInMain(info.name),
+          rename: () => void this.renameSession(info),
           close: () => void this.closeSession(info)
         })
       )
@@ -215,7 +249,12 @@ namespace Private {
   export function item(
     info: ISessionInfo,
     selected: boolean,
-    actions: { select(): void; openInMain(): void; close(): void }
+    actions: {
+      select(): void;
+      openInMain(): void;
+      rename(): void;
+      close(): void;
+    }
   ): HTMLElement {
     const node = element('li', 'jp-WebPty-session');
     node.dataset.name = info.name;
@@ -235,13 +274,16 @@ namespace Private {
     const open = button('jp-WebPty-openMain', launchIcon, 'Open in a tab', () =>
       actions.openInMain()
     );
+    const rename = button('jp-WebPty-rename', editIcon, 'Rename', () =>
+      actions.rename()
+    );
     const close = button(
       'jp-WebPty-close',
       closeIcon,
       'Close (ends the shell)',
       () => actions.close()
     );
-    node.append(text, open, close);
+    node.append(text, rename, open, close);
     return node;
   }
 

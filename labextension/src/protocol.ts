@@ -23,6 +23,7 @@ export const LIST = 'terminal:list';
 export const RECONNECT = 'terminal:reconnect';
 export const DETACH = 'terminal:detach';
 export const ACK = 'terminal:ack';
+export const RENAME = 'terminal:rename';
 // Server to client.
 export const OUTPUT = 'terminal:output';
 export const ERROR = 'terminal:error';

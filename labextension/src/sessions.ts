@@ -55,6 +55,18 @@ export class SessionsClient implements IDisposable {
     }
   }
 
+  /** Rename a session; the new name must not be used by another of the caller's sessions. */
+  async rename(sessionId: string, name: string): Promise<void> {
+    const reply = await request<protocol.Reply<{ success: true }>>(
+      this._socket,
+      protocol.RENAME,
+      { session_id: sessionId, name }
+    );
+    if (!reply.success) {
+      throw new Error(reply.error);
+    }
+  }
+
   /**
    * Create a session without viewing it: create attaches this socket, so
    * detach at once (views attach with their own TerminalConnection).

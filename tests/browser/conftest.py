@@ -166,3 +166,27 @@ def screen_text(page: Any, scope: str) -> str:
     """The text of the terminal screen(s) under ``scope`` (DOM renderer)."""
     rows = page.locator(f"{scope} .xterm-rows")
     return "\n".join(rows.all_inner_texts()).replace("\xa0", " ")
+
+
+def wait_for_lab_restored(page: Any) -> None:
+    """Wait until JupyterLab restored its layout (it focuses the main area when it does)."""
+    page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=60_000)
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab").first.wait_for(timeout=60_000)
+    wait_for(
+        lambda: page.evaluate("document.activeElement !== document.body"),
+        what="JupyterLab's initial focus",
+    )
+
+
+def type_into(page: Any, scope: str, text: str) -> None:
+    """Type ``text`` into the terminal under ``scope``, one key at a time.
+
+    JupyterLab may move focus while it restores its layout after a page load (the launcher
+    takes it); re-focusing before each key keeps a keystroke from landing elsewhere.
+    """
+    textarea = page.locator(f"{scope} .xterm-helper-textarea").first
+    for char in text:
+        focused = textarea.evaluate("node => node === document.activeElement")
+        if not focused:
+            textarea.focus()
+        page.keyboard.type(char)

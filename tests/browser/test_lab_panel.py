@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .conftest import ARTIFACTS, Lab, screen_text, wait_for
+from .conftest import ARTIFACTS, Lab, screen_text, type_into, wait_for, wait_for_lab_restored
 
 PANEL = ".jp-WebPty-panel"
 
 
 def open_panel(page: Any, lab: Lab) -> None:
     page.goto(lab.page_url("lab"))
+    wait_for_lab_restored(page)
     tab = page.locator('[data-id="jp-WebPty-panel"]')
     tab.wait_for(timeout=60_000)
     if "lm-mod-current" not in (tab.get_attribute("class") or ""):
@@ -26,8 +27,7 @@ def open_session(page: Any, name: str) -> None:
 
 
 def type_in_terminal(page: Any, text: str) -> None:
-    page.locator(f"{PANEL} .xterm-helper-textarea").focus()
-    page.keyboard.type(text)
+    type_into(page, PANEL, text)
 
 
 def test_panel_create_type_reload_vim_close(page: Any, lab: Lab) -> None:
@@ -41,7 +41,16 @@ def test_panel_create_type_reload_vim_close(page: Any, lab: Lab) -> None:
     )
     hello = found.group(0).strip()
     [session] = lab.api("webpty/api/sessions")
-    name = session["name"]
+
+    # Rename it from the panel.
+    page.locator(
+        f'{PANEL} .jp-WebPty-session[data-name="{session["name"]}"] .jp-WebPty-rename'
+    ).click()
+    page.locator(".jp-Dialog input").fill("renamed")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    name = "renamed"
+    wait_for(lambda: lab.api("webpty/api/sessions")[0]["name"] == name, what="renamed on server")
+    page.locator(f'{PANEL} .jp-WebPty-session[data-name="{name}"]').wait_for()
 
     # Reload: the session is listed again, and opening it restores the earlier output.
     open_panel(page, lab)

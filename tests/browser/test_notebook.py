@@ -8,7 +8,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from .conftest import ARTIFACTS, Lab, screen_text, wait_for
+from .conftest import ARTIFACTS, Lab, screen_text, type_into, wait_for
 
 OUTPUT = ".jp-OutputArea .jp-WebPty-output"
 
@@ -31,8 +31,7 @@ def run_first_cell(page: Any) -> None:
 
 
 def type_in_output(page: Any, text: str) -> None:
-    page.locator(f"{OUTPUT} .xterm-helper-textarea").first.focus()
-    page.keyboard.type(text)
+    type_into(page, OUTPUT, text)
 
 
 def kernel_of(lab: Lab, notebook: str) -> dict[str, Any]:
