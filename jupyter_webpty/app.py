@@ -8,7 +8,6 @@ import re
 import shutil
 from typing import Any
 
-import socketio
 from jupyter_server._tz import utcnow
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
@@ -18,7 +17,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 from . import protocol
 from .core import Limits, SessionManager
 from .handlers import identify, rest_handlers, socket_handler
-from .transport import TerminalEvents
+from .transport import BoundedJson, TerminalEvents, TerminalServer
 
 
 def default_shell() -> list[str]:
@@ -104,6 +103,7 @@ class WebPtyApp(ExtensionApp):
         return self.serverapp
 
     events: TerminalEvents | None = None
+    sio: TerminalServer | None = None
 
     def initialize_settings(self) -> None:
         """Build the core from plain values."""
@@ -137,14 +137,16 @@ class WebPtyApp(ExtensionApp):
         if not self._server.terminals_enabled:
             self.log.info("jupyter-webpty: terminals are disabled (ServerApp.terminals_enabled)")
             return
-        sio = socketio.AsyncServer(
+        sio = TerminalServer(
             async_mode="tornado",
+            json=BoundedJson,
             transports=["websocket"],
             cors_allowed_origins=[],  # Jupyter's origin check runs instead
             max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
             logger=False,
             engineio_logger=False,
         )
+        self.sio = sio
         self.events = TerminalEvents(sio, self.manager, identify)
         self.events.register()
         handler: Any = socket_handler(sio, self.session_owner)
@@ -165,3 +167,5 @@ class WebPtyApp(ExtensionApp):
     async def stop_extension(self) -> None:
         """Close every session on server shutdown, leaving no process behind."""
         await self.manager.close_all()
+        if self.sio is not None:
+            await self.sio.shutdown()  # Engine.IO's ping tasks, so none is left pending

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timezone
 from typing import Any
 
 import socketio
+from socketio import packet
 
 from . import protocol
 from .core import PtySession, SessionManager, WebPtyError
@@ -20,6 +22,51 @@ Identify = Callable[[dict[str, Any]], "str | None"]
 Reply = dict[str, Any]
 
 _NOT_ATTACHED = "this connection is not attached to the session; reconnect to it first"
+#: Names python-socketio dispatches to its own handlers; a client must not trigger them.
+_RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
+_MAX_INT_DIGITS = 30
+
+
+class BoundedJson:
+    """The ``json`` module for Socket.IO packets, with huge integer literals made harmless.
+
+    python-socketio drops a packet whose integer literal it cannot parse, so the request would
+    get no answer at all; here a 10**100 becomes ``inf`` and fails validation with a message.
+    """
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        return json.dumps(obj, **kwargs)
+
+    @staticmethod
+    def loads(text: str | bytes, **kwargs: Any) -> Any:
+        return json.loads(text, parse_int=_parse_int, **kwargs)
+
+
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= _MAX_INT_DIGITS else float("inf")
+
+
+class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
+    """An AsyncServer that treats client events named like its internal ones as unknown.
+
+    Otherwise a client emitting "disconnect" would run the disconnect handler on its own
+    connection, and "*" would reach the catch-all with shifted arguments. This overrides a
+    private method of python-socketio 5 (pinned < 6 in pyproject).
+    """
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
+        if data and isinstance(data[0], str) and data[0] in _RESERVED_EVENTS:
+            namespace = namespace or "/"
+            error = f"event {data[0]!r} is reserved"
+            if id is not None:
+                reply = [{"success": False, "error": error}]
+                ack = self.packet_class(packet.ACK, namespace=namespace, id=id, data=reply)
+                await self._send_packet(eio_sid, ack)
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+            await self.emit(protocol.ERROR, {"session_id": None, "error": error}, to=sid)
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
 
 
 def _iso(timestamp: float) -> str:
@@ -112,6 +159,7 @@ class TerminalEvents:
         owner = self._identify(environ)
         if owner is None:
             return False
+        # (TCP_NODELAY for keystroke echo is set by the tornado handler, handlers.py.)
         self._owners[sid] = owner
         self._attached[sid] = set()
         await self._sio.enter_room(sid, self._room(owner))

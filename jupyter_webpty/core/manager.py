@@ -131,7 +131,10 @@ class SessionManager:
         requested = cwd if cwd is not None else self.default_cwd
         if requested is None or requested == "":
             return self.root_dir
-        path = Path(self.root_dir, Path(requested).expanduser()).resolve()
+        try:
+            path = Path(self.root_dir, Path(requested).expanduser()).resolve()
+        except (ValueError, OSError) as exc:  # a NUL byte, a symlink loop
+            raise InvalidCwd(requested, str(exc)) from exc
         if path != Path(self.root_dir) and Path(self.root_dir) not in path.parents:
             raise InvalidCwd(requested, "it is outside the server's root directory")
         if not path.is_dir():

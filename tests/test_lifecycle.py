@@ -1,0 +1,224 @@
+"""Process lifecycle: nothing outlives a session unless it left the terminal on purpose.
+
+pytest-jupyter runs the server in this very process, so its children, zombies and open file
+descriptors are ours to count. Every process a test starts carries a unique marker argument
+(``sleep 1001.<nonce>``) found through ``processes_with``; leftovers are killed by PID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from .conftest import (
+    PROMPT,
+    SHELL_ARGV,
+    Client,
+    children_of,
+    processes_with,
+    wait_until,
+    zombies_of,
+)
+
+
+@pytest.fixture
+def markers() -> Iterator[Any]:
+    """``markers(n)``: a unique ``sleep`` argument such as ``1001.48213``; killed afterwards."""
+    nonce = secrets.randbelow(10**8)
+    made: list[str] = []
+
+    def make(number: int) -> str:
+        made.append(f"{number}.{nonce:08d}")
+        return made[-1]
+
+    yield make
+    for marker in made:
+        for pid in processes_with(marker):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def alive(marker: str) -> bool:
+    """Whether a (non-zombie) process with ``marker`` in its command line exists."""
+    return bool(processes_with(marker))
+
+
+def state_of(pid: int) -> str:
+    raw = Path(f"/proc/{pid}/stat").read_bytes()
+    return raw[raw.rfind(b")") + 2 :].split()[0].decode()
+
+
+def open_fds() -> list[str]:
+    return sorted(entry.name for entry in Path("/proc/self/fd").iterdir())
+
+
+def manager_of(jp_serverapp: Any) -> Any:
+    return jp_serverapp.web_app.settings["webpty_manager"]
+
+
+async def test_create_close_cycles_leave_nothing_behind(connect: Any, jp_serverapp: Any) -> None:
+    me = os.getpid()
+    async with connect() as client:
+        await client.call("terminal:close", {"session_id": await client.create()})  # warm up
+        await wait_until(lambda: not zombies_of(me), what="warm-up reaped")
+        children, fds = set(children_of(me)), open_fds()
+        for cycle in range(200):
+            reply = await client.call("terminal:create", {"cols": 80, "rows": 24})
+            assert reply["success"], reply
+            if cycle % 2:  # half of them close at once, half after the shell is up
+                await client.read_until(reply["session_id"], PROMPT)
+            closed = await client.call("terminal:close", {"session_id": reply["session_id"]})
+            assert closed == {"success": True}, cycle
+        assert len(manager_of(jp_serverapp)) == 0
+        assert set(children_of(me)) == children
+        assert zombies_of(me) == []
+        # Exact: every PTY master and pidfd is closed before the close reply is sent.
+        assert open_fds() == fds
+
+
+async def start_jobs(
+    client: Client, session_id: str, commands: list[str], marks: list[str]
+) -> None:
+    """Type each command and wait until every marker process runs."""
+    for command in commands:
+        await client.send(session_id, command + "\n")
+    for marker in marks:
+        await wait_until(lambda m=marker: alive(m), what=marker)
+
+
+async def test_close_ends_every_job_but_setsid_escapees(connect: Any, markers: Any) -> None:
+    plain, nohup, no_hup, no_term, stopped, escapee = (markers(n) for n in range(1001, 1007))
+    async with connect() as client:
+        session_id = await client.create()
+        await start_jobs(
+            client,
+            session_id,
+            [
+                f"sleep {plain} &",
+                f"nohup sleep {nohup} >/dev/null 2>&1 &",
+                f"(trap '' HUP; sleep {no_hup}) &",
+                f"(trap '' HUP TERM; sleep {no_term}) &",  # only SIGKILL ends it
+                f"setsid sleep {escapee} &",
+                f"sleep {stopped}",
+            ],
+            [plain, nohup, no_hup, no_term, escapee, stopped],
+        )
+        [sleeper] = processes_with(stopped)
+        await client.send(session_id, "\x1a")  # Ctrl+Z
+        await wait_until(lambda: state_of(sleeper) == "T", what="stopped job")
+        assert await client.call("terminal:close", {"session_id": session_id}) == {"success": True}
+        # No wait: the close reply comes after the signal ladder saw the session empty.
+        assert [m for m in (plain, nohup, no_hup, no_term, stopped) if alive(m)] == []
+        assert alive(escapee)  # documented: setsid leaves the terminal's session for good
+
+
+async def test_shell_exit_ends_its_jobs(connect: Any, markers: Any) -> None:
+    plain, nohup = markers(1011), markers(1012)
+    async with connect() as client:
+        session_id = await client.create()
+        commands = [f"sleep {plain} &", f"nohup sleep {nohup} >/dev/null 2>&1 &"]
+        await start_jobs(client, session_id, commands, [plain, nohup])
+        await client.send(session_id, "exit\n")
+        await client.wait_exit(session_id)
+        assert [m for m in (plain, nohup) if alive(m)] == []
+
+
+@pytest.mark.parametrize("webpty_config", [{"kill_on_exit": False}])
+async def test_shell_exit_keeps_jobs_without_kill_on_exit(connect: Any, markers: Any) -> None:
+    plain, nohup = markers(1013), markers(1014)
+    async with connect() as client:
+        session_id = await client.create()
+        commands = [f"sleep {plain} &", f"nohup sleep {nohup} >/dev/null 2>&1 &"]
+        await start_jobs(client, session_id, commands, [plain, nohup])
+        await client.send(session_id, "exit\n")
+        assert await client.wait_exit(session_id) == 0
+        await client.call("terminal:list", {})  # the PTY is closed by now: jobs got its hangup
+        assert alive(plain)
+        assert alive(nohup)
+
+
+async def test_master_fds_are_not_inherited(connect: Any) -> None:
+    async with connect() as client:
+        first = await client.create()
+        second = await client.create()
+        await client.send(second, "echo FD-''BEGIN; tty; readlink /proc/$$/fd/*; echo FD-''END\n")
+        text = await client.read_until(second, "FD-END\r\n")
+        tty, *lines = text[text.index("FD-BEGIN\r\n") + 10 : text.index("FD-END")].split()
+        targets = set(lines)
+        assert tty.startswith("/dev/pts/")
+        # Only the shell's own terminal: no /dev/ptmx (a master), socket, pipe or pidfd.
+        assert targets == {tty}, targets
+        await client.send(first, "echo first-alive\n")
+        await client.read_until(first, "first-alive")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_ready(url: str, token: str, server: subprocess.Popen[bytes]) -> None:
+    async with aiohttp.ClientSession() as http:
+
+        async def ready() -> bool:
+            assert server.poll() is None, "jupyter server exited early"
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"{url}api/status?token={token}") as reply:
+                    return reply.status == 200
+            return False
+
+        deadline = asyncio.get_running_loop().time() + 60
+        while not await ready():
+            assert asyncio.get_running_loop().time() < deadline, "server not ready"
+            await asyncio.sleep(0.1)
+
+
+async def test_sigterm_to_a_real_server_ends_every_session(tmp_path: Path, markers: Any) -> None:
+    port, token, jobs = free_port(), secrets.token_hex(16), [markers(n) for n in range(1021, 1025)]
+    # Read from JUPYTER_CONFIG_DIR; the extension is also enabled explicitly.
+    settings = {"ServerApp": {"jpserver_extensions": {"jupyter_webpty": True}},
+                "WebPtyApp": {"shell_command": SHELL_ARGV, "extra_env": {"PS1": PROMPT}}}  # fmt: skip
+    (tmp_path / "jupyter_server_config.json").write_text(json.dumps(settings))
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(tmp_path)}
+    argv = [sys.executable, "-m", "jupyter", "server", "--allow-root", "--no-browser",
+            "--ip", "127.0.0.1", "--port", str(port), f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={tmp_path}"]  # fmt: skip
+    with (tmp_path / "server.log").open("wb") as log:
+        server = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        await wait_ready(url, token, server)
+        headers = {"Authorization": f"token {token}"}
+        a, b = [await Client(url, "/webpty/socket.io", headers).connect() for _ in range(2)]
+        first, second = await a.create(), await b.create()
+        nohup = f"nohup sleep {jobs[1]} >/dev/null 2>&1 &"
+        await start_jobs(a, first, [f"sleep {jobs[0]} &", nohup], jobs[:2])
+        no_hup = f"(trap '' HUP; sleep {jobs[2]}) &"
+        await start_jobs(b, second, [no_hup, f"sleep {jobs[3]}"], jobs[2:])  # one in foreground
+        sessions = [a.sio.eio.http, b.sio.eio.http]
+        server.send_signal(signal.SIGTERM)
+        await wait_until(lambda: server.poll() is not None, 30, "server exit")
+        for client, http in zip((a, b), sessions, strict=True):
+            await client.close()
+            await http.close()  # python-engineio forgets, unclosed, its session on a hang-up
+        log_text = (tmp_path / "server.log").read_text(errors="replace")[-2000:]
+        assert server.returncode == 0, log_text
+        assert [m for m in jobs if alive(m)] == [], log_text
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
