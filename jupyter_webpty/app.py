@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import pwd
 import re
@@ -126,6 +127,13 @@ class WebPtyApp(ExtensionApp):
             on_activity=self._record_activity,
         )
         self.settings["webpty_manager"] = self.manager
+        atexit.register(self._close_at_exit)
+
+    def _close_at_exit(self) -> None:
+        # Runs only when the server exited without stop_extension (SIGINT with no tty).
+        ended = self.manager.close_all_blocking()
+        if ended:
+            self.log.info("jupyter-webpty: ended %d terminal session(s) at exit", ended)
 
     def _record_activity(self) -> None:
         # jupyter-server's last_activity() reads every "*_last_activity" setting; JupyterHub's
@@ -166,6 +174,7 @@ class WebPtyApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Close every session on server shutdown, leaving no process behind."""
+        atexit.unregister(self._close_at_exit)
         await self.manager.close_all()
         if self.sio is not None:
             await self.sio.shutdown()  # Engine.IO's ping tasks, so none is left pending

@@ -12,6 +12,7 @@ import os
 import signal
 import struct
 import termios
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,24 @@ def signal_members(pids: Sequence[int], sig: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
+
+
+def end_session_blocking(sid: int, grace: float) -> None:
+    """SIGHUP, SIGTERM, then SIGKILL every member of session ``sid``, waiting ``grace`` each.
+
+    The blocking twin of ``PtySession.terminate``'s ladder, for interpreter exit when no event
+    loop runs any more.
+    """
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGKILL):
+        members = session_members(sid)
+        if not members:
+            return
+        signal_members(members, sig)
+        if sig != signal.SIGKILL:
+            signal_members(members, signal.SIGCONT)
+        deadline = time.monotonic() + grace
+        while session_members(sid) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def reap(pid: int) -> int | None:

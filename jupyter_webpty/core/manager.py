@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from . import _spawn
 from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
 from .session import Limits, PtySession
 
@@ -162,6 +163,23 @@ class SessionManager:
         for session, result in zip(sessions, results, strict=True):
             if isinstance(result, BaseException):
                 log.error("closing terminal %s failed: %s", session.id, result)
+
+    def close_all_blocking(self) -> int:
+        """End every live session without an event loop (interpreter exit); return how many.
+
+        A server stopped by SIGINT without a tty (JupyterHub's spawners do that) exits through
+        KeyboardInterrupt and never runs ``stop_extension``; an ``atexit`` hook calls this.
+        """
+        ended = 0
+        for session in list(self._sessions.values()):
+            pid = session.pid
+            if pid is None or not session.is_alive:
+                continue
+            _spawn.end_session_blocking(pid, self.limits.kill_grace)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            ended += 1
+        return ended
 
     def _forget(self, session: PtySession) -> None:
         self._sessions.pop(session.id, None)
