@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from jupyter_webpty.app import WebPtyApp
@@ -23,3 +24,25 @@ def test_readme_commands_exist() -> None:
         assert script in readme
         assert (ROOT / script).is_file()
     assert "sh scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def binder_links(source: str) -> dict[str, str]:
+    """The Binder links the README must carry, derived from ``[project.urls] Source``."""
+    owner_repo = source.removeprefix("https://github.com/").strip("/")
+    base = f"https://mybinder.org/v2/gh/{owner_repo}/HEAD"
+    return {
+        "lab": f"{base}?urlpath=lab/tree/examples/demo.ipynb",
+        "notebook": f"{base}?urlpath=tree/examples/demo.ipynb",
+    }
+
+
+def test_binder_links_follow_project_urls() -> None:
+    # (tomllib is 3.11+, and the package supports 3.10)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    found = re.search(r'^Source = "([^"]+)"$', pyproject, re.MULTILINE)
+    assert found is not None
+    readme = (ROOT / "README.md").read_text()
+    for link in binder_links(found.group(1)).values():
+        assert f"({link})" in readme
+    assert (ROOT / "examples" / "demo.ipynb").is_file()
+    assert (ROOT / "binder" / "postBuild").stat().st_mode & 0o111
