@@ -13,7 +13,9 @@ Security choices (see README, "Security model"):
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import socketio
@@ -29,7 +31,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 
 from . import protocol
-from .core import SessionManager, SessionNotFound, WebPtyError
+from .core import InvalidCwd, SessionManager, SessionNotFound, WebPtyError
 from .transport import describe
 
 AUTH_RESOURCE = "terminals"
@@ -116,6 +118,23 @@ def identify(environ: dict[str, Any]) -> str | None:
     return getattr(handler, "webpty_owner", None)
 
 
+@contextlib.contextmanager
+def _http_errors() -> Iterator[None]:
+    """Map protocol and core errors to Jupyter's JSON HTTP errors.
+
+    400 for a malformed request or a directory outside the root, 404 for an unknown (or
+    foreign) session, 409 for a refusal given the current state (name taken, limits).
+    """
+    try:
+        yield
+    except (protocol.ProtocolError, InvalidCwd) as exc:
+        raise web.HTTPError(400, str(exc)) from exc
+    except SessionNotFound as exc:
+        raise web.HTTPError(404, str(exc)) from exc
+    except WebPtyError as exc:
+        raise web.HTTPError(409, str(exc)) from exc
+
+
 class _SessionsHandler(APIHandler):
     # Every method needs ``execute`` on ``terminals``, as the socket does (docs/protocol.md):
     # not jupyter's method-derived read/write, which would let a principal denied terminals
@@ -162,15 +181,11 @@ class SessionsHandler(_SessionsHandler):
         body = self.body()
         body.setdefault("cols", 80)
         body.setdefault("rows", 24)
-        try:
+        with _http_errors():
             request = protocol.parse_create(body)
             session = self.manager.create(
                 self.owner, cols=request.cols, rows=request.rows, name=request.name, cwd=request.cwd
             )
-        except protocol.ProtocolError as exc:
-            raise web.HTTPError(400, str(exc)) from exc
-        except WebPtyError as exc:
-            raise web.HTTPError(409, str(exc)) from exc
         self.set_status(201)
         self.finish(json.dumps(describe(session)))
 
@@ -195,15 +210,9 @@ class SessionHandler(_SessionsHandler):
     @authorized("execute")  # type: ignore[untyped-decorator]
     async def patch(self, session_id: str) -> None:
         """Rename: ``{"name": str}``."""
-        try:
+        with _http_errors():
             request = protocol.parse_rename({**self.body(), "session_id": session_id})
             session = self.manager.rename(self.owner, session_id, request.name)
-        except protocol.ProtocolError as exc:
-            raise web.HTTPError(400, str(exc)) from exc
-        except SessionNotFound as exc:
-            raise web.HTTPError(404, str(exc)) from exc
-        except WebPtyError as exc:
-            raise web.HTTPError(409, str(exc)) from exc
         self.finish(json.dumps(describe(session)))
 
     @web.authenticated
@@ -222,16 +231,10 @@ class InputHandler(_SessionsHandler):
     @web.authenticated
     @authorized("execute")  # type: ignore[untyped-decorator]
     async def post(self, session_id: str) -> None:
-        try:
+        with _http_errors():
             request = protocol.parse_input({**self.body(), "session_id": session_id})
             session = self.manager.get(self.owner, session_id)
             session.write(request.data.encode("utf-8"))
-        except protocol.ProtocolError as exc:
-            raise web.HTTPError(400, str(exc)) from exc
-        except SessionNotFound as exc:
-            raise web.HTTPError(404, str(exc)) from exc
-        except WebPtyError as exc:
-            raise web.HTTPError(409, str(exc)) from exc
         self.set_status(204)
         self.finish()
 
