@@ -1,0 +1,196 @@
+"""Run the benchmark suite: ``python -m bench.run [--quick] [--size MiB] [--out DIR]``.
+
+Starts two identical jupyter-servers (jupyter-webpty and jupyter-server-terminals both enabled;
+webpty is measured on one, the built-in terminal on the other, so that each server's RSS and CPU
+are its own) and a raw PTY loop in this process, runs the workloads with the targets taking
+turns, prints the table and writes latest.json, latest.md and latest.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    __package__ = "bench"
+
+from bench import pressure, report, snapshot, workloads
+from bench.server import JupyterServer, descendants
+from bench.targets import BuiltinTarget, RawTarget, Target, WebptyTarget
+
+# "stalled" last: the built-in server's buffering for the non-reading client (tens of MB) would
+# otherwise be freed memory that later RSS readings reuse.
+WORKLOADS = (
+    "throughput",
+    "echo",
+    "echo_flood",
+    "interrupt",
+    "attach",
+    "tracker",
+    "scale",
+    "stalled",
+)
+SHELL = [shutil.which("bash") or "/bin/bash", "--norc", "--noprofile", "-i"]
+
+
+def shell_env() -> dict[str, str]:
+    """The environment every shell gets: a fixed prompt, no history, UTF-8."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "JPY_"))}
+    env.update(PS1=workloads.PROMPT.decode(), HISTFILE="/dev/null", LANG="C.UTF-8")
+    env.pop("PROMPT_COMMAND", None)
+    return env
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of seconds")
+    parser.add_argument("--size", type=float, help="size of the cat file (MiB; default 64)")
+    parser.add_argument("--echo-samples", type=int, help="echo samples per target (default 2000)")
+    parser.add_argument("--sessions", type=int, help="concurrent sessions (default 200)")
+    parser.add_argument("--rounds", type=int, help="throughput rounds per target (default 3)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(WORKLOADS)}")
+    parser.add_argument("--no-png", action="store_true", help="skip the chart (no matplotlib)")
+    parser.add_argument(
+        "--webpty-option",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra option for webpty's server, e.g. --webpty-option=--WebPtyApp.flow_high_water=65536",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=["webpty", "builtin"],
+        help="sample that target's server with py-spy; writes profile-<target>.txt (collapsed)",
+    )
+    return parser.parse_args(argv)
+
+
+def sizes_of(args: argparse.Namespace) -> workloads.Sizes:
+    """The sizes the options ask for."""
+    sizes = workloads.Sizes.quick() if args.quick else workloads.Sizes()
+    if args.size is not None:
+        sizes.cat_bytes = int(args.size * 1024 * 1024)
+    if args.echo_samples is not None:
+        sizes.echo_samples = args.echo_samples
+    if args.sessions is not None:
+        sizes.sessions = args.sessions
+    if args.rounds is not None:
+        sizes.rounds = args.rounds
+    return sizes
+
+
+def start_profiler(pid: int, out: Path, label: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` into collapsed stacks (flamegraph input)."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    path = out / f"profile-{label}.txt"
+    argv = [exe, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "-o", str(path)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Start everything, run the chosen workloads, stop everything; return the results."""
+    chosen = args.only.split(",") if args.only else list(WORKLOADS)
+    unknown = set(chosen) - set(WORKLOADS)
+    if unknown:
+        msg = f"unknown workloads: {sorted(unknown)}"
+        raise SystemExit(msg)
+    workdir = Path(tempfile.mkdtemp(prefix="webpty-bench-"))
+    env = shell_env()
+    servers = [
+        JupyterServer(workdir, SHELL, env, "webpty", args.webpty_option),
+        JupyterServer(workdir, SHELL, env, "builtin"),
+    ]
+    load_before = os.getloadavg()
+    results: dict[str, Any] = {}
+    profiler = None
+    targets: list[Target] = []
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(server.start() for server in servers))
+        prompt = workloads.PROMPT
+        targets = [
+            WebptyTarget(servers[0], prompt),
+            BuiltinTarget(servers[1], prompt),
+            RawTarget(SHELL, env, prompt),
+        ]
+        ctx = workloads.Context(targets, sizes_of(args), workdir)
+        if args.profile:
+            server = servers[0] if args.profile == "webpty" else servers[1]
+            args.out.mkdir(parents=True, exist_ok=True)
+            profiler = start_profiler(server.pid, args.out, args.profile)
+        steps = {
+            "throughput": workloads.throughput,
+            "echo": workloads.echo_idle,
+            "echo_flood": workloads.echo_flood,
+            "interrupt": pressure.interrupt,
+            "stalled": pressure.stalled,
+            "attach": snapshot.attach,
+            "scale": pressure.scale,
+        }
+        for name in WORKLOADS:
+            if name not in chosen:
+                continue
+            t0 = time.perf_counter()
+            print(f"[bench] {name} ...", end=" ", flush=True)
+            if name == "tracker":
+                results[name] = {"webpty": snapshot.tracker_cost(ctx)}
+            else:
+                results[name] = await steps[name](ctx)
+            print(f"{time.perf_counter() - t0:.1f} s", flush=True)
+            for server in servers:
+                server.remember_family()
+    finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            await asyncio.to_thread(profiler.wait, 30)
+        for target in targets:
+            await target.close()
+        leftovers: list[int] = []
+        for server in servers:
+            leftovers += await server.stop()
+        leftovers += descendants(os.getpid())  # raw PTY shells, py-spy: none may remain
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["_meta"] = {
+        "mode": "quick" if args.quick else "full",
+        "sizes": vars(ctx.sizes),
+        "seconds": time.perf_counter() - started,
+        "leftover_pids": leftovers,
+        "shell": SHELL,
+        # Other work on the machine skews everything; interleaving spreads it, this shows it.
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "webpty_options": args.webpty_option,
+    }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = parse(argv)
+    # A handler (not SIG_IGN) for SIGINT, so that the shells this process starts get the
+    # default disposition even when the bench itself was started with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    results = asyncio.run(run(args))
+    meta = results.pop("_meta")
+    print(report.write(results, meta, args.out, png=not args.no_png))
+    print(f"[bench] {meta['seconds']:.0f} s; results in {args.out}")
+    if meta["leftover_pids"]:
+        print(f"[bench] leftover processes killed: {meta['leftover_pids']}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Workload 6: the cost of the screen snapshot.
+
+* Attach: a fresh client reconnects (no offset) to a session running a full-screen program; the
+  time from ``terminal:reconnect`` until the replay it was promised (up to the reply's ``end``)
+  arrived. The built-in terminal's nearest equivalent is a new websocket to the terminal, which
+  replays its last 1000 reads: time from the upgrade to that replay.
+* Tracker cost: webpty has no switch to turn its screen tracker off, so recorded output is fed
+  through :meth:`ScreenTracker.feed` in this process, in the chunk sizes the server read, and
+  the time is set against the measured throughput: the share of it that keeping the model costs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import time
+from typing import Any
+
+from jupyter_webpty.core.screen import ScreenTracker
+
+from .targets import BuiltinTarget, Session, WebptyTarget
+from .workloads import PROMPT, Context, make_text, run_command
+
+FULL_SCREEN = {
+    "vim": ("vim -u NONE -N -n -i NONE {file}", "\x06", "\x1b:q!\r"),
+    "top": ("top -d 1", " ", "q"),
+    "less": ("less {file}", " ", "q"),
+}
+
+
+def full_screen_program() -> str | None:
+    """The first full-screen program available: vim, else top, else less."""
+    return next((name for name in FULL_SCREEN if shutil.which(name)), None)
+
+
+async def _start_program(ctx: Context, session: Session, program: str) -> bytes:
+    """Fill the scrollback, start ``program`` and page through it; return what it drew."""
+    start, page, _ = FULL_SCREEN[program]
+    await run_command(session, f"cat {ctx.history_file}", timeout=120)
+    session.output.start_capture()
+    await session.send(start.format(file=ctx.history_file) + "\n")
+    await session.output.settle(0.3)
+    for _ in range(5):
+        await session.send(page)
+        await session.output.settle(0.2)
+    drawn, _ = session.output.stop_capture()
+    return drawn
+
+
+async def _stop_program(session: Session, program: str) -> None:
+    prompt = session.output.expect(PROMPT)
+    await session.send(FULL_SCREEN[program][2])
+    await prompt.wait(30)
+
+
+async def attach(ctx: Context) -> dict[str, Any]:
+    """Attach time of a fresh client to a session showing a full-screen program."""
+    program = full_screen_program()
+    if program is None:
+        return {"skipped": "no full-screen program (vim, top, less) installed"}
+    result: dict[str, Any] = {"program": program}
+    targets = [t for t in ctx.targets if isinstance(t, (WebptyTarget, BuiltinTarget))]
+    sessions = {t.name: await t.open() for t in targets}
+    timings: dict[str, list[tuple[float, float, int]]] = {t.name: [] for t in targets}
+    try:
+        for target in targets:
+            drawn = await _start_program(ctx, sessions[target.name], program)
+            if target.name == "webpty":
+                ctx.full_screen_output = drawn
+        for order in _orders(targets, ctx.sizes.attach_trials):
+            for target in order:
+                timings[target.name].append(await target.attach(sessions[target.name].key))
+        for target in targets:
+            await _stop_program(sessions[target.name], program)
+    finally:
+        for session in sessions.values():
+            await session.close()
+    for name, values in timings.items():
+        result[name] = {
+            "connect_ms": statistics.median(v[0] for v in values) * 1e3,
+            "attach_ms": statistics.median(v[1] for v in values) * 1e3,
+            "replay_bytes": statistics.median(v[2] for v in values),
+        }
+    return result
+
+
+def _orders(targets: list[Any], count: int) -> list[list[Any]]:
+    return [targets[i % len(targets) :] + targets[: i % len(targets)] for i in range(count)]
+
+
+def coloured_text(size: int) -> bytes:
+    """Text with an SGR colour change around every word, like `ls --color` or a compiler's."""
+    words = make_text(min(size, 4 * 1024 * 1024)).split(b" ")
+    out = bytearray()
+    n = 0
+    while len(out) < size:
+        out += b"\x1b[3%dm%s\x1b[0m " % (n % 8, words[n % len(words)])
+        n += 1
+    return bytes(out[:size])
+
+
+def feed_seconds(data: bytes, chunk_sizes: list[int]) -> float:
+    """Seconds that ScreenTracker.feed takes for ``data`` cut like ``chunk_sizes`` (cycled)."""
+    tracker = ScreenTracker()
+    view = memoryview(data)
+    chunks = []
+    at, i = 0, 0
+    while at < len(data):
+        size = chunk_sizes[i % len(chunk_sizes)]
+        chunks.append(bytes(view[at : at + size]))
+        at += size
+        i += 1
+    end = 0
+    t0 = time.perf_counter()
+    for chunk in chunks:
+        end += len(chunk)
+        tracker.feed(chunk, end)
+    return time.perf_counter() - t0
+
+
+def tracker_cost(ctx: Context) -> dict[str, Any]:
+    """ScreenTracker.feed's cost per byte, as a share of webpty's measured throughput."""
+    chunk_sizes = ctx.webpty_chunks or [16384]
+    plain = ctx.text_file.read_bytes().replace(b"\n", b"\r\n")
+    size = min(len(plain), 16 * 1024 * 1024)
+    drawn = ctx.full_screen_output or b"\x1b[H\x1b[2J" + plain[:65536]
+    streams = {
+        "plain_text": plain,
+        "coloured_text": coloured_text(size),
+        "full_screen": (drawn * (size // max(1, len(drawn)) + 1))[:size],
+    }
+    rate = ctx.webpty_mb_per_s * 1e6
+    result: dict[str, Any] = {"throughput_mb_per_s": ctx.webpty_mb_per_s}
+    for name, data in streams.items():
+        seconds = min(feed_seconds(data, chunk_sizes) for _ in range(3))
+        per_byte = seconds / len(data)
+        result[name] = {
+            "ns_per_byte": per_byte * 1e9,
+            "mb_per_s": len(data) / seconds / 1e6,
+            "share_of_throughput_percent": per_byte * rate * 100,
+        }
+    return result

@@ -1,0 +1,48 @@
+"""A smoke run of the benchmark harness at tiny sizes, so that it never rots.
+
+The figures are not checked (benchmarks are not pass/fail); that every workload ran, that each
+target delivered ``cat`` byte-exact, and that no process was left behind are.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = (
+    "throughput",
+    "echo",
+    "echo_flood",
+    "interrupt",
+    "stalled",
+    "attach",
+    "tracker",
+    "scale",
+)
+
+
+@pytest.mark.slow
+def test_bench_quick_run(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    argv = [sys.executable, "-m", "bench.run", "--quick", "--no-png", "--out", str(out)]
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=110, check=False)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    document = json.loads((out / "latest.json").read_text())
+    results = document["results"]
+    assert set(WORKLOADS) <= set(results)
+    for target in ("webpty", "builtin", "raw"):
+        assert results["throughput"][target]["sha256_ok"], target
+        assert results["echo"][target]["samples"] >= 50
+        assert results["scale"][target]["sessions"] == 5
+    assert document["meta"]["leftover_pids"] == []
+    assert len(document["table"]) > 10
+    assert (out / "latest.md").read_text().count("|") > 50
+    assert elapsed < 90, f"the smoke run took {elapsed:.0f} s"
