@@ -201,9 +201,9 @@ def connect(
     return factory
 
 
-def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid``, zombies included."""
-    found = []
+def parent_map() -> dict[int, list[int]]:
+    """One /proc scan: parent pid -> child pids (zombies included)."""
+    parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -212,9 +212,13 @@ def children_of(pid: int) -> list[int]:
         except OSError:
             continue
         fields = raw[raw.rfind(b")") + 2 :].split()
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
+        parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    return parents
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of ``pid``, zombies included."""
+    return parent_map().get(pid, [])
 
 
 def zombies_of(pid: int) -> list[int]:

@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..conftest import parent_map
+
 HERE = Path(__file__).parent
 CONFIG = HERE / "jupyterhub_config.py"
 PROXY = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -82,16 +84,7 @@ def start_time(pid: int) -> int | None:
 
 def descendants(root: int) -> dict[int, int]:
     """Every live descendant of ``root``: pid -> start time (one /proc scan, then a tree walk)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_bytes()
-        except OSError:
-            continue
-        fields = raw[raw.rfind(b")") + 2 :].split()
-        parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    parents = parent_map()
     found: dict[int, int] = {}
     todo = [root]
     while todo:
