@@ -46,15 +46,12 @@ def _reset_child_signals() -> None:  # runs in the forked child, before exec
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
-def child_env(
-    base: Mapping[str, str], extra: Mapping[str, str], cols: int, rows: int
-) -> dict[str, str]:
-    """The environment of a shell: ``base`` plus ``extra`` with the terminal's own variables."""
+def child_env(base: Mapping[str, str], cols: int, rows: int) -> dict[str, str]:
+    """The environment of a shell: ``base`` (extra_env already merged) and the terminal's own."""
     env = dict(base)
     # Variables of the server's own terminal or of Jupyter's kernel plumbing mislead a shell.
     for name in ("COLUMNS", "LINES", "TERM_PROGRAM", "JPY_PARENT_PID", "JPY_SESSION_NAME"):
         env.pop(name, None)
-    env.update(extra)
     env["TERM"] = "xterm-256color"
     env.setdefault("COLORTERM", "truecolor")
     env["COLUMNS"] = str(cols)

@@ -191,7 +191,7 @@ class PtySession:
     def start(self) -> None:
         """Spawn the child and start reading its output (raises ``SpawnError``)."""
         self._loop = asyncio.get_running_loop()
-        env = _spawn.child_env(self._env, {}, self.cols, self.rows)
+        env = _spawn.child_env(self._env, self.cols, self.rows)
         child = _spawn.spawn(self.argv, cwd=self._cwd, env=env, cols=self.cols, rows=self.rows)
         self._child = child
         self.state = SessionState.RUNNING
