@@ -64,7 +64,7 @@ class Target(Protocol):
 
 # -- jupyter-webpty ----------------------------------------------------------------------------
 class WebptyTarget:
-    """jupyter-webpty over python-socketio's AsyncClient."""
+    """jupyter-webpty over a lean Socket.IO client (same aiohttp websocket as the built-in's)."""
 
     name = "webpty"
 

@@ -17,7 +17,7 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 
 from . import protocol
 from .core import Limits, SessionManager
-from .handlers import identify, rest_handlers, socket_handler
+from .handlers import identify, rest_handlers, socket_handler, wire
 from .transport import BoundedJson, TerminalEvents, TerminalServer
 
 
@@ -155,7 +155,7 @@ class WebPtyApp(ExtensionApp):
             engineio_logger=False,
         )
         self.sio = sio
-        self.events = TerminalEvents(sio, self.manager, identify)
+        self.events = TerminalEvents(sio, self.manager, identify, wire)
         self.events.register()
         handler: Any = socket_handler(sio, self.session_owner)
         routes = [

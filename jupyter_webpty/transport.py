@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 from socketio import packet
@@ -21,10 +21,32 @@ log = logging.getLogger(__name__)
 Identify = Callable[[dict[str, Any]], "str | None"]
 Reply = dict[str, Any]
 
+
+class Wire(Protocol):
+    """The websocket under one Socket.IO connection, as the hot path uses it (handlers.py).
+
+    Engine.IO passes every message through a queue and a task or two each way; for keystrokes
+    and output those loop turns were most of the server's share of an echo (see
+    bench/README.md). The two methods skip them; everything else takes python-socketio's path.
+    """
+
+    def send_message(self, text: str, attachment: bytes | None) -> bool:
+        """Write one Socket.IO packet (and its one binary attachment) now; False if closed."""
+
+    def set_receiver(self, receiver: Callable[[str], bool] | None) -> None:
+        """Offer each Socket.IO packet (text, without the Engine.IO type) to ``receiver``
+        first; it returns True when it handled the packet."""
+
+
+#: The connection's Wire, when its transport offers one.
+FindWire = Callable[[dict[str, Any]], "Wire | None"]
+
 _NOT_ATTACHED = "this connection is not attached to the session; reconnect to it first"
 #: Names python-socketio dispatches to its own handlers; a client must not trigger them.
 _RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
 _MAX_INT_DIGITS = 30
+#: Packet types handled on the hot path: EVENT without namespace or ack id ("2[...").
+_HOT_PREFIX = "2["
 
 
 class BoundedJson:
@@ -96,13 +118,28 @@ def _failure(exc: Exception) -> Reply:
 class TerminalEvents:
     """Binds a python-socketio server to a SessionManager, one handler per event."""
 
-    def __init__(self, sio: socketio.AsyncServer, manager: SessionManager, identify: Identify):
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        manager: SessionManager,
+        identify: Identify,
+        wire: FindWire | None = None,
+    ):
         self._sio = sio
         self._manager = manager
         self._identify = identify
+        self._find_wire = wire
         self._owners: dict[str, str] = {}  # sid -> owner
         self._attached: dict[str, set[str]] = {}  # sid -> session ids
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._wires: dict[str, tuple[Wire, Any]] = {}  # sid -> (wire, Engine.IO socket)
+        self._queued: dict[str, int] = {}  # sid -> emits still on python-socketio's path
+        #: Events that may skip python-socketio (handlers that never wait): see _receive.
+        self._hot: dict[str, Callable[[str, object], None]] = {
+            protocol.INPUT: self._input,
+            protocol.RESIZE: self._resize,
+            protocol.ACK: self._ack,
+        }
         manager.add_listener(self)
 
     def register(self) -> None:
@@ -129,7 +166,7 @@ class TerminalEvents:
         self, event: str, handler: Callable[[str, object], Awaitable[Reply | None]]
     ) -> Callable[..., Coroutine[Any, Any, Reply | None]]:
         async def guarded(sid: str, *args: object) -> Reply | None:
-            data = args[0] if len(args) == 1 else (None if not args else list(args))
+            data = _payload(args)
             try:
                 return await handler(sid, data)
             except (protocol.ProtocolError, WebPtyError) as exc:
@@ -139,6 +176,36 @@ class TerminalEvents:
                 return self._refuse(sid, event, data, exc)
 
         return guarded
+
+    def _receive(self, sid: str, text: str) -> bool:
+        """The hot path for ``terminal:input``, ``resize`` and ``ack`` sent without an ack id.
+
+        Handled here, in the websocket's own callback, one event after the other as they
+        arrive. Other packets return False and go through python-socketio; a client never
+        needs the two orders to agree, since it waits for the reply to ``create`` or
+        ``reconnect`` before it sends input for that session (docs/protocol.md).
+        """
+        if not text.startswith(_HOT_PREFIX):
+            return False
+        try:
+            packet_data = BoundedJson.loads(text[1:])
+        except ValueError:
+            return False  # python-socketio reports it as before
+        if not isinstance(packet_data, list) or not packet_data:
+            return False
+        event = packet_data[0]
+        handler = self._hot.get(event) if isinstance(event, str) else None
+        if handler is None:
+            return False
+        data = _payload(packet_data[1:])
+        try:
+            handler(sid, data)
+        except (protocol.ProtocolError, WebPtyError) as exc:
+            self._refuse(sid, event, data, exc)
+        except Exception as exc:
+            log.exception("terminal event %s failed", event)
+            self._refuse(sid, event, data, exc)
+        return True
 
     def _refuse(self, sid: str, event: str, data: object, exc: Exception) -> Reply | None:
         if event in (protocol.INPUT, protocol.RESIZE, protocol.ACK):
@@ -163,11 +230,19 @@ class TerminalEvents:
         self._owners[sid] = owner
         self._attached[sid] = set()
         await self._sio.enter_room(sid, self._room(owner))
+        wire = self._find_wire(environ) if self._find_wire is not None else None
+        socket = self._sio.eio.sockets.get(self._sio.manager.eio_sid_from_sid(sid, "/"))
+        if wire is not None and socket is not None:
+            self._wires[sid] = (wire, socket)
+            wire.set_receiver(lambda text: self._receive(sid, text))
         return True
 
     async def disconnect(self, sid: str, *args: object) -> None:
         """Detach the connection from its sessions; they keep running."""
         owner = self._owners.pop(sid, None)
+        wire = self._wires.pop(sid, None)
+        if wire is not None:
+            wire[0].set_receiver(None)
         for session_id in self._attached.pop(sid, set()):
             try:
                 session = self._manager.get(owner or "", session_id)
@@ -233,11 +308,15 @@ class TerminalEvents:
 
     def _attach(self, sid: str, session: PtySession, offset: int | None) -> Any:
         session_id = session.id
+        # The one packet sent per chunk of output, formatted once (python-socketio's encoder
+        # walks the payload looking for bytes on every call).
+        head = f'51-["{protocol.OUTPUT}",{{"session_id":{json.dumps(session_id)},'
+        tail = '"data":{"_placeholder":true,"num":0}}]'
 
         def sink(data: bytes, end: int) -> None:
-            self._emit(
-                protocol.OUTPUT, {"session_id": session_id, "data": data, "offset": end}, sid
-            )
+            if not self._send_now(sid, f'{head}"offset":{end},{tail}', data):
+                payload = {"session_id": session_id, "data": data, "offset": end}
+                self._emit(protocol.OUTPUT, payload, sid)
 
         def reset(preamble: str, start: int) -> None:
             payload = {
@@ -254,18 +333,27 @@ class TerminalEvents:
 
     async def input(self, sid: str, data: object) -> None:
         """``terminal:input``: type into an attached session."""
+        self._input(sid, data)
+
+    def _input(self, sid: str, data: object) -> None:
         request = protocol.parse_input(data)
         session = self._attached_session(sid, request.session_id)
         session.write(request.data.encode("utf-8"), key=sid)
 
     async def resize(self, sid: str, data: object) -> None:
         """``terminal:resize``: this connection now drives the terminal's size."""
+        self._resize(sid, data)
+
+    def _resize(self, sid: str, data: object) -> None:
         request = protocol.parse_resize(data)
         session = self._attached_session(sid, request.session_id)
         session.resize(request.cols, request.rows, key=sid)
 
     async def ack(self, sid: str, data: object) -> None:
         """``terminal:ack``: flow control."""
+        self._ack(sid, data)
+
+    def _ack(self, sid: str, data: object) -> None:
         request = protocol.parse_ack(data)
         session = self._attached_session(sid, request.session_id)
         session.ack(sid, request.offset)
@@ -316,9 +404,50 @@ class TerminalEvents:
         """Ask the owner's connections to re-list."""
         self._emit(protocol.CHANGED, {}, self._room(owner))
 
+    def _send_now(self, sid: str, text: str, attachment: bytes | None) -> bool:
+        """Write a packet straight to ``sid``'s websocket, if that keeps the packets in order.
+
+        It does while nothing sent earlier is still on python-socketio's way: none of our
+        emits, and nothing in Engine.IO's queue (replies to calls, pings). asyncio.Queue
+        counts a packet as unfinished until Engine.IO's writer has taken it and, without
+        suspending again, written it.
+        """
+        found = self._wires.get(sid)
+        if found is None or self._queued.get(sid):
+            return False
+        wire, socket = found
+        if socket.closed or getattr(socket.queue, "_unfinished_tasks", 1):
+            return False
+        # A closed websocket drops the packet: the client resumes from its offset.
+        wire.send_message(text, attachment)
+        return True
+
     def _emit(self, event: str, payload: dict[str, Any], to: str) -> None:
+        if to in self._wires:  # one connection: the hot path when it keeps the order
+            encoded = self._sio.packet_class(
+                packet.EVENT, namespace="/", data=[event, payload]
+            ).encode()
+            if isinstance(encoded, str):
+                encoded = [encoded, None]
+            if len(encoded) == 2 and self._send_now(to, encoded[0], encoded[1]):
+                return
+            self._queued[to] = self._queued.get(to, 0) + 1
         # Tasks run in creation order and each completes without suspending (the websocket
-        # queue is unbounded), so chunks stay in order; keep references until done.
+        # queue is unbounded), so packets stay in order; keep references until done.
         task = asyncio.get_running_loop().create_task(self._sio.emit(event, payload, to=to))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda done: self._emitted(done, to))
+
+    def _emitted(self, task: asyncio.Task[Any], to: str) -> None:
+        self._tasks.discard(task)
+        count = self._queued.get(to)
+        if count is not None:
+            if count <= 1:
+                del self._queued[to]
+            else:
+                self._queued[to] = count - 1
+
+
+def _payload(args: Any) -> object:
+    """An event's arguments as one payload: the only one, None, or the list of them."""
+    return args[0] if len(args) == 1 else (None if not args else list(args))

@@ -89,3 +89,22 @@ async def test_rename_over_socket_and_rest(connect: Any, jp_fetch: Any) -> None:
         names = sorted(s["name"] for s in (await client.call("terminal:list"))["sessions"])
         assert names == ["eins", "two"]
         await wait_until(lambda: client.changes > changes, 5, "terminal:changed")
+
+
+async def test_keystrokes_keep_their_order_across_both_paths(connect: Any) -> None:
+    # Input, resize and ack sent as plain events take the server's hot path; events with an
+    # ack id (and every other event) take python-socketio's. 1500 one-character events sent
+    # back to back, with resizes and calls in between, must arrive as typed.
+    digits = "".join(str(i % 10) for i in range(1500))
+    async with connect() as client:
+        session_id = await client.create()
+        await client.send(session_id, "echo got-$((6*7))-")
+        for i, char in enumerate(digits):
+            await client.send(session_id, char)
+            if i % 300 == 0:
+                size = {"session_id": session_id, "cols": 80 + i // 300, "rows": 24}
+                await client.sio.emit("terminal:resize", size)
+                assert (await client.call("terminal:list"))["success"]
+        reply = await client.call("terminal:input", {"session_id": session_id, "data": "-end\n"})
+        assert reply is None  # handled; input has no reply payload
+        await client.read_until(session_id, f"got-42-{digits}-end\r\n", timeout=30)
