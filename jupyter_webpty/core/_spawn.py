@@ -11,6 +11,7 @@ import fcntl
 import os
 import signal
 import struct
+import sys
 import termios
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -172,12 +173,51 @@ def foreground_command(fd: int) -> str | None:
         return None
 
 
+def read_ready(fd: int, limit: int) -> tuple[bytes, bool]:
+    """What the terminal holds now, up to ``limit`` bytes, never waiting; True at end of file.
+
+    Meant for the event loop. A PTY read(2) on an O_NONBLOCK fd still waits in the kernel when
+    the line discipline's buffer is empty while output is pending (Linux's n_tty_read flushes
+    the flip-buffer work first); with a program flooding the terminal and both cores busy, that
+    held the loop, and every other session, for milliseconds. So after the first read (the fd
+    was reported readable), read on only while FIONREAD says bytes are waiting.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        except OSError as exc:
+            if exc.errno == errno.EIO:  # every slave fd closed: Linux says EIO, not EOF
+                return b"".join(chunks), True
+            raise
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+        if not _buffered(fd):
+            break
+    return b"".join(chunks), False
+
+
+def _buffered(fd: int) -> int:
+    """Bytes the terminal hands out without waiting (FIONREAD)."""
+    count = bytearray(4)
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, count)
+    except OSError:
+        return 0
+    return int.from_bytes(count, sys.byteorder)
+
+
 def read_available(fd: int, limit: int, seconds: float | None = None) -> tuple[bytes, bool]:
     """Drain up to ``limit`` bytes, for at most about ``seconds``; True at end of file.
 
-    The fd is non-blocking, yet a PTY read(2) can wait in the kernel for the buffer flush of
-    the pending output (Linux's flush_to_ldisc work): draining a flooding program's 256 KiB at
-    about 4 KiB per read then held the event loop for ~27 ms, and every other session with it.
+    Each read may wait in the kernel for the next piece of pending output (see read_ready):
+    the fastest way through a flood, and so meant for a worker thread (``drain``) or for the
+    last output of an exited shell.
     """
     deadline = time.monotonic() + seconds if seconds is not None else None
     chunks: list[bytes] = []
@@ -198,3 +238,13 @@ def read_available(fd: int, limit: int, seconds: float | None = None) -> tuple[b
         if deadline is not None and time.monotonic() >= deadline:
             break
     return b"".join(chunks), False
+
+
+def drain(fd: int, limit: int, seconds: float) -> tuple[bytes, bool]:
+    """``read_available`` on ``fd``, then close it: run in a worker thread on a ``dup`` of the
+    session's fd, so that closing the session's own fd meanwhile can never make this thread
+    read whatever file next gets that number."""
+    try:
+        return read_available(fd, limit, seconds)
+    finally:
+        os.close(fd)

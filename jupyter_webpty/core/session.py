@@ -12,6 +12,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +27,23 @@ OutputSink = Callable[[bytes, int], None]
 #: ``reset(preamble, start_offset)`` tells a viewer to reset before the output that follows.
 ResetSink = Callable[[str, int], None]
 
-_READ_LIMIT = 256 * 1024  # most bytes taken from the PTY per loop turn
-_READ_SECONDS = 0.001  # most time spent reading one PTY per loop turn (see read_available)
+_READ_LIMIT = 256 * 1024  # most bytes taken from the PTY per message
+_DRAIN_SECONDS = 0.001  # most time one worker-thread drain reads before handing over
+#: A read this large (a full line-discipline buffer) means output streams: drain in a thread.
+_STREAMING = 4096
 _CHUNK = 64 * 1024  # retained output is kept in pieces of about this size or larger
 _INTERRUPT = b"\x03"
+
+
+_drainers: ThreadPoolExecutor | None = None
+
+
+def _drain_pool() -> ThreadPoolExecutor:
+    """The worker threads that drain streaming terminals (a few: each drain takes <= ~1 ms)."""
+    global _drainers  # noqa: PLW0603 - one pool per process, made on first use
+    if _drainers is None:
+        _drainers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webpty-drain")
+    return _drainers
 
 
 class SessionState(enum.Enum):
@@ -180,7 +194,10 @@ class PtySession:
         self._driver: object | None = None  # the viewer whose size the terminal has
         self._pending: deque[bytes] = deque()
         self._pending_size = 0
-        self._reading = False
+        self._reading = False  # the loop watches the fd (quiet output: read_ready)
+        self._streaming = False  # output streams: worker-thread drains instead
+        self._drain: asyncio.Future[tuple[bytes, bool]] | None = None
+        self._stopping = False  # closing: no new reads but the final one in _close
         self._writing = False
         self._finishing: asyncio.Task[None] | None = None
         self._on_exit: list[Callable[[PtySession], None]] = []
@@ -376,12 +393,32 @@ class PtySession:
             _spawn.set_size(self._child.fd, self.cols, self.rows)
 
     # -- output ------------------------------------------------------------------------------
+    # Output is read in one of two ways. Quiet output (echo, prompts) is read by the loop as
+    # soon as the fd is readable, never waiting in the kernel (read_ready). Once a read finds
+    # a full line-discipline buffer, output streams: the loop stops watching the fd and a
+    # worker thread drains it for up to a millisecond at a time, with reads that do wait for
+    # the kernel's next piece (the fastest way through a flood, and harmless off the loop);
+    # each drain's bytes go out as one message. A drain that finds little returns the fd to
+    # the loop. Flow control pauses both.
     def _resume_reading(self) -> None:
-        if not self._reading and self._child is not None and self._loop is not None:
-            self._loop.add_reader(self._child.fd, self._on_readable)
+        child, loop = self._child, self._loop
+        if child is None or loop is None or self._stopping or self._drain is not None:
+            return
+        if self._streaming:
+            if self._reading:
+                loop.remove_reader(child.fd)
+                self._reading = False
+            # A dup: the thread may outlive the session's fd by a read (see _spawn.drain).
+            self._drain = loop.run_in_executor(
+                _drain_pool(), _spawn.drain, os.dup(child.fd), _READ_LIMIT, _DRAIN_SECONDS
+            )
+            self._drain.add_done_callback(self._on_drained)
+        elif not self._reading:
+            loop.add_reader(child.fd, self._on_readable)
             self._reading = True
 
     def _pause_reading(self) -> None:
+        # A drain in flight finishes; _on_drained then starts no other.
         if self._reading and self._child is not None and self._loop is not None:
             self._loop.remove_reader(self._child.fd)
             self._reading = False
@@ -398,16 +435,41 @@ class PtySession:
 
     def _on_readable(self) -> None:
         try:
-            data, eof = _spawn.read_available(self._child.fd, _READ_LIMIT, _READ_SECONDS)  # type: ignore[union-attr]
+            data, eof = _spawn.read_ready(self._child.fd, _READ_LIMIT)  # type: ignore[union-attr]
         except OSError as exc:
             log.warning("reading terminal %s failed: %s", self.id, exc)
             data, eof = b"", True
+        self._take(data, eof)
+
+    def _on_drained(self, future: asyncio.Future[tuple[bytes, bool]]) -> None:
+        self._drain = None
+        if self.state is SessionState.EXITED:
+            return
+        try:
+            data, eof = future.result()
+        except OSError as exc:
+            log.warning("reading terminal %s failed: %s", self.id, exc)
+            data, eof = b"", True
+        self._take(data, eof)
+
+    def _take(self, data: bytes, eof: bool) -> None:
+        """Keep and deliver what a read returned; choose how to read next."""
+        self._streaming = len(data) >= _STREAMING and not eof
         if data:
-            self._record(data)
+            self._record(data)  # which reads on, or pauses, through _update_reading
+        else:
+            self._update_reading()
         if eof:
             self._pause_reading()
             if self._child is not None and self._child.pidfd is None:
                 self._poll_exit()
+
+    async def _quiesce(self) -> None:
+        """Stop reading and wait for a drain in flight, before the final read and close."""
+        self._stopping = True
+        self._pause_reading()
+        while self._drain is not None:
+            await asyncio.wait({self._drain})
 
     def _record(self, data: bytes) -> None:
         old_end = self._end
@@ -454,6 +516,7 @@ class PtySession:
         while code is None:  # only without pidfd: the shell closed the tty but lives on
             await asyncio.sleep(0.05)
             code = _spawn.reap(child.pid)
+        await self._quiesce()
         self._close(code)
 
     def _close(self, code: int) -> None:
@@ -500,6 +563,7 @@ class PtySession:
         if code is None:  # cannot happen after SIGKILL; guard against a stuck D-state child
             _spawn.signal_members([child.pid], signal.SIGKILL)
             code = await asyncio.to_thread(_wait_blocking, child.pid)
+        await self._quiesce()
         self._close(code)
         return code
 
