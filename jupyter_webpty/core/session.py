@@ -28,7 +28,7 @@ OutputSink = Callable[[bytes, int], None]
 ResetSink = Callable[[str, int], None]
 
 _READ_LIMIT = 256 * 1024  # most bytes taken from the PTY per message
-_DRAIN_SECONDS = 0.001  # most time one worker-thread drain reads before handing over
+_DRAIN_SECONDS = 0.004  # most time one worker-thread drain reads before handing over
 #: A read this large (a full line-discipline buffer) means output streams: drain in a thread.
 _STREAMING = 4096
 _CHUNK = 64 * 1024  # retained output is kept in pieces of about this size or larger
