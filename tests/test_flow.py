@@ -29,7 +29,7 @@ async def test_client_that_stops_reading_pauses_the_pty(
         [session] = list(manager._sessions.values())
         await client.send(session_id, "yes\n")
         # Without acks the server stops reading the PTY: `yes` blocks on a full terminal.
-        await wait_until(lambda: not session._reading, 10, "PTY paused")
+        await wait_until(lambda: session.paused, 10, "PTY paused")
         paused_at = session.end
         term = client.terminal(session_id)
         await wait_until(lambda: term.offset == paused_at, 10, "in-flight output delivered")

@@ -244,6 +244,11 @@ class PtySession:
         """Number of attached viewers."""
         return len(self._viewers)
 
+    @property
+    def paused(self) -> bool:
+        """True while nothing reads the PTY: flow control holds it, or the shell is gone."""
+        return not self._reading and self._drain is None
+
     def foreground(self) -> tuple[str | None, str | None]:
         """The foreground command and the shell's working directory, read live."""
         if self._child is None or not self.is_alive:
