@@ -47,9 +47,11 @@ export class SessionsPanel extends Widget {
     return this._sessions;
   }
 
-  /** The name of the session shown in the panel, if any. */
+  /** The name of the session shown in the panel, if any (its new name after a rename). */
   get selected(): string | null {
-    return this._handle?.connection.name ?? null;
+    const id = this._handle?.connection.sessionId;
+    const listed = this._sessions.find(s => s.session_id === id);
+    return listed?.name ?? this._handle?.connection.name ?? null;
   }
 
   /** List sessions again (only while visible; else on next show). */
@@ -74,7 +76,7 @@ export class SessionsPanel extends Widget {
 
   /** Show the session `name` below the list (creating it if it is missing). */
   select(name: string): void {
-    if (this._handle && this._handle.connection.name === name) {
+    if (this._handle && this.selected === name) {
       this._handle.view.focus();
       return;
     }
@@ -103,7 +105,7 @@ export class SessionsPanel extends Widget {
       void showErrorMessage('Cannot rename terminal', String(error));
       return false;
     }
-    if (this._handle?.connection.name === info.name) {
+    if (this._handle?.connection.sessionId === info.session_id) {
       Private.saveSelected(name);
     }
     return true;
@@ -168,10 +170,11 @@ export class SessionsPanel extends Widget {
       this._list.replaceChildren(Private.note('No terminals yet.'));
       return;
     }
-    const selected = this.selected;
+    // By id: a rename changes the name under the open view.
+    const selected = this._handle?.connection.sessionId;
     this._list.replaceChildren(
       ...this._sessions.map(info =>
-        Private.item(info, info.name === selected, {
+        Private.item(info, info.session_id === selected, {
           select: () => this.select(info.name),
           openInMain: () => this._openInMain(info.name),
           rename: () => void this.renameSession(info),

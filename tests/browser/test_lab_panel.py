@@ -50,7 +50,8 @@ def test_panel_create_type_reload_vim_close(page: Any, lab: Lab) -> None:
     page.locator(".jp-Dialog .jp-mod-accept").click()
     name = "renamed"
     wait_for(lambda: lab.api("webpty/api/sessions")[0]["name"] == name, what="renamed on server")
-    page.locator(f'{PANEL} .jp-WebPty-session[data-name="{name}"]').wait_for()
+    # The open session stays highlighted under its new name.
+    page.locator(f'{PANEL} .jp-WebPty-session.jp-mod-selected[data-name="{name}"]').wait_for()
 
     # Reload: the session is listed again, and opening it restores the earlier output.
     open_panel(page, lab)
