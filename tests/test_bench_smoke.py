@@ -46,3 +46,12 @@ def test_bench_quick_run(tmp_path: Path) -> None:
     assert len(document["table"]) > 10
     assert (out / "latest.md").read_text().count("|") > 50
     assert elapsed < 90, f"the smoke run took {elapsed:.0f} s"
+
+
+@pytest.mark.slow
+def test_bench_floor_quick_run() -> None:
+    argv = [sys.executable, "-m", "bench.floor", "--samples", "40"]
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=110, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for target in ("webpty", "builtin", "relay", "raw"):
+        assert proc.stdout.count(f"  {target} ") == 2, proc.stdout  # idle and beside a flood
