@@ -31,6 +31,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.iostream import StreamClosedError
+from tornado.websocket import WebSocketClosedError
 
 from . import protocol
 from .core import InvalidCwd, SessionManager, SessionNotFound, WebPtyError
@@ -100,9 +101,15 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
             if connection is None or connection.is_closing():
                 return False
             message = ("4" + text).encode()  # "4": an Engine.IO message
+            stream = getattr(connection, "stream", None)
             try:
-                connection.stream.write(_frames(message, attachment))
-            except StreamClosedError:
+                if stream is not None:
+                    stream.write(_frames(message, attachment))
+                else:  # a tornado without the stream attribute: the public, slower way
+                    self.write_message(message)
+                    if attachment is not None:
+                        self.write_message(attachment, binary=True)
+            except (StreamClosedError, WebSocketClosedError):
                 return False
             return True
 
