@@ -92,14 +92,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
           shell.activateById(existing.id);
           return existing;
         }
-        const widget = new MainAreaWidget({ content: new TerminalTab(name) });
+        const restored = args.restored === true;
+        const content = new TerminalTab(name, { create: !restored });
+        const widget = new MainAreaWidget({ content });
         widget.id = `jp-WebPty-tab-${Private.nextId++}`;
         widget.addClass('jp-WebPty-main');
         void tracker.add(widget);
         // Save the name for the layout restorer once the server gave it.
-        widget.content.handle.connection.attached.event(
-          () => void tracker.save(widget)
-        );
+        const connection = content.handle.connection;
+        connection.attached.event(() => void tracker.save(widget));
+        // Like JupyterLab's terminals: the tab closes when its shell ends (exit, or closed from
+        // the panel), and a restored tab whose session is gone closes instead of showing an
+        // error.
+        connection.statusChanged.event(status => {
+          if (
+            status.state === 'exited' ||
+            (restored && status.state === 'error')
+          ) {
+            widget.dispose();
+          }
+        });
         shell.add(widget, 'main');
         shell.activateById(widget.id);
         return widget;
@@ -120,7 +132,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     void restorer?.restore(tracker, {
       command: CommandIDs.openInMain,
-      args: widget => ({ name: widget.content.name ?? '' }),
+      args: widget => ({ name: widget.content.name ?? '', restored: true }),
       name: widget => widget.content.name ?? ''
     });
 

@@ -9,14 +9,21 @@ import { terminalIcon } from './icon';
 
 /** The content of a `MainAreaWidget` showing one session. */
 export class TerminalTab extends Widget {
-  /** Show the session `name`, or a new one named by the server. */
-  constructor(name?: string) {
+  /**
+   * Show the session `name`, or a new one named by the server. With `create: false` only an
+   * existing session is attached (a tab restored from the saved layout: its session may have
+   * been closed since, and must not come back as a new shell).
+   */
+  constructor(name?: string, options: { create?: boolean } = {}) {
     super();
     this.addClass('jp-WebPty-tab');
     this.title.label = name ?? 'Terminal';
     this.title.icon = terminalIcon;
     this.title.closable = true;
-    this._handle = showTerminal(this.node, { name, create: true });
+    this._handle = showTerminal(this.node, {
+      name,
+      create: options.create ?? true
+    });
     // A new session learns its name here (the server picks it).
     this._handle.connection.attached.event(identity => {
       this.title.label = identity.name;

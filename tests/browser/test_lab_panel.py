@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -89,3 +90,51 @@ def test_panel_create_type_reload_vim_close(page: Any, lab: Lab) -> None:
         lambda: page.locator(f'{PANEL} .jp-WebPty-session[data-name="{name}"]').count() == 0,
         what="session gone from the panel",
     )
+    # Its tab closes with it, as JupyterLab's terminal tabs do when the shell ends.
+    wait_for(lambda: page.locator(".jp-WebPty-main").count() == 0, what="its tab closed")
+
+
+def test_restored_tab_of_a_closed_session_does_not_revive_it(page: Any, lab: Lab) -> None:
+    open_panel(page, lab)
+    page.locator(f"{PANEL} .jp-WebPty-new").click()
+    wait_for(lambda: "webpty$" in screen_text(page, PANEL), what="prompt in the panel")
+    [session] = lab.api("webpty/api/sessions")
+    name = session["name"]
+    page.locator(f'{PANEL} .jp-WebPty-session[data-name="{name}"] .jp-WebPty-openMain').click()
+    wait_for(lambda: "webpty$" in screen_text(page, ".jp-WebPty-main"), what="tab view")
+    # JupyterLab saves the layout (with the tab) to its workspace; wait for that.
+    wait_for(
+        lambda: f'"name": "{name}"' in json.dumps(lab.api("lab/api/workspaces/default")),
+        what="the tab in the saved layout",
+    )
+    page.goto("about:blank")
+    lab.api(f"webpty/api/sessions/{session['session_id']}", method="DELETE")
+    wait_for(lambda: lab.api("webpty/api/sessions") == [], what="session closed")
+    # Reload: the restored tab finds no session and closes; no new shell is started.
+    page.goto(lab.page_url("lab"))
+    wait_for_lab_restored(page)
+    wait_for(lambda: page.locator(".jp-WebPty-main").count() == 0, what="restored tab closed")
+    assert lab.api("webpty/api/sessions") == []
+
+
+def test_panel_ctrl_c_stops_a_flood_and_renders_after(page: Any, lab: Lab) -> None:
+    # A user's view of flow control: xterm.js acknowledges what it rendered, `yes` floods,
+    # Ctrl+C brings the prompt back, and what follows renders cleanly (colour, UTF-8).
+    open_panel(page, lab)
+    page.locator(f"{PANEL} .jp-WebPty-new").click()
+    wait_for(lambda: "webpty$" in screen_text(page, PANEL), what="prompt in the panel")
+    type_in_terminal(page, "seq 1 2000000 | tail -n 1; yes hello-flood\n")
+    wait_for(lambda: screen_text(page, PANEL).count("hello-flood") > 10, what="the flood")
+    type_in_terminal(page, "\x03")
+    wait_for(
+        lambda: screen_text(page, PANEL).rstrip().endswith("webpty$"), what="prompt after Ctrl+C"
+    )
+    type_in_terminal(page, "printf '\\e[1;32mgre\\e[0men-%s\\n' \"$((6*7))\"; echo 'añ€-ok'\n")
+    wait_for(
+        lambda: "green-42" in screen_text(page, PANEL) and "añ€-ok" in screen_text(page, PANEL),
+        what="coloured and UTF-8 output after the flood",
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "panel-after-flood.png"))
+    for session in lab.api("webpty/api/sessions"):
+        lab.api(f"webpty/api/sessions/{session['session_id']}", method="DELETE")
