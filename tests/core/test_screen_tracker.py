@@ -226,6 +226,39 @@ def test_tracker_matches_reference_on_random_split_streams(seed: int) -> None:
         assert _state(whole, stream) == _state(whole_reference, stream)
 
 
+def _long_stream(rng: random.Random) -> bytes:
+    """Full-screen stretches between long runs of ordinary output with a sequence now and then,
+    so that one chunk holds both mode sets far apart and mode sets close together."""
+    out = bytearray()
+    for _ in range(rng.randint(2, 6)):
+        if rng.random() < 0.5:
+            out += _stream(rng)
+        else:
+            for _ in range(rng.randint(1, 8)):
+                out += bytes(rng.choice(b"ab cJ=>?\r\n") for _ in range(rng.randint(0, 3000)))
+                out += _sequence(rng)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_tracker_matches_reference_on_long_chunks(seed: int) -> None:
+    """Fed long streams in a few long chunks, from random modes, the tracker is after every
+    chunk in the state the reference is in."""
+    rng = random.Random(2000 + seed)
+    for _ in range(6):
+        stream = _long_stream(rng)
+        on = frozenset(rng.sample(_MODES, rng.randint(0, 4)))
+        modes = Modes(on, rng.random() < 0.5, rng.random() < 0.5)
+        tracker, reference = ScreenTracker(modes=modes), _ReferenceTracker(modes=modes)
+        cuts = {len(stream), *(rng.randint(1, len(stream)) for _ in range(rng.randint(0, 3)))}
+        previous = 0
+        for cut in sorted(cuts):
+            tracker.feed(stream[previous:cut], cut)
+            reference.feed(stream[previous:cut], cut)
+            previous = cut
+            assert _state(tracker, stream[:cut]) == _state(reference, stream[:cut])
+
+
 def _points(tracker: ScreenTracker) -> tuple[object, ...]:
     """The DEC modes and restore points, without the keypad flag."""
     points = [
