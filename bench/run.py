@@ -58,7 +58,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=float, help="size of the cat file (MiB; default 64)")
     parser.add_argument("--echo-samples", type=int, help="echo samples per target (default 2000)")
     parser.add_argument("--sessions", type=int, help="concurrent sessions (default 200)")
-    parser.add_argument("--rounds", type=int, help="throughput rounds per target (default 3)")
+    parser.add_argument("--rounds", type=int, help="throughput rounds per target (default 5)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(WORKLOADS)}")
     parser.add_argument("--no-png", action="store_true", help="skip the chart (no matplotlib)")

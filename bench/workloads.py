@@ -30,7 +30,7 @@ class Sizes:
     """How much of each workload to run."""
 
     cat_bytes: int = 64 * 1024 * 1024
-    rounds: int = 3
+    rounds: int = 5  # the median of 5: one disturbed round on a shared machine moves it little
     echo_samples: int = 2000
     blocks: int = 4
     ctrlc_trials: int = 5
