@@ -14,7 +14,7 @@ import struct
 import sys
 import termios
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,24 +182,7 @@ def read_ready(fd: int, limit: int) -> tuple[bytes, bool]:
     held the loop, and every other session, for milliseconds. So after the first read (the fd
     was reported readable), read on only while FIONREAD says bytes are waiting.
     """
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        try:
-            chunk = os.read(fd, 65536)
-        except BlockingIOError:
-            break
-        except OSError as exc:
-            if exc.errno == errno.EIO:  # every slave fd closed: Linux says EIO, not EOF
-                return b"".join(chunks), True
-            raise
-        if not chunk:
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-        if not _buffered(fd):
-            break
-    return b"".join(chunks), False
+    return _read(fd, limit, lambda: _buffered(fd) > 0)
 
 
 def _buffered(fd: int) -> int:
@@ -219,7 +202,15 @@ def read_available(fd: int, limit: int, seconds: float | None = None) -> tuple[b
     the fastest way through a flood, and so meant for a worker thread (``drain``) or for the
     last output of an exited shell.
     """
-    deadline = time.monotonic() + seconds if seconds is not None else None
+    if seconds is None:
+        return _read(fd, limit, lambda: True)
+    deadline = time.monotonic() + seconds
+    return _read(fd, limit, lambda: time.monotonic() < deadline)
+
+
+def _read(fd: int, limit: int, go_on: Callable[[], bool]) -> tuple[bytes, bool]:
+    """Read up to ``limit`` bytes while data comes and ``go_on()`` after each read allows;
+    True at end of file."""
     chunks: list[bytes] = []
     size = 0
     while size < limit:
@@ -235,7 +226,7 @@ def read_available(fd: int, limit: int, seconds: float | None = None) -> tuple[b
             return b"".join(chunks), True
         chunks.append(chunk)
         size += len(chunk)
-        if deadline is not None and time.monotonic() >= deadline:
+        if not go_on():
             break
     return b"".join(chunks), False
 
