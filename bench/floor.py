@@ -14,14 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,10 +28,8 @@ if __package__ in (None, ""):  # `python bench/floor.py`
     __package__ = "bench"
 
 from bench import workloads
-from bench.run import SHELL, shell_env
-from bench.server import JupyterServer, descendants
+from bench.harness import SHELL, Harness
 from bench.stream import Output
-from bench.targets import BuiltinTarget, RawTarget, Target, WebptyTarget
 
 #: The relay server, run as ``python -c RELAY PORT SHELL...``: the least a web terminal does.
 RELAY = r"""
@@ -154,40 +147,17 @@ class RelayTarget:
 
 async def run(samples: int) -> dict[str, Any]:
     """Echo idle and beside a flood for the four targets; returns the workloads' results."""
-    workdir = Path(tempfile.mkdtemp(prefix="webpty-floor-"))
-    env = shell_env()
-    servers = [
-        JupyterServer(workdir, SHELL, env, "webpty"),
-        JupyterServer(workdir, SHELL, env, "builtin"),
-    ]
-    targets: list[Any] = []
-    leftovers: list[int] = []
+    harness = Harness("webpty-floor-")
     try:
-        await asyncio.gather(*(server.start() for server in servers))
-        prompt = workloads.PROMPT
-        targets = [
-            WebptyTarget(servers[0], prompt),
-            BuiltinTarget(servers[1], prompt),
-            RelayTarget(env, prompt),
-            RawTarget(SHELL, env, prompt),
-        ]
+        await harness.start(lambda env: [RelayTarget(env, workloads.PROMPT)])
         sizes = workloads.Sizes(echo_samples=samples, cat_bytes=1 << 20, history_bytes=1 << 16)
-        typed: list[Target] = targets
-        ctx = workloads.Context(typed, sizes, workdir)
+        ctx = workloads.Context(harness.targets, sizes, harness.workdir)
         results: dict[str, Any] = {
             "echo": await workloads.echo_idle(ctx),
             "echo_flood": await workloads.echo_flood(ctx),
         }
     finally:
-        for target in targets:
-            await target.close()
-        for server in servers:
-            leftovers += await server.stop()
-        for pid in descendants(os.getpid()):  # the relay's shells, the raw loop's: none may stay
-            leftovers.append(pid)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(workdir, ignore_errors=True)
+        leftovers = await harness.stop()
     results["leftover_pids"] = leftovers
     return results
 

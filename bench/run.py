@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
     __package__ = "bench"
 
 from bench import pressure, report, snapshot, workloads
-from bench.server import JupyterServer, descendants
-from bench.targets import BuiltinTarget, RawTarget, Target, WebptyTarget
+from bench.harness import SHELL, Harness
 
 # "stalled" last: the built-in server's buffering for the non-reading client (tens of MB) would
 # otherwise be freed memory that later RSS readings reuse.
@@ -40,15 +38,6 @@ WORKLOADS = (
     "scale",
     "stalled",
 )
-SHELL = [shutil.which("bash") or "/bin/bash", "--norc", "--noprofile", "-i"]
-
-
-def shell_env() -> dict[str, str]:
-    """The environment every shell gets: a fixed prompt, no history, UTF-8."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "JPY_"))}
-    env.update(PS1=workloads.PROMPT.decode(), HISTFILE="/dev/null", LANG="C.UTF-8")
-    env.pop("PROMPT_COMMAND", None)
-    return env
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -106,28 +95,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if unknown:
         msg = f"unknown workloads: {sorted(unknown)}"
         raise SystemExit(msg)
-    workdir = Path(tempfile.mkdtemp(prefix="webpty-bench-"))
-    env = shell_env()
-    servers = [
-        JupyterServer(workdir, SHELL, env, "webpty", args.webpty_option),
-        JupyterServer(workdir, SHELL, env, "builtin"),
-    ]
+    harness = Harness("webpty-bench-", args.webpty_option)
     load_before = os.getloadavg()
     results: dict[str, Any] = {}
     profiler = None
-    targets: list[Target] = []
     started = time.perf_counter()
+    sizes = sizes_of(args)
     try:
-        await asyncio.gather(*(server.start() for server in servers))
-        prompt = workloads.PROMPT
-        targets = [
-            WebptyTarget(servers[0], prompt),
-            BuiltinTarget(servers[1], prompt),
-            RawTarget(SHELL, env, prompt),
-        ]
-        ctx = workloads.Context(targets, sizes_of(args), workdir)
+        await harness.start()
+        ctx = workloads.Context(harness.targets, sizes, harness.workdir)
         if args.profile:
-            server = servers[0] if args.profile == "webpty" else servers[1]
+            server = harness.servers[0 if args.profile == "webpty" else 1]
             args.out.mkdir(parents=True, exist_ok=True)
             profiler = start_profiler(server.pid, args.out, args.profile)
         steps = {
@@ -149,22 +127,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 results[name] = await steps[name](ctx)
             print(f"{time.perf_counter() - t0:.1f} s", flush=True)
-            for server in servers:
-                server.remember_family()
+            harness.remember_family()
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
             await asyncio.to_thread(profiler.wait, 30)
-        for target in targets:
-            await target.close()
-        leftovers: list[int] = []
-        for server in servers:
-            leftovers += await server.stop()
-        leftovers += descendants(os.getpid())  # raw PTY shells, py-spy: none may remain
-        shutil.rmtree(workdir, ignore_errors=True)
+        leftovers = await harness.stop()
     results["_meta"] = {
         "mode": "quick" if args.quick else "full",
-        "sizes": vars(ctx.sizes),
+        "sizes": vars(sizes),
         "seconds": time.perf_counter() - started,
         "leftover_pids": leftovers,
         "shell": SHELL,

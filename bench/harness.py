@@ -1,0 +1,71 @@
+"""What every benchmark entry point starts and stops: a jupyter-server for jupyter-webpty, one
+for the built-in terminal, and the targets on them (plus the raw PTY loop in this process)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import workloads
+from .server import JupyterServer, descendants
+from .targets import BuiltinTarget, RawTarget, Target, WebptyTarget
+
+SHELL = [shutil.which("bash") or "/bin/bash", "--norc", "--noprofile", "-i"]
+
+
+def shell_env() -> dict[str, str]:
+    """The environment every shell gets: a fixed prompt, no history, UTF-8."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "JPY_"))}
+    env.update(PS1=workloads.PROMPT.decode(), HISTFILE="/dev/null", LANG="C.UTF-8")
+    env.pop("PROMPT_COMMAND", None)
+    return env
+
+
+class Harness:
+    """Two identical servers in a temporary directory, webpty measured on one and the built-in
+    terminal on the other, so that each server's RSS and CPU are its own."""
+
+    def __init__(self, prefix: str, webpty_options: Sequence[str] = ()) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix=prefix))
+        self.env = shell_env()
+        self.servers = [
+            JupyterServer(self.workdir, SHELL, self.env, "webpty", list(webpty_options)),
+            JupyterServer(self.workdir, SHELL, self.env, "builtin"),
+        ]
+        self.targets: list[Target] = []
+
+    async def start(self, extra: Callable[[dict[str, str]], list[Target]] | None = None) -> None:
+        """Start the servers; ``targets`` are then webpty, built-in, ``extra(env)``, raw."""
+        await asyncio.gather(*(server.start() for server in self.servers))
+        prompt = workloads.PROMPT
+        self.targets = [
+            WebptyTarget(self.servers[0], prompt),
+            BuiltinTarget(self.servers[1], prompt),
+            *(extra(self.env) if extra is not None else []),
+            RawTarget(SHELL, self.env, prompt),
+        ]
+
+    def remember_family(self) -> None:
+        """Note the servers' current descendants, so that ``stop`` checks each one by pid."""
+        for server in self.servers:
+            server.remember_family()
+
+    async def stop(self) -> list[int]:
+        """Close the targets and stop everything; returns the processes that had to be killed."""
+        for target in self.targets:
+            await target.close()
+        leftovers: list[int] = []
+        for server in self.servers:
+            leftovers += await server.stop()
+        for pid in descendants(os.getpid()):  # raw PTY shells, helpers: none may remain
+            leftovers.append(pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return leftovers
