@@ -316,7 +316,7 @@ class TerminalEvents:
         def sink(data: bytes, end: int) -> None:
             if not self._send_now(sid, f'{head}"offset":{end},{tail}', data):
                 payload = {"session_id": session_id, "data": data, "offset": end}
-                self._emit(protocol.OUTPUT, payload, sid)
+                self._emit_queued(protocol.OUTPUT, payload, sid)
 
         def reset(preamble: str, start: int) -> None:
             payload = {
@@ -431,7 +431,12 @@ class TerminalEvents:
                 encoded = [encoded, None]
             if len(encoded) == 2 and self._send_now(to, encoded[0], encoded[1]):
                 return
-            self._queued[to] = self._queued.get(to, 0) + 1
+        self._emit_queued(event, payload, to)
+
+    def _emit_queued(self, event: str, payload: dict[str, Any], to: str) -> None:
+        """Emit through python-socketio (and Engine.IO's queue)."""
+        if to in self._wires:
+            self._queued[to] = self._queued.get(to, 0) + 1  # no direct sends until it is out
         # Tasks run in creation order and each completes without suspending (the websocket
         # queue is unbounded), so packets stay in order; keep references until done.
         task = asyncio.get_running_loop().create_task(self._sio.emit(event, payload, to=to))
