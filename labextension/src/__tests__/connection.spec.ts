@@ -50,6 +50,23 @@ async function answerReconnect(
   await FakeSocket.flush();
 }
 
+/** Answer the pending create with a new session `sessionId`. */
+async function answerCreate(
+  socket: FakeSocket,
+  sessionId: string
+): Promise<void> {
+  socket.pending(protocol.CREATE).reply!({
+    success: true,
+    session_id: sessionId,
+    name: 'demo',
+    created_at: '',
+    offset: 0,
+    cols: 80,
+    rows: 24
+  });
+  await FakeSocket.flush();
+}
+
 function output(socket: FakeSocket, data: string, offset: number, id = 'id-1') {
   socket.serverEmit(protocol.OUTPUT, {
     session_id: id,
@@ -197,16 +214,7 @@ describe('TerminalConnection', () => {
       error: 'unknown'
     });
     await FakeSocket.flush();
-    socket.pending(protocol.CREATE).reply!({
-      success: true,
-      session_id: 'id-2',
-      name: 'demo',
-      created_at: '',
-      offset: 0,
-      cols: 80,
-      rows: 24
-    });
-    await FakeSocket.flush();
+    await answerCreate(socket, 'id-2');
     chunks[0].done(); // the old session's 10 bytes: no ack to the new one
     expect(socket.payloads(protocol.ACK)).toEqual([]);
   });
@@ -248,16 +256,7 @@ describe('TerminalConnection', () => {
       cols: 80,
       rows: 24
     });
-    socket.pending(protocol.CREATE).reply!({
-      success: true,
-      session_id: 'id-9',
-      name: 'demo',
-      created_at: '',
-      offset: 0,
-      cols: 80,
-      rows: 24
-    });
-    await FakeSocket.flush();
+    await answerCreate(socket, 'id-9');
     expect(connection.sessionId).toBe('id-9');
     expect(resets).toEqual([{ preamble: '', offset: 0 }]);
   });
