@@ -20,6 +20,7 @@ _TRACKED = frozenset(
     {1, 6, 7, 25, 66, 1000, 1002, 1003, 1004, 1005, 1006, 1015, 2004}
 )  # fmt: skip
 _DEFAULT_ON = frozenset({7, 25})
+_MODE_DIGITS = 5  # significant digits of a mode parameter worth reading (1049 has 4)
 _ALT_MODES = frozenset({47, 1047, 1049})
 _HOME = (b"\x1b[H", b"\x1b[1;1H", b"\x1b[;H", b"\x1b[0;0H")
 #: A DEC private mode set or reset, ``ESC [ ? params h`` or ``l``, from its ``?`` on: a search
@@ -66,9 +67,12 @@ def _private_modes(modes: Modes, params: bytes, enable: bool) -> tuple[Modes, bo
     alt = modes.alt
     entered_alt = False
     for text in params.split(b";"):
-        if not text.isdigit():
+        # Printed output is untrusted: ``int()`` of a 5000-digit parameter raises (Python's
+        # digit limit), and no mode worth tracking has more than four significant digits.
+        digits = text.lstrip(b"0")
+        if not text.isdigit() or len(digits) > _MODE_DIGITS:
             continue
-        mode = int(text)
+        mode = int(digits or b"0")
         if mode in _ALT_MODES:
             entered_alt = enable and not alt
             alt = enable
@@ -104,14 +108,19 @@ class _State:
         else:  # ESC = turns application keypad mode on, ESC > off
             modes, entered = Modes(self.modes.on, self.modes.alt, sequence == b"\x1b="), False
         change = 1 if entered else -1 if self.modes.alt and not modes.alt else 0
-        if len(self.steps) >= _MAX_STEPS:  # odd parameter lists must not grow it without end
-            self.steps.clear()
-        step = self.steps[sequence] = (_state_of(modes), change)
+        step = (_state_of(modes), change)
+        # A program's own mode sets are short; a long one is odd output (a file of digits), not
+        # worth keeping: the memo holds at most _MAX_STEPS keys of _MAX_KEY bytes per state.
+        if len(sequence) <= _MAX_KEY:
+            if len(self.steps) >= _MAX_STEPS:  # odd parameter lists must not grow it without end
+                self.steps.clear()
+            self.steps[sequence] = step
         return step
 
 
 #: Bounds on the memo; past one it starts afresh (a cost, never a change in behaviour).
 _MAX_STEPS = 32
+_MAX_KEY = 64
 _MAX_STATES = 256
 _STATES: dict[Modes, _State] = {}
 
@@ -286,9 +295,18 @@ class ScreenTracker:
             return Restore(self.modes.preamble() + "\x1b[H\x1b[2J", end, repaint=True)
         if normal is not None:
             return Restore(normal.modes.preamble(), normal.offset)
-        newline = buffer.find(b"\n")
-        offset = base + newline + 1 if newline >= 0 else end
-        return Restore(self.modes.preamble(), offset)
+        return line_restore(base, end, buffer, self.modes.preamble())
+
+
+def line_restore(base: int, end: int, buffer: bytes | bytearray, preamble: str = "") -> Restore:
+    """Replay the retained bytes ``buffer`` (from ``base``) from their first line start on.
+
+    What is left when no restore point is known: starting at a line keeps a cut escape
+    sequence or character from the start of the replay.
+    """
+    newline = buffer.find(b"\n")
+    offset = base + newline + 1 if newline >= 0 else end
+    return Restore(preamble, offset)
 
 
 def _sequence_starts(data: bytes) -> tuple[list[int], int]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import _spawn
 from .errors import InputOverflow, SessionClosed
-from .screen import ScreenTracker
+from .screen import Restore, ScreenTracker, line_restore
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class PtySession:
         self._child: _spawn.Child | None = None
         self._retained = _Retained()
         self._end = 0  # stream offset after the last byte read
-        self._screen = ScreenTracker()
+        self._screen: ScreenTracker | None = ScreenTracker()  # None: tracking failed, see _record
         self._viewers: dict[object, _Viewer] = {}
         self._driver: object | None = None  # the viewer whose size the terminal has
         self._pending: deque[bytes] = deque()
@@ -268,7 +268,7 @@ class PtySession:
         if offset is not None and self._retained.base <= offset <= self._end:
             start, truncated, preamble = offset, False, ""
         else:
-            restore = self._screen.restore(self._retained.base, self._end, self._retained.join())
+            restore = self._restore()
             start, truncated, preamble = restore.offset, True, restore.preamble
             if restore.repaint:
                 self._repaint()
@@ -306,13 +306,19 @@ class PtySession:
             self._pump(viewer)
         self._update_reading()
 
+    def _restore(self) -> Restore:
+        """How a viewer that missed output sees the current screen (see screen.py)."""
+        retained = self._retained
+        if self._screen is None:
+            return line_restore(retained.base, self._end, retained.join())
+        return self._screen.restore(retained.base, self._end, retained.join())
+
     def _pump(self, viewer: _Viewer) -> None:
         high = self._limits.high_water
         while viewer.sent < self._end and viewer.sent - viewer.acked < high:
             if viewer.sent < self._retained.base:
                 # Fell off the retained buffer (only a viewer slower than others can): resync.
-                retained = self._retained
-                restore = self._screen.restore(retained.base, self._end, retained.join())
+                restore = self._restore()
                 viewer.sent = viewer.acked = restore.offset
                 viewer.reset(restore.preamble, restore.offset)
                 continue
@@ -481,7 +487,17 @@ class PtySession:
         self._end += len(data)
         self._retained.append(data)
         self._retained.trim(self._limits.scrollback_bytes)
-        self._screen.feed(data, self._end)
+        if self._screen is not None:
+            try:
+                self._screen.feed(data, self._end)
+            except Exception:
+                # Output is untrusted input: whatever a program prints, its session must keep
+                # flowing. Restore points are a convenience; without them a resume replays
+                # from a line start (line_restore).
+                log.exception(
+                    "screen tracking of terminal %s failed; restore points are off", self.id
+                )
+                self._screen = None
         self._touch()
         high = self._limits.high_water
         for viewer in list(self._viewers.values()):
