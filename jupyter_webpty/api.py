@@ -3,7 +3,8 @@
 The kernel may run anywhere; it only needs the server's URL and a credential. They are found,
 in order, from ``WEBPTY_SERVER_URL`` (+ ``WEBPTY_TOKEN``), from the runtime file of the
 jupyter-server that started this kernel (its pid is our parent's), or from the only running
-server. Under JupyterHub the kernel's ``JUPYTERHUB_API_TOKEN`` authenticates as the hub user.
+server, provided its pid is the process listening on its port: a stale file's token is never
+sent anywhere. Under JupyterHub the kernel's ``JUPYTERHUB_API_TOKEN`` authenticates as the hub user.
 Standard library only: importing it in a kernel pulls in nothing heavy.
 """
 
@@ -47,9 +48,11 @@ class Server:
         token = os.environ.get("WEBPTY_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN", "")
         if url:
             return cls(url.rstrip("/") + "/", token)
-        infos = _runtime_infos()
-        mine = [i for i in infos if i.get("pid") == os.getppid()]
-        chosen = mine or (infos if len(infos) == 1 else [])
+        infos = [info for info in _runtime_infos() if _is_alive(info)]
+        # The server that started this kernel is our parent: while we run, its pid cannot
+        # name another process, so its file is the one it wrote.
+        parent = [i for i in infos if i.get("pid") == os.getppid()]
+        chosen = parent or (infos if len(infos) == 1 else [])
         if not chosen:
             msg = (
                 "cannot tell which Jupyter server to use; set WEBPTY_SERVER_URL "
@@ -57,10 +60,24 @@ class Server:
             )
             raise ServerNotFound(msg)
         info = chosen[0]
+        if not parent and not _serves(info):
+            # A file left by a crashed server names a port another process may now listen on:
+            # sending it the token would hand over the server.
+            msg = (
+                f"the Jupyter server in {info.get('_path', 'its runtime file')} cannot be shown "
+                "to listen on its port; set WEBPTY_SERVER_URL (and WEBPTY_TOKEN)"
+            )
+            raise ServerNotFound(msg)
         return cls(str(info["url"]).rstrip("/") + "/", str(info.get("token") or token))
 
 
 def _runtime_infos() -> list[dict[str, Any]]:
+    """The contents of the ``jpserver-*.json`` files in Jupyter's runtime directory.
+
+    jupyter-server's own ``list_running_servers`` does this too, but importing
+    ``jupyter_server.serverapp`` in a kernel took 7 s here (jupyter_events' schema grammar):
+    the same files and the same liveness check (``_is_alive``) without it.
+    """
     try:
         from jupyter_core.paths import jupyter_runtime_dir  # noqa: PLC0415 - optional, light
     except ImportError:  # pragma: no cover - jupyter_core comes with ipykernel
@@ -68,10 +85,78 @@ def _runtime_infos() -> list[dict[str, Any]]:
     infos = []
     for path in Path(jupyter_runtime_dir()).glob("jpserver-*.json"):
         try:
-            infos.append(json.loads(path.read_text()))
+            info = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if isinstance(info, dict):
+            infos.append({**info, "_path": str(path)})
     return infos
+
+
+def _is_alive(info: dict[str, Any]) -> bool:
+    """Whether the server that wrote ``info`` still runs (jupyter-server's own check)."""
+    pid = info.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        from jupyter_server.utils import check_pid  # noqa: PLC0415 - 0.3 s, only when needed
+    except ImportError:  # pragma: no cover - a kernel without jupyter-server beside it
+        return _signalable(pid)
+    return bool(check_pid(pid))
+
+
+def _signalable(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _serves(info: dict[str, Any]) -> bool:
+    """Whether the process ``info["pid"]`` is the one listening on ``info["port"]`` (Linux).
+
+    A pid alive today may be a different process than the server that wrote the file (pids
+    are reused), and the port may belong to anyone: only the listening socket's owner proves
+    that the file is current. False where that cannot be shown (no /proc, another user's
+    process, a Unix socket).
+    """
+    pid, port = info.get("pid"), info.get("port")
+    if not isinstance(pid, int) or not isinstance(port, int) or port <= 0:
+        return False
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return False
+    try:
+        links = [entry.path for entry in os.scandir(f"/proc/{pid}/fd")]
+    except OSError:
+        return False
+    for link in links:
+        try:
+            target = str(Path(link).readlink())
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Inodes of the TCP sockets listening on ``port`` in this network namespace."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # sl local_address rem_address st ... inode: state 0A is LISTEN.
+            if len(fields) > 9 and fields[3] == "0A" and fields[1].endswith(f":{port:04X}"):
+                inodes.add(fields[9])
+    return inodes
 
 
 class SessionsClient:
