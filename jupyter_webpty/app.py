@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import pwd
 import re
+import shlex
 import shutil
 from typing import Any
 
@@ -13,7 +15,7 @@ from jupyter_server._tz import utcnow
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from tornado.escape import url_unescape
-from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
+from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode, Union
 
 from . import protocol
 from .core import Limits, SessionManager
@@ -34,17 +36,58 @@ def default_shell() -> list[str]:
     return [shell, "-l"]
 
 
+def parse_command(value: str | list[str], path: str | None = None) -> list[str]:
+    """The argv of ``shell_command``: a list, a JSON list, or a string split like a shell would.
+
+    Checks that the program exists on ``path`` (raises ``ValueError`` with a message for the
+    operator). On the command line, traitlets makes ``--WebPtyApp.shell_command='["a","b"]'``
+    one string (and, for a List trait, one element), so a JSON list in a string is read as one.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError as exc:
+                msg = f"shell_command {value!r} starts with '[' but is not a JSON list: {exc}"
+                raise ValueError(msg) from exc
+            if not isinstance(parsed, list) or not all(isinstance(p, str) for p in parsed):
+                msg = f"shell_command {value!r} must be a JSON list of strings"
+                raise ValueError(msg)
+            return parse_command(parsed, path)
+        try:
+            argv = shlex.split(text)
+        except ValueError as exc:  # an unclosed quote
+            msg = f"shell_command {value!r} cannot be split like a shell would: {exc}"
+            raise ValueError(msg) from exc
+        return parse_command(argv, path)
+    argv = list(value)
+    if len(argv) == 1 and argv[0].lstrip().startswith("["):
+        return parse_command(argv[0], path)
+    if not argv or not argv[0]:
+        msg = "shell_command is empty"
+        raise ValueError(msg)
+    if shutil.which(argv[0], path=path) is None:
+        msg = f"shell_command: {argv[0]!r} is not an executable program (command: {argv!r})"
+        raise ValueError(msg)
+    return argv
+
+
 class WebPtyApp(ExtensionApp):
     """Serve persistent PTY sessions to the browser over Socket.IO."""
 
     name = "jupyter_webpty"
     load_other_extensions = True
 
-    shell_command = List(
-        Unicode(),
+    shell_command = Union(
+        [List(Unicode()), Unicode()],
         default_value=None,
         allow_none=True,
-        help="Command of a new session (default: $SHELL as a login shell, else /bin/sh -l).",
+        help=(
+            "Command of a new session: a list, a JSON list or a string split like a shell "
+            "would ('/bin/zsh -l'). Checked at startup: a missing program stops the server. "
+            "Default: $SHELL as a login shell, else /bin/sh -l."
+        ),
     ).tag(config=True)
     extra_env = Dict(per_key_traits=None, help="Extra environment variables for new sessions.").tag(
         config=True
@@ -109,7 +152,7 @@ class WebPtyApp(ExtensionApp):
     def initialize_settings(self) -> None:
         """Build the core from plain values."""
         self.manager = SessionManager(
-            self.shell_command or default_shell(),
+            self._shell_argv(),
             root_dir=self._server.root_dir,
             default_cwd=self.default_cwd or None,
             extra_env=self.extra_env,
@@ -128,6 +171,21 @@ class WebPtyApp(ExtensionApp):
         )
         self.settings["webpty_manager"] = self.manager
         atexit.register(self._close_at_exit)
+
+    def _shell_argv(self) -> list[str]:
+        """``shell_command`` checked, or the default; a bad one stops the server now.
+
+        Every terminal would fail with it, and jupyter-server only logs a warning for an
+        extension that fails to load: exiting with the reason is the clearer failure.
+        """
+        if self.shell_command is None:
+            return default_shell()
+        path = self.extra_env.get("PATH", os.environ.get("PATH"))
+        try:
+            return parse_command(self.shell_command, path)
+        except ValueError as exc:
+            self.log.critical("jupyter-webpty: %s", exc)
+            raise SystemExit(1) from exc
 
     def _close_at_exit(self) -> None:
         # Runs only when the server exited without stop_extension (SIGINT with no tty).
