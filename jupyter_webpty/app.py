@@ -235,4 +235,4 @@ class WebPtyApp(ExtensionApp):
         atexit.unregister(self._close_at_exit)
         await self.manager.close_all()
         if self.sio is not None:
-            await self.sio.shutdown()  # Engine.IO's ping tasks, so none is left pending
+            await self.sio.stop()  # Engine.IO's ping tasks too, so none is left pending

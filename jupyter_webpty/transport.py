@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+import engineio
 import socketio
 from socketio import packet
 
@@ -69,6 +70,32 @@ def _parse_int(text: str) -> int | float:
     return int(text) if len(text) <= _MAX_INT_DIGITS else float("inf")
 
 
+class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """Engine.IO's server, keeping its background tasks so that a stop can end them.
+
+    Engine.IO starts each connection's ping timer (a 25 s sleep) and python-socketio each event
+    handler with ``ensure_future`` and keeps no reference: when the server stops, the loop
+    closes with them pending and logs "Task was destroyed but it is pending" for each.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._background: set[asyncio.Future[Any]] = set()
+
+    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+        task = super().start_background_task(target, *args, **kwargs)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def cancel_background_tasks(self) -> None:
+        """Cancel every background task still running and wait for them to end."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
     """An AsyncServer that treats client events named like its internal ones as unknown.
 
@@ -76,6 +103,15 @@ class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
     connection, and "*" would reach the catch-all with shifted arguments. This overrides a
     private method of python-socketio 5 (pinned < 6 in pyproject).
     """
+
+    def _engineio_server_class(self) -> type[_EngineServer]:
+        return _EngineServer
+
+    async def stop(self) -> None:
+        """Stop background work (python-socketio's, then Engine.IO's ping timers): a server stop
+        then leaves no task pending."""
+        await self.shutdown()
+        await self.eio.cancel_background_tasks()
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
         if data and isinstance(data[0], str) and data[0] in _RESERVED_EVENTS:
