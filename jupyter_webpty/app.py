@@ -106,6 +106,13 @@ class WebPtyApp(ExtensionApp):
         4 * 1024 * 1024,
         help="Output retained per session for resume and screen restore (bytes).",
     ).tag(config=True)
+    max_retained_bytes = Integer(
+        128 * 1024 * 1024,
+        help=(
+            "Output retained by all sessions together (bytes; 0: no limit). Past it the oldest "
+            "detached sessions' scrollback is trimmed first, down to 64 KiB each."
+        ),
+    ).tag(config=True)
     flow_high_water = Integer(
         256 * 1024, help="Unacknowledged output per client before delivery to it pauses (bytes)."
     ).tag(config=True)
@@ -165,6 +172,7 @@ class WebPtyApp(ExtensionApp):
             ),
             max_sessions_per_user=self.max_sessions_per_user,
             max_sessions=self.max_sessions,
+            max_retained_bytes=self.max_retained_bytes,
             cull_timeout=self.cull_inactive_timeout,
             kill_on_exit=self.kill_on_exit,
             on_activity=self._record_activity,

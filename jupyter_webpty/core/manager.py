@@ -17,6 +17,9 @@ from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
 
+#: What the retained-output budget leaves each session at least: a screen or two to restore.
+_MIN_RETAINED = 64 * 1024
+
 
 class Listener(Protocol):
     """Who hears about sessions ending and lists changing (the transport)."""
@@ -42,6 +45,7 @@ class SessionManager:
         limits: Limits | None = None,
         max_sessions_per_user: int = 0,
         max_sessions: int = 0,
+        max_retained_bytes: int = 0,
         cull_timeout: float = 0,
         kill_on_exit: bool = True,
         on_activity: Callable[[], None] | None = None,
@@ -53,6 +57,8 @@ class SessionManager:
         self.limits = limits or Limits()
         self.max_sessions_per_user = max_sessions_per_user
         self.max_sessions = max_sessions
+        self.max_retained_bytes = max_retained_bytes
+        self._retained_total = 0  # output retained by all live sessions (see _retained)
         self.cull_timeout = cull_timeout
         self.kill_on_exit = kill_on_exit
         self._on_activity = on_activity
@@ -120,6 +126,7 @@ class SessionManager:
         )
         session.on_exit(self._forget)
         session.on_activity(self._activity)
+        session.on_retained(self._retained)
         session.start()
         self._sessions[session.id] = session
         self.start_culling()  # here, where a loop surely runs; a no-op when already started
@@ -182,7 +189,8 @@ class SessionManager:
         return ended
 
     def _forget(self, session: PtySession) -> None:
-        self._sessions.pop(session.id, None)
+        if self._sessions.pop(session.id, None) is not None:
+            self._retained_total -= session.retained_bytes
         log.info("terminal %s ended with code %s", session.id, session.exit_code)
         for listener in self._listeners:
             try:
@@ -208,6 +216,41 @@ class SessionManager:
         if self._on_activity is not None and now - self._last_activity_report >= 1.0:
             self._last_activity_report = now
             self._on_activity()
+
+    # -- retained output budget --------------------------------------------------------------
+    @property
+    def retained_bytes(self) -> int:
+        """Output retained by all live sessions, in bytes."""
+        return self._retained_total
+
+    def _retained(self, change: int) -> None:
+        # Called per read: one addition, and the trimming only once the budget is exceeded.
+        self._retained_total += change
+        if self.max_retained_bytes and self._retained_total > self.max_retained_bytes:
+            self._enforce_budget()
+
+    def _enforce_budget(self) -> None:
+        """Trim scrollback until all sessions together retain at most ~90 % of the budget.
+
+        Detached sessions give up their oldest output first, least recently active first:
+        nobody watches them, and a resume then shows their screen (restore points permitting)
+        rather than all of their history. Attached sessions follow only when that is not
+        enough. Each session keeps at least ``_MIN_RETAINED`` bytes. The 10 % headroom makes
+        the sort here rare: one per tenth of the budget of new output.
+        """
+        target = self.max_retained_bytes - self.max_retained_bytes // 10
+        victims = sorted(
+            (s for s in self._sessions.values() if s.is_alive),
+            key=lambda s: (s.clients > 0, s.last_activity),
+        )
+        for session in victims:
+            excess = self._retained_total - target
+            if excess <= 0:
+                break
+            size = session.retained_bytes
+            keep = max(_MIN_RETAINED, size - excess)
+            if keep < size:
+                self._retained_total -= session.trim_retained(keep)
 
     # -- culling -----------------------------------------------------------------------------
     def start_culling(self) -> None:

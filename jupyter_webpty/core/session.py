@@ -202,6 +202,7 @@ class PtySession:
         self._finishing: asyncio.Task[None] | None = None
         self._on_exit: list[Callable[[PtySession], None]] = []
         self._on_activity: Callable[[], None] | None = None
+        self._on_retained: Callable[[int], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -219,6 +220,25 @@ class PtySession:
     def on_exit(self, callback: Callable[[PtySession], None]) -> None:
         """Call ``callback(session)`` once after the shell exited and the session closed."""
         self._on_exit.append(callback)
+
+    def on_retained(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(change)`` when the retained output grows or shrinks by reading."""
+        self._on_retained = callback
+
+    @property
+    def retained_bytes(self) -> int:
+        """Output kept for resume and screen restore, in bytes."""
+        return len(self._retained)
+
+    def trim_retained(self, keep: int) -> int:
+        """Drop the oldest retained output down to about ``keep`` bytes; return bytes freed.
+
+        The server-wide budget (``SessionManager``) calls it; a viewer that had not been sent
+        the dropped bytes resyncs through a screen restore, as after scrollback overflow.
+        """
+        before = len(self._retained)
+        self._retained.trim(keep)
+        return before - len(self._retained)
 
     def on_activity(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` on input and output (the manager throttles it)."""
@@ -485,8 +505,12 @@ class PtySession:
     def _record(self, data: bytes) -> None:
         old_end = self._end
         self._end += len(data)
-        self._retained.append(data)
-        self._retained.trim(self._limits.scrollback_bytes)
+        retained = self._retained
+        before = len(retained)
+        retained.append(data)
+        retained.trim(self._limits.scrollback_bytes)
+        if self._on_retained is not None:
+            self._on_retained(len(retained) - before)
         if self._screen is not None:
             try:
                 self._screen.feed(data, self._end)

@@ -9,19 +9,25 @@ import pytest
 
 from jupyter_webpty.core import (
     InvalidCwd,
+    PtySession,
     SessionLimitReached,
     SessionManager,
     SessionNameTaken,
     SessionNotFound,
 )
 
-from ..conftest import SHELL_ARGV
+from ..conftest import SHELL_ARGV, wait_until
 
 
 def manager(tmp_path: Path, **kwargs: object) -> SessionManager:
     return SessionManager(
         SHELL_ARGV, root_dir=str(tmp_path), env={"PATH": os.environ["PATH"]}, **kwargs
     )  # type: ignore[arg-type]
+
+
+def printed(session: PtySession, marker: bytes) -> bool:
+    """Whether ``marker`` is in the session's latest retained output."""
+    return marker in session._retained.join()[-256:]
 
 
 async def test_names_owners_and_limits(tmp_path: Path) -> None:
@@ -60,3 +66,37 @@ async def test_cwd_must_stay_inside_root(tmp_path: Path) -> None:
     link.symlink_to("/")
     with pytest.raises(InvalidCwd):
         sessions.resolve_cwd("escape")
+
+
+async def test_retained_output_budget_trims_detached_sessions_first(tmp_path: Path) -> None:
+    # Three sessions each print 1.5 MB; all together may keep 2 MiB. The oldest detached
+    # session gives up its scrollback first, then the other detached one; the attached session
+    # keeps all of its output while that suffices.
+    budget = 2 * 1024 * 1024
+    sessions = manager(tmp_path, max_retained_bytes=budget)
+    old, recent, watched = (sessions.create("me", cols=80, rows=24) for _ in range(3))
+    seen = bytearray()
+
+    def sink(data: bytes, end: int) -> None:
+        seen.extend(data)
+        watched.ack("viewer", end)
+
+    watched.attach("viewer", sink, lambda preamble, start: None, 0)
+    flood = b"head -c 1500000 /dev/zero | tr '\\0' x; echo DO''NE\n"
+    for session in (old, recent, watched):
+        session.write(flood)
+        await wait_until(lambda s=session: printed(s, b"DONE"), 20, "the flood's end")  # type: ignore[misc]
+    total = sum(s.retained_bytes for s in (old, recent, watched))
+    assert total == sessions.retained_bytes
+    assert total <= budget
+    assert old.retained_bytes < recent.retained_bytes <= watched.retained_bytes
+    assert watched.retained_bytes >= 1_500_000  # the attached one untouched
+    assert old.retained_bytes >= 64 * 1024  # a screen or two is always kept
+    # A resume of the trimmed session restores from what is left, and the shell works on.
+    replay = bytearray()
+    attached = old.attach("late", lambda data, end: replay.extend(data), lambda p, s: None)
+    assert attached.truncated
+    old.write(b"echo $((6*7))\n")
+    await wait_until(lambda: b"42" in replay, 10, "echo after a trim")
+    await sessions.close_all()
+    assert sessions.retained_bytes == 0
