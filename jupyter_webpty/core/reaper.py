@@ -26,6 +26,9 @@ from . import _spawn
 #: (session id, the pids to check again, or None for a pass over /proc) -> live members
 _Question = tuple[int, tuple[int, ...] | None]
 
+#: Closes woken per loop iteration (see Reaper._serve).
+_SLICE = 10
+
 _pool: ThreadPoolExecutor | None = None
 _reapers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Reaper] = weakref.WeakKeyDictionary()
 
@@ -85,7 +88,12 @@ class Reaper:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                for (_, future), answer in zip(batch, answers, strict=True):
+                for index, ((_, future), answer) in enumerate(zip(batch, answers, strict=True)):
+                    if index and index % _SLICE == 0:
+                        # Each answer wakes a close that then runs on the loop (a reap, the
+                        # final read, exit callbacks, the reply): hundreds woken at once made
+                        # one burst of ~100 ms. A slice per loop iteration lets I/O in between.
+                        await asyncio.sleep(0)
                     if not future.done():  # an asker may have been cancelled meanwhile
                         future.set_result(answer)
         finally:
