@@ -9,6 +9,8 @@ import pwd
 import re
 import shlex
 import shutil
+import signal
+import threading
 from typing import Any
 
 from jupyter_server._tz import utcnow
@@ -179,6 +181,25 @@ class WebPtyApp(ExtensionApp):
         )
         self.settings["webpty_manager"] = self.manager
         atexit.register(self._close_at_exit)
+        self._stop_on_sighup()
+
+    def _stop_on_sighup(self) -> None:
+        """Let SIGHUP stop the server cleanly, as SIGTERM does, unless SIGHUP is ignored.
+
+        A server whose terminal goes away gets SIGHUP; by default it died on the spot, without
+        ``stop_extension``, and the shells' ``nohup``-ed jobs outlived it. A server started under
+        ``nohup`` (SIGHUP inherited as ignored) asked to survive hangups: it keeps ignoring them.
+        Only where jupyter-server installed its own SIGTERM handler (its own process; not when
+        embedded, as in pytest-jupyter), and it is that handler that SIGHUP gets.
+        """
+        on_term = signal.getsignal(signal.SIGTERM)
+        if getattr(on_term, "__self__", None) is not self._server:
+            return
+        if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+            self.log.info("jupyter-webpty: SIGHUP is ignored (nohup), and stays so")
+            return
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGHUP, on_term)
 
     def _shell_argv(self) -> list[str]:
         """``shell_command`` checked, or the default; a bad one stops the server now.

@@ -187,45 +187,133 @@ async def wait_ready(url: str, token: str, server: subprocess.Popen[bytes]) -> N
             await asyncio.sleep(0.1)
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+class RealServer:
+    """``jupyter server`` in its own process, with jupyter-webpty and a test shell."""
+
+    def __init__(self, tmp_path: Path, **webpty: Any) -> None:
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log_path = tmp_path / "server.log"
+        # Read from JUPYTER_CONFIG_DIR; the extension is also enabled explicitly.
+        settings = {"ServerApp": {"jpserver_extensions": {"jupyter_webpty": True}},
+                    "WebPtyApp": {"shell_command": SHELL_ARGV, "extra_env": {"PS1": PROMPT},
+                                  **webpty}}  # fmt: skip
+        (tmp_path / "jupyter_server_config.json").write_text(json.dumps(settings))
+        self.env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path),
+                    "JUPYTER_RUNTIME_DIR": str(tmp_path)}  # fmt: skip
+        self.argv = [sys.executable, "-m", "jupyter", "server", "--allow-root", "--no-browser",
+                     "--ip", "127.0.0.1", "--port", str(self.port),
+                     f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={tmp_path}"]  # fmt: skip
+        self.process: subprocess.Popen[bytes] | None = None
+        self.clients: list[Client] = []
+
+    async def start(self, *, ignore_sighup: bool = False) -> subprocess.Popen[bytes]:
+        """Start it (as under ``nohup`` if ``ignore_sighup``) and wait until it answers."""
+
+        argv = ["nohup", *self.argv] if ignore_sighup else self.argv
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
+        await wait_ready(self.url, self.token, self.process)
+        return self.process
+
+    async def client(self) -> Client:
+        """A connected Socket.IO client, closed by ``close_clients``."""
+        headers = {"Authorization": f"token {self.token}"}
+        self.clients.append(await Client(self.url, "/webpty/socket.io", headers).connect())
+        return self.clients[-1]
+
+    async def close_clients(self) -> None:
+        for client in self.clients:
+            http = client.sio.eio.http
+            await client.close()
+            if http is not None:
+                await http.close()  # python-engineio forgets, unclosed, its session on a hang-up
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-2000:]
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.mark.parametrize(
+    "stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: signal.Signals(s).name
+)
 async def test_stopping_a_real_server_ends_every_session(
     tmp_path: Path, markers: Any, stop: signal.Signals
 ) -> None:
     # SIGINT without a tty is how JupyterHub's local spawners stop a server: jupyter-server
     # then exits through KeyboardInterrupt, skipping stop_extension; our atexit hook remains.
-    port, token, jobs = free_port(), secrets.token_hex(16), [markers(n) for n in range(1021, 1025)]
-    # Read from JUPYTER_CONFIG_DIR; the extension is also enabled explicitly.
-    settings = {"ServerApp": {"jpserver_extensions": {"jupyter_webpty": True}},
-                "WebPtyApp": {"shell_command": SHELL_ARGV, "extra_env": {"PS1": PROMPT}}}  # fmt: skip
-    (tmp_path / "jupyter_server_config.json").write_text(json.dumps(settings))
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(tmp_path)}
-    argv = [sys.executable, "-m", "jupyter", "server", "--allow-root", "--no-browser",
-            "--ip", "127.0.0.1", "--port", str(port), f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={tmp_path}"]  # fmt: skip
-    with (tmp_path / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-        )
+    # SIGHUP is what a server gets when the terminal it runs in goes away: the default action
+    # killed it on the spot, and nohup-ed jobs outlived it.
+    jobs = [markers(n) for n in range(1021, 1025)]
+    real = RealServer(tmp_path)
+    server = await real.start()
     try:
-        url = f"http://127.0.0.1:{port}/"
-        await wait_ready(url, token, server)
-        headers = {"Authorization": f"token {token}"}
-        a, b = [await Client(url, "/webpty/socket.io", headers).connect() for _ in range(2)]
+        a, b = await real.client(), await real.client()
         first, second = await a.create(), await b.create()
         nohup = f"nohup sleep {jobs[1]} >/dev/null 2>&1 &"
         await start_jobs(a, first, [f"sleep {jobs[0]} &", nohup], jobs[:2])
         no_hup = f"(trap '' HUP; sleep {jobs[2]}) &"
         await start_jobs(b, second, [no_hup, f"sleep {jobs[3]}"], jobs[2:])  # one in foreground
-        sessions = [a.sio.eio.http, b.sio.eio.http]
         server.send_signal(stop)
         await wait_until(lambda: server.poll() is not None, 30, "server exit")
-        for client, http in zip((a, b), sessions, strict=True):
-            await client.close()
-            await http.close()  # python-engineio forgets, unclosed, its session on a hang-up
-        log_text = (tmp_path / "server.log").read_text(errors="replace")[-2000:]
-        assert server.returncode in (0, 1), log_text  # 1: "Interrupted..." on SIGINT
-        assert [m for m in jobs if alive(m)] == [], log_text
+        await real.close_clients()
+        assert server.returncode in (0, 1), real.log_tail()  # 1: "Interrupted..." on SIGINT
+        assert [m for m in jobs if alive(m)] == [], real.log_tail()
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        real.kill()
+
+
+async def test_sigint_without_tty_closes_sessions_concurrently(
+    tmp_path: Path, markers: Any
+) -> None:
+    grace = 1.0
+    jobs = [markers(1030 + n) for n in range(6)]
+    real = RealServer(tmp_path, kill_grace=grace)
+    server = await real.start()
+    try:
+        client = await real.client()
+        for job in jobs:  # a shell and a job that only SIGKILL ends: the whole ladder each
+            session_id = await client.create()
+            await start_jobs(
+                client, session_id, [f"trap '' HUP TERM; (trap '' HUP TERM; sleep {job}) &"], [job]
+            )
+        loop = asyncio.get_running_loop()
+        before = loop.time()
+        server.send_signal(signal.SIGINT)
+        await wait_until(lambda: server.poll() is not None, 60, "server exit")
+        took = loop.time() - before
+        await real.close_clients()
+        assert [m for m in jobs if alive(m)] == [], real.log_tail()
+        # One session after the other took 2 graces each (12 s); together, 2 graces in all.
+        assert took < 6 * grace, f"{took:.1f} s to stop; {real.log_tail()}"
+    finally:
+        real.kill()
+
+
+async def test_a_server_started_under_nohup_keeps_ignoring_sighup(
+    tmp_path: Path, markers: Any
+) -> None:
+    job = markers(1040)
+    real = RealServer(tmp_path)
+    server = await real.start(ignore_sighup=True)
+    try:
+        client = await real.client()
+        session_id = await client.create()
+        await start_jobs(client, session_id, [f"sleep {job} &"], [job])
+        server.send_signal(signal.SIGHUP)
+        await client.send(session_id, "echo still-$((6*7))\n")  # answered after the signal
+        await client.read_until(session_id, "still-42")
+        assert server.poll() is None
+        assert alive(job)
+        server.send_signal(signal.SIGTERM)
+        await wait_until(lambda: server.poll() is not None, 30, "server exit")
+        await real.close_clients()
+        assert not alive(job), real.log_tail()
+    finally:
+        real.kill()

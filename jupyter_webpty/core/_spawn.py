@@ -14,7 +14,7 @@ import struct
 import sys
 import termios
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,35 +94,67 @@ def set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def session_members(sid: int) -> list[int]:
-    """Pids whose session id is ``sid``: the shell, its jobs and ``nohup``-ed children.
+#: Signals of the closing ladder, each with whether SIGCONT follows (stopped jobs must run to
+#: die). SIGKILL comes back twice: a member forked just before the first one was not in its scan.
+LADDER = (
+    (signal.SIGHUP, True),
+    (signal.SIGTERM, True),
+    (signal.SIGKILL, False),
+    (signal.SIGKILL, False),
+    (signal.SIGKILL, False),
+)
+#: How often a ladder step checks whether the signalled processes are gone (seconds).
+TICK = 0.01
 
-    Processes that called ``setsid`` (or double-forked into a new session) are not found:
-    they deliberately left the terminal, like a daemon started from it.
+
+def sessions_members(sids: Collection[int]) -> dict[int, list[int]]:
+    """One pass over /proc: the pids whose session id is in ``sids``, per session.
+
+    A session's members are its shell, its jobs and ``nohup``-ed children. Processes that called
+    ``setsid`` (or double-forked into a new session) are not found: they deliberately left the
+    terminal, like a daemon started from it. Linux lists a session's processes no other way, and
+    a pass costs about 11 us per process on this machine (with os.open; pathlib took five times
+    as long), so callers share passes rather than make one each.
     """
-    members = []
+    wanted = {str(sid).encode(): sid for sid in sids}
+    found: dict[int, list[int]] = {sid: [] for sid in sids}
     for pid in _pids():
         stat = _stat_fields(pid)
-        # Fields after the command: state ppid pgrp session ...; zombies are already dead.
-        if stat is not None and len(stat) > 3 and stat[3] == str(sid) and stat[0] != "Z":
-            members.append(pid)
-    return members
+        if stat is not None and stat[3] in wanted:
+            found[wanted[stat[3]]].append(pid)
+    return found
+
+
+def still_members(pids: Iterable[int], sid: int) -> list[int]:
+    """Those of ``pids`` still alive in session ``sid``: one read each, no pass over /proc."""
+    sid_bytes = str(sid).encode()
+    return [pid for pid in pids if (stat := _stat_fields(pid)) is not None and stat[3] == sid_bytes]
 
 
 def _pids() -> Iterator[int]:
     with contextlib.suppress(OSError):
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                yield int(entry.name)
+        for name in os.listdir("/proc"):  # noqa: PTH208 - a hot loop: no Path per entry
+            if name.isdigit():
+                yield int(name)
 
 
-def _stat_fields(pid: int) -> list[str] | None:
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """State, parent, process group and session of a live process; None for gone or zombie."""
     try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        raw = os.read(fd, 1024)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     # The command may contain spaces and parentheses: split after the last ')'.
-    return raw[raw.rfind(b")") + 2 :].decode("ascii", "replace").split()
+    fields = raw[raw.rfind(b")") + 2 :].split(maxsplit=4)
+    if len(fields) < 4 or fields[0] == b"Z":  # zombies are dead already
+        return None
+    return fields[:4]
 
 
 def signal_members(pids: Sequence[int], sig: int) -> None:
@@ -132,22 +164,24 @@ def signal_members(pids: Sequence[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
-def end_session_blocking(sid: int, grace: float) -> None:
-    """SIGHUP, SIGTERM, then SIGKILL every member of session ``sid``, waiting ``grace`` each.
+def end_sessions_blocking(sids: Collection[int], grace: float) -> None:
+    """The closing ladder over every member of all ``sids`` at once, waiting ``grace`` per step.
 
-    The blocking twin of ``PtySession.terminate``'s ladder, for interpreter exit when no event
-    loop runs any more.
+    The blocking twin of ``Reaper.end_session``, for interpreter exit when no event loop runs any
+    more. One ladder for all: one session after the other took two graces per stubborn session.
     """
-    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGKILL):
-        members = session_members(sid)
-        if not members:
+    for sig, with_cont in LADDER:
+        members = sessions_members(sids)
+        if not any(members.values()):
             return
-        signal_members(members, sig)
-        if sig != signal.SIGKILL:
-            signal_members(members, signal.SIGCONT)
+        for pids in members.values():
+            signal_members(pids, sig)
+            if with_cont:
+                signal_members(pids, signal.SIGCONT)
         deadline = time.monotonic() + grace
-        while session_members(sid) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        while any(members.values()) and time.monotonic() < deadline:
+            time.sleep(TICK)
+            members = {sid: still_members(pids, sid) for sid, pids in members.items()}
 
 
 def reap(pid: int) -> int | None:

@@ -175,18 +175,15 @@ class SessionManager:
         """End every live session without an event loop (interpreter exit); return how many.
 
         A server stopped by SIGINT without a tty (JupyterHub's spawners do that) exits through
-        KeyboardInterrupt and never runs ``stop_extension``; an ``atexit`` hook calls this.
+        KeyboardInterrupt and never runs ``stop_extension``; an ``atexit`` hook calls this. All
+        sessions go through one ladder together, as ``close_all`` does.
         """
-        ended = 0
-        for session in list(self._sessions.values()):
-            pid = session.pid
-            if pid is None or not session.is_alive:
-                continue
-            _spawn.end_session_blocking(pid, self.limits.kill_grace)
+        shells = [s.pid for s in self._sessions.values() if s.is_alive and s.pid is not None]
+        _spawn.end_sessions_blocking(shells, self.limits.kill_grace)
+        for pid in shells:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            ended += 1
-        return ended
+        return len(shells)
 
     def _forget(self, session: PtySession) -> None:
         if self._sessions.pop(session.id, None) is not None:

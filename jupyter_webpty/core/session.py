@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import _spawn
 from .errors import InputOverflow, SessionClosed
+from .reaper import reaper
 from .screen import Restore, ScreenTracker, line_restore
 
 log = logging.getLogger(__name__)
@@ -595,14 +596,24 @@ class PtySession:
         """Stop the shell and everything it started: SIGHUP, SIGTERM, then SIGKILL.
 
         Returns the shell's exit code. Processes that left the terminal's session on purpose
-        (``setsid``, daemons) are not touched.
+        (``setsid``, daemons) are not touched. Safe to call again while it runs: every caller
+        waits for the one close and gets its exit code (and a shell that exited by itself
+        meanwhile is finished the usual way, also once).
         """
         child = self._child
         if child is None or self.state is SessionState.EXITED:
             return self.exit_code if self.exit_code is not None else -1
-        if child.pidfd is not None and self._loop is not None:
-            self._loop.remove_reader(child.pidfd)
-        self._finishing = self._finishing or asyncio.current_task()
+        if self._finishing is None:
+            if child.pidfd is not None and self._loop is not None:
+                self._loop.remove_reader(child.pidfd)
+            self._finishing = asyncio.get_running_loop().create_task(self._end_session())
+        # Shielded: a caller that gives up (a cancelled request) must not leave half a close.
+        await asyncio.shield(self._finishing)
+        return self.exit_code if self.exit_code is not None else -1
+
+    async def _end_session(self) -> None:
+        child = self._child
+        assert child is not None  # noqa: S101 - only scheduled after start()
         await self._signal_ladder(include_shell=True)
         code = _spawn.reap(child.pid)
         if code is None:  # cannot happen after SIGKILL; guard against a stuck D-state child
@@ -610,29 +621,14 @@ class PtySession:
             code = await asyncio.to_thread(_wait_blocking, child.pid)
         await self._quiesce()
         self._close(code)
-        return code
 
     async def _signal_ladder(self, *, include_shell: bool) -> None:
         child = self._child
         assert child is not None  # noqa: S101 - called only after start()
-        steps = ((signal.SIGHUP, True), (signal.SIGTERM, True), (signal.SIGKILL, False))
-        for sig, with_cont in steps:
-            members = self._members(child.pid, include_shell)
-            if not members:
-                return
-            _spawn.signal_members(members, sig)
-            if with_cont:
-                _spawn.signal_members(members, signal.SIGCONT)  # stopped jobs must run to die
-            deadline = time.monotonic() + self._limits.kill_grace
-            # Not our children (only the shell is), so no exit notification exists: poll /proc
-            # briefly, off the hot path, during a close.
-            while self._members(child.pid, include_shell) and time.monotonic() < deadline:  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-
-    @staticmethod
-    def _members(pid: int, include_shell: bool) -> list[int]:
-        members = _spawn.session_members(pid)
-        return members if include_shell else [m for m in members if m != pid]
+        # The shell is its session's leader: its pid is the session id.
+        await reaper().end_session(
+            child.pid, self._limits.kill_grace, spare=None if include_shell else child.pid
+        )
 
 
 def _wait_blocking(pid: int) -> int:
