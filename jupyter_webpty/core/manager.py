@@ -145,7 +145,11 @@ class SessionManager:
             raise InvalidCwd(requested, str(exc)) from exc
         if path != Path(self.root_dir) and Path(self.root_dir) not in path.parents:
             raise InvalidCwd(requested, "it is outside the server's root directory")
-        if not path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except OSError as exc:  # a name too long: pathlib only hides "no such file" errors
+            raise InvalidCwd(requested, exc.strerror or str(exc)) from exc
+        if not is_dir:
             raise InvalidCwd(requested, "no such directory")
         return str(path)
 

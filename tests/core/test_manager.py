@@ -59,7 +59,7 @@ async def test_cwd_must_stay_inside_root(tmp_path: Path) -> None:
     sessions = manager(tmp_path)
     assert sessions.resolve_cwd("sub") == str(tmp_path / "sub")
     assert sessions.resolve_cwd(None) == str(tmp_path)
-    for bad in ("..", "/etc", "sub/../..", "missing"):
+    for bad in ("..", "/etc", "sub/../..", "missing", "x" * 300, "😀" * 200):
         with pytest.raises(InvalidCwd):
             sessions.resolve_cwd(bad)
     link = tmp_path / "escape"
