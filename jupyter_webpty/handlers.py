@@ -9,15 +9,24 @@ Security choices (see README, "Security model"):
 * Websocket transport only: long-polling (whose POSTs would need XSRF and whose first GET is not
   origin-checked) and JSONP are refused with 400 after authentication. Engine.IO's own CORS
   logic, which trusts ``X-Forwarded-Host``, is disabled; Jupyter's origin check decides.
+* One connection cannot grow server memory without bound (docs/protocol.md, "Limits"):
+  python-engineio's tornado driver checks the query only after accepting the websocket and
+  queues frames without limit, so the query is checked here before the upgrade, frames that
+  would kill Engine.IO's reader or make python-socketio buffer attachments close the
+  connection, and the queues in and out of it are bounded.
+* Nothing logged carries the request's query (``?token=``): see ``_ScrubbedLog``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import struct
 from collections.abc import Callable, Iterator
+from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs
 
 import socketio
 from jupyter_core.utils import ensure_async
@@ -30,17 +39,93 @@ from jupyter_server.auth.identity import (
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
-from tornado.iostream import StreamClosedError
+from tornado.iostream import StreamBufferFullError, StreamClosedError
+from tornado.log import app_log, gen_log
 from tornado.websocket import WebSocketClosedError
 
 from . import protocol
 from .core import InvalidCwd, SessionManager, SessionNotFound, WebPtyError
-from .transport import describe
+from .transport import describe, packet_problem
 
 AUTH_RESOURCE = "terminals"
 #: The owner key of everyone the single-user identity providers let in: the server's owner.
 SERVER_OWNER = "server-owner"
 _SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider, LegacyIdentityProvider)
+#: Frames received but not yet taken by Engine.IO's reader, per connection. When full, the
+#: handler stops reading the socket (TCP pushes back on the client): at most this many
+#: frames of up to ``protocol.MAX_MESSAGE_BYTES`` wait in memory.
+MAX_QUEUED_FRAMES = 16
+#: Output written but not yet taken by the kernel, per connection. Flow control keeps a
+#: well-behaved client far below it (``flow_high_water`` per attached session); a client that
+#: stops reading while asking for answers reaches it and its connection is dropped.
+MAX_UNSENT_BYTES = 16 * 1024 * 1024
+#: Engine.IO packet types a client may send without data beyond a few characters: CLOSE, PONG
+#: ("3", "3probe"), UPGRADE, NOOP. Python-engineio decodes any data as JSON, unguarded.
+_SHORT_ENGINEIO_PACKET = 16
+_ENGINEIO_TYPES = frozenset("0123456")
+
+
+def _without_query(uri: str | None) -> str:
+    return (uri or "").partition("?")[0]
+
+
+class _ScrubbedLog:
+    """``log_exception`` as tornado's, with the request's query left out.
+
+    Tornado logs an HTTPError's message and any uncaught exception with the full URI, and a
+    websocket URL or REST call may carry ``?token=``. (jupyter-server's own request log already
+    scrubs it.)
+    """
+
+    request: Any
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        summary = (
+            f"{self.request.method} {_without_query(self.request.uri)} ({self.request.remote_ip})"
+        )
+        if isinstance(value, web.HTTPError):
+            if value.log_message:
+                message = value.log_message % value.args if value.args else value.log_message
+                gen_log.warning("%d %s: %s", value.status_code, summary, message)
+        else:
+            app_log.error("Uncaught exception %s", summary, exc_info=value)
+
+
+def _engineio_query_problem(query: str) -> str | None:
+    """Why ``query`` is not a fresh Engine.IO 4 websocket handshake, or None.
+
+    python-engineio checks these only after tornado accepted the websocket, and a refused
+    query then left the socket open with nothing reading it.
+    """
+    fields = parse_qs(query, keep_blank_values=True)
+    if fields.get("EIO") != ["4"]:
+        return "webpty speaks Engine.IO 4 (EIO=4) only"
+    if fields.get("transport") != ["websocket"]:
+        return "webpty accepts the websocket transport only"
+    if "sid" in fields or "j" in fields:
+        return "webpty accepts only new websocket connections (no sid, no JSONP)"
+    return None
+
+
+def _frame_problem(message: str | bytes) -> str | None:
+    """Why an incoming websocket frame must close its connection (Engine.IO level), or None.
+
+    Python-engineio's reader task dies on an empty frame, an unknown packet type, bad base64
+    or data nested too deeply for ``json``; after that every frame of the connection queued
+    forever. Clients never need binary frames (docs/protocol.md).
+    """
+    if isinstance(message, bytes) or message[:1] == "b":
+        return "binary messages are not accepted"
+    if message[:1] not in _ENGINEIO_TYPES:
+        return "not an Engine.IO packet"
+    if message[0] != "4" and len(message) > _SHORT_ENGINEIO_PACKET:
+        return "unexpected Engine.IO packet"
+    return None
 
 
 def owner_of(handler: JupyterHandler, policy: str) -> str | None:
@@ -74,12 +159,24 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
     """The tornado handler class for ``{base_url}webpty/socket.io/`` bound to ``sio``."""
     engineio_handler: Any = socketio.get_tornado_handler(sio)
 
-    class WebPtySocketHandler(WebSocketMixin, JupyterHandler, engineio_handler):  # type: ignore[misc]
+    class WebPtySocketHandler(
+        _ScrubbedLog,
+        WebSocketMixin,
+        JupyterHandler,
+        engineio_handler,  # type: ignore[misc]
+    ):
         """Engine.IO behind Jupyter's identity provider, Host/origin checks and authorizer."""
 
         auth_resource = AUTH_RESOURCE
         webpty_owner: str | None = None
         _receiver: Callable[[str], bool] | None = None
+        _refused = False
+        _last_put: asyncio.Task[None] | None = None
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # Engine.IO's own queue is unbounded; on_message waits while this one is full.
+            self.receive_queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(MAX_QUEUED_FRAMES)
 
         @property
         def max_message_size(self) -> int:
@@ -90,7 +187,50 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
             # (tornado's default) the second waits for the client's delayed ACK, ~40 ms on
             # Linux, on every keystroke echo.
             self.set_nodelay(True)
+            stream = getattr(self.ws_connection, "stream", None)
+            if stream is not None:  # writes past the bound raise StreamBufferFullError
+                stream.max_write_buffer_size = MAX_UNSENT_BYTES
             return super().open(*args, **kwargs)
+
+        def on_close(self) -> None:
+            # Engine.IO's reader ends when it takes None; a full queue takes it a bit later.
+            try:
+                self.receive_queue.put_nowait(None)
+            except asyncio.QueueFull:
+                self._last_put = asyncio.ensure_future(self.receive_queue.put(None))
+
+        def refuse(self, reason: str, code: int = 1008) -> None:
+            """Close this connection for a frame it sent; drop whatever it sends after."""
+            self._refused = True
+            self.log.info("webpty: closing a connection: %s", reason)
+            self.close(code, reason)
+
+        def _drop(self) -> None:
+            # The client does not read: a close frame would not fit either.
+            self._refused = True
+            self.log.info("webpty: dropping a connection that does not read its output")
+            stream = getattr(self.ws_connection, "stream", None)
+            if stream is not None:
+                stream.close()
+
+        def write_message(self, message: Any, binary: bool = False) -> Any:
+            try:
+                return super().write_message(message, binary=binary)
+            except StreamBufferFullError:
+                self._drop()
+                raise WebSocketClosedError() from None
+
+        def ping(self, data: str | bytes = b"") -> None:
+            try:
+                super().ping(data)
+            except StreamBufferFullError:
+                self._drop()
+
+        def close(self, code: int | None = None, reason: str | None = None) -> None:
+            try:
+                super().close(code, reason)
+            except StreamBufferFullError:
+                self._drop()
 
         # -- transport.Wire: the hot path past Engine.IO's queues ---------------------------
         def set_receiver(self, receiver: Callable[[str], bool] | None) -> None:
@@ -111,20 +251,31 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
                         self.write_message(attachment, binary=True)
             except (StreamClosedError, WebSocketClosedError):
                 return False
+            except StreamBufferFullError:
+                self._drop()
+                return False
             return True
 
         async def on_message(self, message: str | bytes) -> None:
+            if self._refused:
+                return
+            problem = _frame_problem(message)
+            if problem is not None:
+                self.refuse(problem, 1003 if isinstance(message, bytes) else 1008)
+                return
+            assert isinstance(message, str)  # noqa: S101 (binary frames were refused above)
             receiver = self._receiver
             # Tornado waits for this method before it reads the next frame, so packets are
             # handled in arrival order, whichever path each takes.
-            if (
-                receiver is not None
-                and isinstance(message, str)
-                and message[:1] == "4"
-                and receiver(message[1:])
-            ):
-                return
-            await super().on_message(message)
+            if message[0] == "4":
+                if receiver is not None and receiver(message[1:]):
+                    return
+                problem = packet_problem(message[1:])
+                if problem is not None:
+                    self.refuse(problem)
+                    return
+            # Waits while the bounded queue is full: tornado reads no further frame meanwhile.
+            await self.receive_queue.put(message)
 
         def get_compression_options(self) -> dict[str, Any] | None:
             # Deflate costs more CPU than loopback and LAN links save; kernels don't use it either.
@@ -136,6 +287,9 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
                 raise web.HTTPError(403)
             if self.request.headers.get("Upgrade", "").lower() != "websocket":
                 raise web.HTTPError(400, "webpty accepts the websocket transport only")
+            problem = _engineio_query_problem(self.request.query)
+            if problem is not None:
+                raise web.HTTPError(400, problem)
             self.webpty_owner = owner_of(self, owner_policy)
             await ensure_async(super().get(*args, **kwargs))
 
@@ -200,7 +354,7 @@ def _http_errors() -> Iterator[None]:
         raise web.HTTPError(409, str(exc)) from exc
 
 
-class _SessionsHandler(APIHandler):
+class _SessionsHandler(_ScrubbedLog, APIHandler):
     # Every method needs ``execute`` on ``terminals``, as the socket does (docs/protocol.md):
     # not jupyter's method-derived read/write, which would let a principal denied terminals
     # list their commands and directories and close them.
@@ -225,6 +379,8 @@ class _SessionsHandler(APIHandler):
             data = json.loads(self.request.body)
         except ValueError as exc:
             raise web.HTTPError(400, "request body is not JSON") from exc
+        except RecursionError:
+            raise web.HTTPError(400, "request body is nested too deeply") from None
         if not isinstance(data, dict):
             raise web.HTTPError(400, "request body must be a JSON object")
         return data

@@ -48,6 +48,16 @@ _RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
 _MAX_INT_DIGITS = 30
 #: Packet types handled on the hot path: EVENT without namespace or ack id ("2[...").
 _HOT_PREFIX = "2["
+#: Deepest JSON nesting a packet may have. Our payloads nest 2 deep; Python's json parser
+#: raises RecursionError near 1000, which python-socketio does not catch (docs/protocol.md).
+MAX_NESTING = 32
+#: Socket.IO packet types a client may send: CONNECT, DISCONNECT, EVENT, ACK. CONNECT_ERROR is
+#: the server's; BINARY_EVENT/BINARY_ACK ("5", "6") announce attachments that python-socketio
+#: buffers without limit, and our protocol never needs bytes from a client.
+_CLIENT_PACKET_TYPES = frozenset("0123")
+#: Requests of one connection being handled at once (python-socketio starts a task for each
+#: event); more are refused at once, so a flood of slow requests cannot pile up tasks.
+MAX_REQUESTS_IN_FLIGHT = 64
 
 
 class BoundedJson:
@@ -96,6 +106,45 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def packet_problem(text: str) -> str | None:
+    """Why the Socket.IO packet ``text`` must not reach python-socketio, or None.
+
+    A packet python-socketio cannot decode raises inside Engine.IO's reader (a traceback in
+    the log, no answer to the client), a binary one makes it buffer attachments, and a deeply
+    nested one raises RecursionError. The caller closes the connection instead: a client that
+    sends such a packet is broken or hostile, and closing costs the server nothing.
+    """
+    if not text or text[0] not in _CLIENT_PACKET_TYPES:
+        return "binary or unknown Socket.IO packet"
+    try:
+        decoded = packet.Packet(encoded_packet=text)
+    except (ValueError, RecursionError):
+        return "malformed Socket.IO packet"
+    data = decoded.data
+    if decoded.packet_type == packet.EVENT and not (
+        isinstance(data, list) and data and isinstance(data[0], str)
+    ):
+        return "a Socket.IO event needs a name"
+    # Counting brackets (C speed) spares the walk for nearly every packet.
+    if text.count("[") + text.count("{") > MAX_NESTING and _depth(data) > MAX_NESTING:
+        return "Socket.IO packet nested too deeply"
+    return None
+
+
+def _depth(value: object) -> int:
+    """How deeply ``value`` nests lists and dicts (iterative: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:  # one level past the limit is proof enough
+                stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
 class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
     """An AsyncServer that treats client events named like its internal ones as unknown.
 
@@ -114,14 +163,18 @@ class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
         await self.eio.cancel_background_tasks()
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
+        namespace = namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None:
+            # A namespace this client never joined: python-socketio ignores such events, and an
+            # error emitted to sid None would go to every connection of every user.
+            return
         if data and isinstance(data[0], str) and data[0] in _RESERVED_EVENTS:
-            namespace = namespace or "/"
             error = f"event {data[0]!r} is reserved"
             if id is not None:
                 reply = [{"success": False, "error": error}]
                 ack = self.packet_class(packet.ACK, namespace=namespace, id=id, data=reply)
                 await self._send_packet(eio_sid, ack)
-            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
             await self.emit(protocol.ERROR, {"session_id": None, "error": error}, to=sid)
             return
         await super()._handle_event(eio_sid, namespace, id, data)
@@ -170,6 +223,7 @@ class TerminalEvents:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wires: dict[str, tuple[Wire, Any]] = {}  # sid -> (wire, Engine.IO socket)
         self._queued: dict[str, int] = {}  # sid -> emits still on python-socketio's path
+        self._in_flight: dict[str, int] = {}  # sid -> requests being handled
         #: Events that may skip python-socketio (handlers that never wait): see _receive.
         self._hot: dict[str, Callable[[str, object], None]] = {
             protocol.INPUT: self._input,
@@ -203,6 +257,11 @@ class TerminalEvents:
     ) -> Callable[..., Coroutine[Any, Any, Reply | None]]:
         async def guarded(sid: str, *args: object) -> Reply | None:
             data = _payload(args)
+            in_flight = self._in_flight.get(sid, 0)
+            if in_flight >= MAX_REQUESTS_IN_FLIGHT:
+                busy = protocol.ProtocolError(f"more than {in_flight} requests at once")
+                return self._refuse(sid, event, data, busy)
+            self._in_flight[sid] = in_flight + 1
             try:
                 return await handler(sid, data)
             except (protocol.ProtocolError, WebPtyError) as exc:
@@ -210,6 +269,12 @@ class TerminalEvents:
             except Exception as exc:
                 log.exception("terminal event %s failed", event)
                 return self._refuse(sid, event, data, exc)
+            finally:
+                left = self._in_flight.get(sid, 1) - 1
+                if left > 0:
+                    self._in_flight[sid] = left
+                else:
+                    self._in_flight.pop(sid, None)
 
         return guarded
 
@@ -225,8 +290,8 @@ class TerminalEvents:
             return False
         try:
             packet_data = BoundedJson.loads(text[1:])
-        except ValueError:
-            return False  # python-socketio reports it as before
+        except (ValueError, RecursionError):
+            return False  # packet_problem() finds it malformed: the connection is closed
         if not isinstance(packet_data, list) or not packet_data:
             return False
         event = packet_data[0]
@@ -471,6 +536,9 @@ class TerminalEvents:
 
     def _emit_queued(self, event: str, payload: dict[str, Any], to: str) -> None:
         """Emit through python-socketio (and Engine.IO's queue)."""
+        if not to:  # python-socketio would broadcast to every connection of every user
+            log.error("refusing to emit %s without a recipient", event)
+            return
         if to in self._wires:
             self._queued[to] = self._queued.get(to, 0) + 1  # no direct sends until it is out
         # Tasks run in creation order and each completes without suspending (the websocket
