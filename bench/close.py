@@ -12,7 +12,9 @@ and closed through the REST API (``POST``/``DELETE {base_url}webpty/api/sessions
   once (concurrent DELETEs): its max and p99 latency, and how long the closes took; once with
   plain shells, once with a stubborn job in each (``trap '' HUP TERM``: only SIGKILL ends it,
   so the whole ladder runs, ``kill_grace`` each step); and first, for comparison, while as many
-  concurrent ``GET``s of sessions run (no close: what the requests alone cost the loop);
+  concurrent ``GET``s of sessions run (no close: what the requests alone cost the loop); and
+  last with the stubborn sessions closed by ``terminal:close`` calls over Socket.IO (the
+  panel's way), which leaves out the HTTP requests' own cost;
 * **stop**: seconds from SIGTERM to the server's exit with ``--sessions`` live sessions, and the
   processes that outlived it (must be none).
 
@@ -43,6 +45,7 @@ import aiohttp
 
 from bench.harness import SHELL, shell_env
 from bench.server import JupyterServer, cpu_seconds
+from bench.webpty_client import WebptyConnection
 
 STUBBORN = "(trap '' HUP TERM; sleep 100{n}) &\n"
 
@@ -113,10 +116,20 @@ async def one_close(sessions: Sessions, closes: int) -> dict[str, float]:
 
 
 async def status_during(
-    sessions: Sessions, count: int, *, stubborn: bool = False, close: bool = True
+    sessions: Sessions,
+    count: int,
+    *,
+    stubborn: bool = False,
+    close: bool = True,
+    via_socket: bool = False,
 ) -> dict[str, float]:
     """``api/status`` latency while ``count`` sessions close at once (or, with ``close`` False,
-    while each gets one ``GET``: what as many concurrent requests cost without any close)."""
+    while each gets one ``GET``: what as many concurrent requests cost without any close).
+
+    ``via_socket``: the closes are ``terminal:close`` calls on two Socket.IO connections, as
+    the panel sends them, instead of as many HTTP requests (each of which costs jupyter-server
+    about 1 ms of loop time whatever it does).
+    """
     made = await sessions.create(count)
     if stubborn:
         for n, session_id in enumerate(made):
@@ -139,11 +152,27 @@ async def status_during(
         async with sessions.http.get(f"{sessions.api}/{session_id}") as response:
             assert response.status == 200
 
+    sockets: list[WebptyConnection] = []
+    if via_socket:
+        for _ in range(2):  # the server handles at most 64 calls of one connection at once
+            sockets.append(WebptyConnection(sessions.server.url, sessions.server.headers))
+            await sockets[-1].connect()
+
+    async def close_by_socket(n: int, session_id: str) -> None:
+        reply = await sockets[n % 2].sio.call("terminal:close", {"session_id": session_id})
+        assert reply.get("success"), reply
+
+    if via_socket:
+        work = [close_by_socket(n, s) for n, s in enumerate(made)]
+    else:
+        work = [(sessions.close if close else look)(s) for s in made]
     poller = asyncio.create_task(poll())
     await asyncio.sleep(0.1)
     before = time.perf_counter()
-    await asyncio.gather(*((sessions.close if close else look)(s) for s in made))
+    await asyncio.gather(*work)
     took = time.perf_counter() - before
+    for connection in sockets:
+        await connection.close()
     done.set()
     await poller
     if not close:
@@ -193,6 +222,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results["status_stubborn"] = await status_during(
                 sessions, args.concurrent, stubborn=True
             )
+            results["status_socket"] = await status_during(
+                sessions, args.concurrent, stubborn=True, via_socket=True
+            )
             results["stop"] = await stop(server, sessions, args.sessions)
     finally:
         if server.process is not None and server.process.poll() is None:
@@ -229,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         ("status_gets", "GETs of sessions (no close, for comparison)"),
         ("status_plain", "closes of idle shells"),
         ("status_stubborn", "closes of shells with a stubborn job"),
+        ("status_socket", "Socket.IO closes of shells with a stubborn job"),
     ):
         figures = results[key]
         print(

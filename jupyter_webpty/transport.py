@@ -153,12 +153,18 @@ class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
     private method of python-socketio 5 (pinned < 6 in pyproject).
     """
 
+    _stopped = False
+
     def _engineio_server_class(self) -> type[_EngineServer]:
         return _EngineServer
 
     async def stop(self) -> None:
         """Stop background work (python-socketio's, then Engine.IO's ping timers): a server stop
-        then leaves no task pending."""
+        then leaves no task pending. Only the first call does anything (Engine.IO's
+        ``shutdown`` raises when called twice)."""
+        if self._stopped:
+            return
+        self._stopped = True
         await self.shutdown()
         await self.eio.cancel_background_tasks()
 
