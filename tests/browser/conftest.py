@@ -82,10 +82,10 @@ class Lab:
                     pytest.fail(f"jupyter lab did not start; see {self.log}")
                 time.sleep(0.1)
 
-    def stop(self) -> None:
-        """Stop the server process by its PID (SIGTERM, then SIGKILL after 30 s)."""
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop the server process by its PID (``sig``, then SIGKILL after 30 s)."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(sig)
         try:
             self.process.wait(30)
         except subprocess.TimeoutExpired:
