@@ -1,4 +1,4 @@
-"""A server restart ends every shell: the view says so and starts a new one only when asked."""
+"""A server restart ends every shell: views say so and start a new one only when asked."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from .conftest import ARTIFACTS, Lab, screen_text, start_lab, type_into, wait_for
 from .test_lab_panel import PANEL, open_panel
+from .test_notebook import OUTPUT, kernel_idle, make_notebook, run_first_cell
 
 BANNER = f"{PANEL} .jp-WebPty-status"
 
@@ -30,9 +31,12 @@ def close_dialogs(page: Any) -> None:
         wait_for(lambda count=count: dialogs.count() < count, what="the dialog closed")
 
 
-def banner(page: Any) -> str:
-    node = page.locator(BANNER)
-    return "" if node.is_hidden() else node.inner_text()
+def banner(page: Any, scope: str = PANEL) -> str:
+    """The status banner's text over the terminal under ``scope`` ("" when hidden)."""
+    node = page.locator(f"{scope} .jp-WebPty-status").first
+    if not node.count() or node.is_hidden():
+        return ""
+    return str(node.inner_text())
 
 
 @pytest.mark.parametrize(
@@ -92,3 +96,46 @@ def test_server_restart_ends_the_view_until_the_user_asks(
         what="echo in the new shell",
     )
     lab.api(f"webpty/api/sessions/{new['session_id']}", method="DELETE")
+
+
+def test_notebook_output_reloaded_after_a_restart_does_not_revive_its_shell(
+    page: Any, restartable_lab: Lab
+) -> None:
+    lab = restartable_lab
+    make_notebook(lab, "restart.ipynb", "nb-shell")
+    url = lab.page_url("lab/tree/restart.ipynb")
+    page.goto(url)
+    page.locator(".jp-Cell .cm-content").first.wait_for(timeout=60_000)
+    wait_for(lambda: kernel_idle(lab, "restart.ipynb"), 60, "kernel ready")
+    # A first open by name creates the shell.
+    run_first_cell(page)
+    wait_for(lambda: "webpty$" in screen_text(page, OUTPUT), 60, "prompt in the output")
+    [old] = lab.api("webpty/api/sessions")
+    # Save the notebook with its output (Shift+Escape leaves the terminal for the shortcut).
+    page.keyboard.press("Shift+Escape")
+    page.keyboard.press("Control+s")
+    wait_for(lambda: '"display"' in (lab.root / "restart.ipynb").read_text(), what="saved")
+
+    lab.stop()
+    lab.start()
+    # The live output says the server ended its shell.
+    wait_for(lambda: "ended when the server stopped" in banner(page, OUTPUT), what="ended")
+
+    # Reloaded, the output knows the id it showed: gone, and nothing is created.
+    page.goto(url)
+    wait_for(
+        lambda: "the server restarted" in banner(page, OUTPUT) or lab.api("webpty/api/sessions"),
+        what="the ended message (or a new session)",
+    )
+    assert lab.api("webpty/api/sessions") == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "restart-notebook-reloaded.png"))
+    close_dialogs(page)
+    type_into(page, OUTPUT, "\r")
+    [new] = wait_for(lambda: lab.api("webpty/api/sessions"), what="the new session")
+    assert (new["name"], new["session_id"] != old["session_id"]) == ("nb-shell", True)
+    type_into(page, OUTPUT, "echo nb-$((6*7))\n")
+    wait_for(
+        lambda: re.search(r"^nb-42\s*$", screen_text(page, OUTPUT), re.MULTILINE),
+        what="echo in the new shell",
+    )
