@@ -262,6 +262,8 @@ class WebPtyApp(ExtensionApp):
     async def stop_extension(self) -> None:
         """Close every session on server shutdown, leaving no process behind."""
         atexit.unregister(self._close_at_exit)
+        if self.events is not None:
+            self.events.stopping()  # pages then say "ended when the server stopped"
         await self.manager.close_all()
         if self.sio is not None:
             await self.sio.stop()  # Engine.IO's ping tasks too, so none is left pending

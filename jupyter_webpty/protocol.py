@@ -35,6 +35,10 @@ ERROR = "terminal:error"
 EXIT = "terminal:exit"
 CHANGED = "terminal:changed"
 
+#: ``terminal:exit`` ``reason`` when the server ended the shell because the server is stopping
+#: (absent otherwise): the page can say so instead of a bare "ended".
+EXIT_REASON_SHUTDOWN = "shutdown"
+
 CLIENT_EVENTS = (CREATE, INPUT, RESIZE, CLOSE, LIST, RECONNECT, DETACH, ACK, RENAME)
 SERVER_EVENTS = (OUTPUT, ERROR, EXIT, CHANGED)
 

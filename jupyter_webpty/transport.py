@@ -230,6 +230,7 @@ class TerminalEvents:
         self._wires: dict[str, tuple[Wire, Any]] = {}  # sid -> (wire, Engine.IO socket)
         self._queued: dict[str, int] = {}  # sid -> emits still on python-socketio's path
         self._in_flight: dict[str, int] = {}  # sid -> requests being handled
+        self._stopping = False
         #: Events that may skip python-socketio (handlers that never wait): see _receive.
         self._hot: dict[str, Callable[[str, object], None]] = {
             protocol.INPUT: self._input,
@@ -500,9 +501,15 @@ class TerminalEvents:
         return session
 
     # -- manager listener ------------------------------------------------------------------------
+    def stopping(self) -> None:
+        """The server is stopping: exits from now on say so (``reason: "shutdown"``)."""
+        self._stopping = True
+
     def session_exited(self, session: PtySession) -> None:
         """Tell the owner's connections that the shell ended."""
-        payload = {"session_id": session.id, "exit_code": session.exit_code}
+        payload: Reply = {"session_id": session.id, "exit_code": session.exit_code}
+        if self._stopping:
+            payload["reason"] = protocol.EXIT_REASON_SHUTDOWN
         self._emit(protocol.EXIT, payload, self._room(session.owner))
         for sessions in self._attached.values():
             sessions.discard(session.id)

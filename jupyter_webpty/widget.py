@@ -8,6 +8,8 @@ a kernel restart followed by a page reload ("model not found"). So the display b
 carries ``application/vnd.jupyter.webpty.terminal+json`` (just the session name), which our
 labextension renders in preference to the widget view: the terminal in the output then needs
 neither the kernel nor the widget model, and re-attaches by name after restarts and reloads.
+A random ``display`` key per display lets the browser remember the session id an output showed
+and report it gone (rather than silently start a new shell) after a server restart.
 The widget view is what renders when the widget sits in a container (``VBox([...])``).
 
 Terminal I/O goes from the browser straight to the server's Socket.IO endpoint, never through
@@ -16,6 +18,7 @@ the kernel; ``send``/``close`` use the REST API (``api.py``).
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import ipywidgets
@@ -82,7 +85,16 @@ class WebTerminal(ipywidgets.DOMWidget):  # type: ignore[misc]
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
         if bundle is not None:
-            bundle[MIME_TYPE] = {"session": self.session, "height": self.height, "cwd": self.cwd}
+            bundle[MIME_TYPE] = {
+                "session": self.session,
+                "height": self.height,
+                "cwd": self.cwd,
+                # New for every display: the browser remembers under it which session this
+                # output showed, so a re-rendered output (page reload after a server restart)
+                # reports its shell gone instead of creating one under the old name, while
+                # running the cell again (a new display) opens by name as before.
+                "display": secrets.token_hex(8),
+            }
             bundle["text/plain"] = f"WebTerminal(session={self.session!r})"
         return bundle
 

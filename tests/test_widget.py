@@ -7,6 +7,7 @@ event loop, so every call is made from a worker thread.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -52,7 +53,14 @@ async def test_widget_bundle_names_the_session(rest: SessionsClient) -> None:
     terminal = WebTerminal("build", cwd="sub", height=12, client=rest)
     bundle = terminal._repr_mimebundle_()
     assert bundle is not None
-    assert bundle[MIME_TYPE] == {"session": "build", "height": 12, "cwd": "sub"}
+    data = dict(bundle[MIME_TYPE])
+    display = data.pop("display")
+    assert data == {"session": "build", "height": 12, "cwd": "sub"}
+    # Each display gets its own key (the browser remembers its session id under it).
+    again = terminal._repr_mimebundle_()
+    assert again is not None
+    assert re.fullmatch(r"[0-9a-f]{16}", display)
+    assert again[MIME_TYPE]["display"] != display
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert terminal.get_state()["session"] == "build"
     with pytest.raises(ValueError, match="height"):

@@ -17,6 +17,7 @@ import {
 } from './sockets';
 import { clampSize, OutputStream, splitInput, toBytes } from './stream';
 import {
+  GoneReason,
   IOutputChunk,
   IResetRequest,
   ISessionIdentity,
@@ -30,7 +31,21 @@ export const RETRY_DELAY = 2000;
 /** Most output events kept while an attach is in flight. */
 const MAX_EARLY_EVENTS = 1000;
 
-/** A terminal session bound by name or id, attached whenever the socket is up. */
+/**
+ * A terminal session bound by name or id, attached whenever the socket is up.
+ *
+ * A session the connection *knew* is never replaced silently. It knows a
+ * session id once it attached to it, or when the host gave one
+ * (`sessionId`: a tab restored with the id it saved). From then on it
+ * re-attaches by that id only, never by name and never by creating: if the
+ * server no longer has the id (it restarted, or the session was closed while
+ * the page was away), or the server ended the shell because it was stopping,
+ * the status becomes `gone` and the shell and its jobs are reported lost. Only
+ * `restart()` (the user pressing Enter) then attaches by name or creates. A
+ * name alone (a fresh `%webterm` output, a notebook output after a page
+ * reload, the panel's New button) is not knowing: it attaches by name and
+ * creates when allowed, as the first open of a terminal does.
+ */
 export class TerminalConnection implements IDisposable {
   constructor(options: TerminalConnection.IOptions) {
     if (options.socket) {
@@ -48,6 +63,7 @@ export class TerminalConnection implements IDisposable {
     }
     this._name = options.name ?? undefined;
     this._sessionId = options.sessionId ?? undefined;
+    this._known = this._sessionId !== undefined;
     this._cwd = options.cwd ?? undefined;
     // Nothing to look up means "a new terminal".
     this._create =
@@ -98,7 +114,7 @@ export class TerminalConnection implements IDisposable {
 
   /** Type `data`: split to fit one message, queued until attached. */
   write(data: string): void {
-    if (this._disposed || this._status.state === 'exited' || !data) {
+    if (this._disposed || this._isEnded() || !data) {
       return;
     }
     const pieces = splitInput(data);
@@ -117,7 +133,7 @@ export class TerminalConnection implements IDisposable {
     this._sendSize();
   }
 
-  /** Attach again after an exit or an error; creates the session if needed. */
+  /** Attach again after an exit, a loss or an error; creates the session if needed. */
   restart(): void {
     if (this._disposed) {
       return;
@@ -158,12 +174,15 @@ export class TerminalConnection implements IDisposable {
     this._attaching = true;
     this._setStatus({ state: this._hadAttach ? 'reconnecting' : 'connecting' });
     let result: AttachResult;
+    // A known session is looked up by its id alone: by name, or by
+    // creating, we would show another shell as if it were the same one.
+    const known = this._known && this._sessionId !== undefined;
     try {
       result = await attach(this._socket, {
         sessionId: this._sessionId,
-        name: this._name,
+        name: known ? undefined : this._name,
         offset: this._stream.received,
-        create: this._create,
+        create: known ? false : this._create,
         cwd: this._cwd,
         ...this._size
       });
@@ -188,6 +207,10 @@ export class TerminalConnection implements IDisposable {
     this._attaching = false;
     if (result.reply.success) {
       this._attachedTo(result.created, result.reply);
+    } else if (known) {
+      // The protocol has no "not found" code; for a well-formed reconnect
+      // by id, not found is the failure there is.
+      this._gone('missing');
     } else {
       this._early = [];
       this._setStatus({ state: 'error', message: result.reply.error });
@@ -202,6 +225,7 @@ export class TerminalConnection implements IDisposable {
       this._stream.forget(); // Another stream: our offset means nothing there.
     }
     this._sessionId = reply.session_id;
+    this._known = true;
     this._name = reply.name;
     this._lease?.claim(`name:${reply.name}`);
     this._lease?.claim(`id:${reply.session_id}`);
@@ -279,12 +303,34 @@ export class TerminalConnection implements IDisposable {
     if (!event || event.session_id !== this._sessionId) {
       return;
     }
-    this._detached();
-    this._sessionId = undefined;
-    this._stream.forget();
-    this._queue = [];
+    if (event.reason === protocol.EXIT_REASON_SHUTDOWN) {
+      this._gone('shutdown');
+      return;
+    }
+    this._forget();
     this._setStatus({ state: 'exited', exitCode: event.exit_code });
   };
+
+  /** The known session is lost with its jobs; wait for `restart()`. */
+  private _gone(reason: GoneReason): void {
+    this._forget();
+    this._setStatus({ state: 'gone', reason });
+  }
+
+  /** Drop the session: nothing to resume, nothing to send it. */
+  private _forget(): void {
+    this._detached();
+    this._sessionId = undefined;
+    this._known = false;
+    this._stream.forget();
+    this._queue = [];
+  }
+
+  /** The session ended (exited or gone): only `restart()` attaches again. */
+  private _isEnded(): boolean {
+    const { state } = this._status;
+    return state === 'exited' || state === 'gone';
+  }
 
   private _onError = (event: protocol.IErrorEvent): void => {
     if (event && event.session_id && event.session_id === this._sessionId) {
@@ -293,14 +339,14 @@ export class TerminalConnection implements IDisposable {
   };
 
   private _onConnect = (): void => {
-    if (this._opened && this._status.state !== 'exited') {
+    if (this._opened && !this._isEnded()) {
       void this._attach();
     }
   };
 
   private _onDisconnect = (): void => {
     this._detached();
-    if (this._opened && this._status.state !== 'exited') {
+    if (this._opened && !this._isEnded()) {
       this._setStatus({
         state: this._hadAttach ? 'reconnecting' : 'connecting'
       });
@@ -308,7 +354,7 @@ export class TerminalConnection implements IDisposable {
   };
 
   private _onConnectError = (error: Error): void => {
-    if (!this._opened || this._status.state === 'exited') {
+    if (!this._opened || this._isEnded()) {
       return;
     }
     const message = error?.message ?? String(error);
@@ -340,7 +386,8 @@ export class TerminalConnection implements IDisposable {
     if (
       old.state !== status.state ||
       old.message !== status.message ||
-      old.exitCode !== status.exitCode
+      old.exitCode !== status.exitCode ||
+      old.reason !== status.reason
     ) {
       this._status = status;
       this.statusChanged.fire(status);
@@ -361,6 +408,8 @@ export class TerminalConnection implements IDisposable {
   private readonly _stream = new OutputStream();
   private _name: string | undefined;
   private _sessionId: string | undefined;
+  /** `_sessionId` is a session we knew (see the class comment), not a guess. */
+  private _known: boolean;
   private _create: boolean;
   private _status: ITerminalStatus = { state: 'connecting' };
   private _size = { cols: 80, rows: 24 };
@@ -384,7 +433,10 @@ export namespace TerminalConnection {
     socket?: ISocketLike;
     /** Attach to the session with this name. */
     name?: string | null;
-    /** Attach to the session with this id (tried before `name`). */
+    /**
+     * Attach to the session with this id (tried before `name`). An id is
+     * knowing the session: if it is gone, nothing is created until `restart()`.
+     */
     sessionId?: string | null;
     /** Create the session when missing; default: when neither name nor id is given. */
     create?: boolean;

@@ -7,6 +7,7 @@ import { PageConfig } from '@jupyterlab/coreutils';
 
 import { TerminalConnection } from './connection';
 import { IDisposable } from './emitter';
+import { IServerOptions } from './sockets';
 import { TerminalView } from './terminal';
 
 /** View options from settings and theme, applied to every live view. */
@@ -50,9 +51,18 @@ export interface ITerminalHandle extends IDisposable {
   readonly connection: TerminalConnection;
 }
 
-/** Where the Jupyter server is, from the page's `jupyter-config-data`. */
-export function serverOptions(): { baseUrl: string; token: string } {
-  return { baseUrl: PageConfig.getBaseUrl(), token: PageConfig.getToken() };
+/**
+ * Where the Jupyter server is, from the page's `jupyter-config-data`. The
+ * token goes into websocket URLs only where the cookie cannot do (see
+ * `isTokenNeeded`); the page option `appendToken` overrides, as in JupyterLab.
+ */
+export function serverOptions(): IServerOptions {
+  const appendToken = PageConfig.getOption('appendToken').toLowerCase();
+  return {
+    baseUrl: PageConfig.getBaseUrl(),
+    token: PageConfig.getToken(),
+    appendToken: appendToken === '' ? undefined : appendToken === 'true'
+  };
 }
 
 /** Show the session named in `options` inside `host`, following settings. */

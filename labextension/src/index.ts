@@ -93,22 +93,29 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return existing;
         }
         const restored = args.restored === true;
-        const content = new TerminalTab(name, { create: !restored });
+        const sessionId =
+          typeof args.sessionId === 'string' && args.sessionId
+            ? args.sessionId
+            : undefined;
+        const content = new TerminalTab(name, { create: !restored, sessionId });
         const widget = new MainAreaWidget({ content });
         widget.id = `jp-WebPty-tab-${Private.nextId++}`;
         widget.addClass('jp-WebPty-main');
         void tracker.add(widget);
         // Save the name for the layout restorer once the server gave it.
         const connection = content.handle.connection;
-        connection.attached.event(() => void tracker.save(widget));
+        let attached = false;
+        connection.attached.event(() => {
+          attached = true;
+          void tracker.save(widget);
+        });
         // Like JupyterLab's terminals: the tab closes when its shell ends (exit, or closed from
         // the panel), and a restored tab whose session is gone closes instead of showing an
-        // error.
+        // error. A tab that was live in this page stays open when its shell is lost with the
+        // server, to say so (and start a new shell on Enter).
         connection.statusChanged.event(status => {
-          if (
-            status.state === 'exited' ||
-            (restored && status.state === 'error')
-          ) {
+          const missing = status.state === 'error' || status.state === 'gone';
+          if (status.state === 'exited' || (restored && !attached && missing)) {
             widget.dispose();
           }
         });
@@ -132,7 +139,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     void restorer?.restore(tracker, {
       command: CommandIDs.openInMain,
-      args: widget => ({ name: widget.content.name ?? '', restored: true }),
+      args: widget => ({
+        name: widget.content.name ?? '',
+        sessionId: widget.content.sessionId ?? '',
+        restored: true
+      }),
       name: widget => widget.content.name ?? ''
     });
 

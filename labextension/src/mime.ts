@@ -3,7 +3,9 @@
  *
  * The output names a session; the terminal attaches to it by name (creating
  * it if missing), so it needs no kernel and survives kernel restarts and page
- * reloads. Outputs of the Python widget carry this type next to the widget
+ * reloads. Once shown, the output remembers its session's id in this browser
+ * (`known.ts`): re-rendered after the server restarted, it says the shell is
+ * gone instead of starting a fresh one under the old name. Outputs of the Python widget carry this type next to the widget
  * view, and our lower rank makes JupyterLab pick this one.
  */
 import {
@@ -16,6 +18,7 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { ITerminalHandle, showTerminal } from './host';
+import { knownSession, rememberSession } from './known';
 import { MAX_NAME_CHARS, MAX_PATH_CHARS, MAX_SIZE } from './protocol';
 
 /** The output's mime type. */
@@ -24,17 +27,24 @@ export const MIME_TYPE = 'application/vnd.jupyter.webpty.terminal+json';
 export const RANK = -20;
 /** Rows when the output gives no height. */
 export const DEFAULT_ROWS = 20;
+/** Longest `display` key. */
+const MAX_DISPLAY_CHARS = 64;
 
 /** The output's data. */
 export interface ITerminalOutput {
   session: string;
   height?: number | null;
   cwd?: string | null;
+  /** Random per display (Python widget): the key of the remembered session id. */
+  display?: string | null;
 }
 
 /** Check untrusted output data; returns an error message or the data. */
 export function parseOutput(data: unknown): ITerminalOutput | string {
-  const { session, height, cwd } = (data ?? {}) as Record<string, unknown>;
+  const { session, height, cwd, display } = (data ?? {}) as Record<
+    string,
+    unknown
+  >;
   if (typeof session !== 'string' || !session.trim()) {
     return '"session" must be a non-empty string';
   }
@@ -54,7 +64,17 @@ export function parseOutput(data: unknown): ITerminalOutput | string {
       return '"cwd" must be a path or null';
     }
   }
-  return { session, height: height as number | null, cwd: cwd as string };
+  if (display !== undefined && display !== null) {
+    if (typeof display !== 'string' || display.length > MAX_DISPLAY_CHARS) {
+      return '"display" must be a short string or null';
+    }
+  }
+  return {
+    session,
+    height: height as number | null,
+    cwd: cwd as string,
+    display: display as string | null
+  };
 }
 
 /** Shows the named session's terminal in an output area. */
@@ -81,11 +101,23 @@ export class TerminalRenderer extends Widget implements IRenderMime.IRenderer {
       this.node.appendChild(error);
       return;
     }
-    this._handle = showTerminal(
+    const known = parsed.display ? `output:${parsed.display}` : null;
+    const handle = showTerminal(
       this.node,
-      { name: parsed.session, create: true, cwd: parsed.cwd },
+      {
+        name: parsed.session,
+        sessionId: known ? knownSession(known) : undefined,
+        create: true,
+        cwd: parsed.cwd
+      },
       parsed.height ?? DEFAULT_ROWS
     );
+    if (known) {
+      handle.connection.attached.event(identity =>
+        rememberSession(known, identity.session_id)
+      );
+    }
+    this._handle = handle;
   }
 
   protected override onAfterShow(msg: Message): void {

@@ -76,7 +76,10 @@ export class SessionsPanel extends Widget {
 
   /** Show the session `name` below the list (creating it if it is missing). */
   select(name: string): void {
-    if (this._handle && this.selected === name) {
+    // A view whose shell ended (or was lost with the server) shows the
+    // listed session of that name afresh instead of just taking focus.
+    const live = this._handle?.connection.sessionId !== undefined;
+    if (this._handle && live && this.selected === name) {
       this._handle.view.focus();
       return;
     }

@@ -29,6 +29,8 @@ export const OUTPUT = 'terminal:output';
 export const ERROR = 'terminal:error';
 export const EXIT = 'terminal:exit';
 export const CHANGED = 'terminal:changed';
+/** `terminal:exit` `reason` when the server ended the shell because it is stopping. */
+export const EXIT_REASON_SHUTDOWN = 'shutdown';
 
 /** Bounds for `cols` and `rows`. */
 export const MIN_SIZE = 1;
@@ -164,6 +166,8 @@ export interface IErrorEvent {
 export interface IExitEvent {
   session_id: string;
   exit_code: number | null;
+  /** `EXIT_REASON_SHUTDOWN` when the server stopped; absent otherwise. */
+  reason?: string;
 }
 
 /** Any acknowledgement: the success shape or a failure. */

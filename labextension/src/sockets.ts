@@ -41,6 +41,11 @@ export interface IServerOptions {
   baseUrl: string;
   /** Jupyter token; empty when the login cookie authenticates. */
   token?: string;
+  /**
+   * Put the token in the websocket URL: `true`/`false` force it, undefined
+   * decides as {@link isTokenNeeded} does. `PageConfig`'s `appendToken`.
+   */
+  appendToken?: boolean;
 }
 
 /** How long a request waits for its acknowledgement, ms. */
@@ -64,24 +69,50 @@ export function request<T>(
   });
 }
 
+/**
+ * Whether a websocket to `baseUrl` needs the token in its URL.
+ *
+ * A URL ends up in reverse-proxy and ingress logs (under JupyterHub the token
+ * is the user's OAuth token), and a browser cannot set headers on a
+ * websocket, so the URL is the token's only way in. It is not needed when the
+ * page's own origin serves the API: the login cookie, which the server set
+ * when the page loaded, authenticates the websocket (and the server's origin
+ * check passes). This is JupyterLab's `ServerConnection.makeSettings` rule
+ * (its `appendToken`), compared by origin rather than by host name: the
+ * login cookie's name carries the server's port, so another port on the same
+ * host needs the token too. Without a page (tests, workers) nothing can tell,
+ * so the token goes in.
+ */
+export function isTokenNeeded(
+  baseUrl: string,
+  pageUrl: string | undefined = globalThis.location?.href
+): boolean {
+  if (!pageUrl) {
+    return true;
+  }
+  return new URL(baseUrl, pageUrl).origin !== new URL(pageUrl).origin;
+}
+
 /** Socket.IO connection options for a server: websocket only, path from the base URL. */
-export function socketOptions(options: IServerOptions): {
+export function socketOptions(
+  options: IServerOptions,
+  pageUrl: string | undefined = globalThis.location?.href
+): {
   url: string;
   path: string;
   query?: Record<string, string>;
 } {
   // PageConfig.getBaseUrl() is absolute; Socket.IO reads a path in the URL
   // as a namespace, so the server's path goes into `path` instead.
-  const base = new URL(options.baseUrl, globalThis.location?.href);
+  const base = new URL(options.baseUrl, pageUrl);
   const pathname = base.pathname.endsWith('/')
     ? base.pathname
     : base.pathname + '/';
+  const append = options.appendToken ?? isTokenNeeded(options.baseUrl, pageUrl);
   return {
     url: base.origin,
     path: pathname + SOCKETIO_PATH,
-    // Browsers cannot set headers on a websocket; the token goes in the
-    // query, and the login cookie (when there is no token) is sent anyway.
-    query: options.token ? { token: options.token } : undefined
+    query: options.token && append ? { token: options.token } : undefined
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The banner over a terminal saying why it is not live: connecting,
- * reconnecting, the session ended, or an error.
+ * reconnecting, the session ended, the session was lost with the server, or
+ * an error.
  */
 import { TerminalConnection } from './connection';
 import { IDisposable } from './emitter';
@@ -95,6 +96,13 @@ namespace Private {
               : ` (exit code ${code})`;
         return `Session ended${how}. Press Enter to start it again.`;
       }
+      case 'gone':
+        return status.reason === 'shutdown'
+          ? 'This terminal ended when the server stopped: its shell and jobs are gone. ' +
+              'Press Enter to start a new shell.'
+          : 'This terminal ended: the server no longer has its shell (the server restarted, ' +
+              'or closed it while this page was away); its jobs are gone. ' +
+              'Press Enter to start a new shell.';
       case 'error':
         return `Error: ${status.message ?? 'unknown'}. Press Enter to retry.`;
     }

@@ -12,9 +12,13 @@ export class TerminalTab extends Widget {
   /**
    * Show the session `name`, or a new one named by the server. With `create: false` only an
    * existing session is attached (a tab restored from the saved layout: its session may have
-   * been closed since, and must not come back as a new shell).
+   * been closed since, and must not come back as a new shell). A `sessionId` (saved with the
+   * layout) is a session the tab knew: only that one is attached, never another of that name.
    */
-  constructor(name?: string, options: { create?: boolean } = {}) {
+  constructor(
+    name?: string,
+    options: { create?: boolean; sessionId?: string } = {}
+  ) {
     super();
     this.addClass('jp-WebPty-tab');
     this.title.label = name ?? 'Terminal';
@@ -22,6 +26,7 @@ export class TerminalTab extends Widget {
     this.title.closable = true;
     this._handle = showTerminal(this.node, {
       name,
+      sessionId: options.sessionId,
       create: options.create ?? true
     });
     // A new session learns its name here (the server picks it).
@@ -34,6 +39,11 @@ export class TerminalTab extends Widget {
   /** The session's name (undefined until a new session is attached). */
   get name(): string | undefined {
     return this._handle.connection.name;
+  }
+
+  /** The session's id while attached (saved with the layout). */
+  get sessionId(): string | undefined {
+    return this._handle.connection.sessionId;
   }
 
   /** The live terminal. */

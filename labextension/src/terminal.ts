@@ -218,7 +218,9 @@ export class TerminalView implements IDisposable {
       }),
       term.onData(data => {
         const { state } = connection.status;
-        if (state === 'exited' || state === 'error') {
+        if (state === 'exited' || state === 'gone' || state === 'error') {
+          // Only Enter starts a shell again: a lost shell is never replaced
+          // behind the user's back (see TerminalConnection).
           if (data === '\r') {
             connection.restart();
           }

@@ -4,13 +4,22 @@
 
 /** Life cycle as shown to the user. */
 export type TerminalState =
-  'connecting' | 'connected' | 'reconnecting' | 'exited' | 'error';
+  'connecting' | 'connected' | 'reconnecting' | 'exited' | 'gone' | 'error';
+
+/**
+ * Why a known session is `gone`: the server ended it because it was stopping
+ * (`shutdown`), or the server no longer knows its id (`missing`: a restart,
+ * or a close while this page was disconnected).
+ */
+export type GoneReason = 'shutdown' | 'missing';
 
 /** A state plus what explains it. */
 export interface ITerminalStatus {
   state: TerminalState;
   /** With `exited`: the shell's code (negative: killed by that signal). */
   exitCode?: number | null;
+  /** With `gone`. */
+  reason?: GoneReason;
   /** With `error`, or with `(re)connecting` when the last try failed. */
   message?: string;
 }

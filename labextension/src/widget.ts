@@ -19,6 +19,7 @@ import {
 import { Message } from '@lumino/messaging';
 
 import { ITerminalHandle, showTerminal } from './host';
+import { knownSession, rememberSession } from './known';
 import { DEFAULT_ROWS } from './mime';
 import { VERSION } from './version';
 
@@ -78,11 +79,18 @@ export class WebTermView extends DOMWidgetView {
     this._handle?.dispose();
     const name = String(this.model.get('session') || 'default');
     const cwd = this.model.get('cwd') ?? null;
-    this._handle = showTerminal(
+    // The model's id is this widget's identity: a view re-rendered after a
+    // page reload knows the session it showed (see known.ts).
+    const known = `widget:${this.model.model_id}:${name}`;
+    const handle = showTerminal(
       this.el,
-      { name, create: true, cwd },
+      { name, sessionId: knownSession(known), create: true, cwd },
       this._rows()
     );
+    handle.connection.attached.event(identity =>
+      rememberSession(known, identity.session_id)
+    );
+    this._handle = handle;
   }
 
   private _handle: ITerminalHandle | null = null;

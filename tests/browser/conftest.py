@@ -49,7 +49,9 @@ class Lab:
     url: str
     token: str
     root: Path
-    process: subprocess.Popen[bytes]
+    argv: list[str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
 
     def page_url(self, path: str) -> str:
         return f"{self.url}{path}{'&' if '?' in path else '?'}token={self.token}"
@@ -61,6 +63,35 @@ class Lab:
             body = response.read()
         return json.loads(body) if body else None
 
+    def start(self) -> None:
+        """Start the server process (again, after ``stop``: same port, token, root, config)."""
+        env = dict(os.environ, PS1=PROMPT, HISTFILE="/dev/null")
+        with self.log.open("ab") as log:
+            process = subprocess.Popen(
+                self.argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.root
+            )
+        self.process = process
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.api("api/status")
+                return
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    pytest.fail(f"jupyter lab did not start; see {self.log}")
+                time.sleep(0.1)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop the server process by its PID (``sig``, then SIGKILL after 30 s)."""
+        assert self.process is not None
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -68,8 +99,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    """Start JupyterLab on a free port, with its own root, settings and workspaces."""
     root = tmp_path_factory.mktemp("lab-root")
     settings = tmp_path_factory.mktemp("lab-settings")
     # The DOM renderer puts the screen's text in the page, where the tests can read it.
@@ -82,7 +113,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     config = root.parent / f"{root.name}-config.py"
     config.write_text(f"c.WebPtyApp.shell_command = {SHELL_ARGV!r}\n")
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, PS1=PROMPT, HISTFILE="/dev/null")
     argv = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
@@ -91,27 +121,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--config={config}",
     ]  # fmt: skip
-    log = (root.parent / f"lab-{port}.log").open("wb")
-    process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    server = Lab(f"http://127.0.0.1:{port}/", token, root, process)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            server.api("api/status")
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"jupyter lab did not start; see {log.name}")
-            time.sleep(0.1)
+    log = root.parent / f"lab-{port}.log"
+    server = Lab(f"http://127.0.0.1:{port}/", token, root, argv, log)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    server = start_lab(tmp_path_factory)
     yield server
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

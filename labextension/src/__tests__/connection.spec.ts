@@ -306,6 +306,136 @@ describe('TerminalConnection', () => {
   });
 });
 
+/** Answer the pending reconnect as the server does for an id it does not have. */
+async function answerNotFound(socket: FakeSocket, key = 'id-1'): Promise<void> {
+  socket.pending(protocol.RECONNECT).reply!({
+    success: false,
+    error: `no such terminal session: '${key}'`
+  });
+  await FakeSocket.flush();
+}
+
+describe('TerminalConnection after a server restart', () => {
+  /** Attached by name to `id-1` (created or found), then the server went away. */
+  async function attachedThenRestarted(options = { create: true }) {
+    const setupResult = setup(options);
+    const { socket, connection } = setupResult;
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket, { offset: 0 });
+    output(socket, 'abc', 3);
+    socket.serverEmit('disconnect', 'transport close');
+    socket.serverEmit('connect'); // the new server
+    return setupResult;
+  }
+
+  it('asks for the known id only, never by name, and never creates', async () => {
+    const { socket, connection, statuses } = await attachedThenRestarted();
+    expect(socket.pending(protocol.RECONNECT).data).toEqual({
+      session_id: 'id-1',
+      offset: 3,
+      cols: 80,
+      rows: 24
+    });
+    await answerNotFound(socket);
+    // Nothing else was asked: not by name (another shell may have that name
+    // now), and no create although this view may create.
+    expect(socket.events().filter(e => e === protocol.RECONNECT)).toHaveLength(
+      2
+    );
+    expect(socket.events()).not.toContain(protocol.CREATE);
+    expect(statuses.at(-1)).toEqual({ state: 'gone', reason: 'missing' });
+    expect(connection.sessionId).toBeUndefined();
+    expect(connection.name).toBe('demo');
+  });
+
+  it('stays gone: ignores typing and later reconnects', async () => {
+    const { socket, connection, statuses } = await attachedThenRestarted();
+    await answerNotFound(socket);
+    const sent = socket.sent.length;
+    connection.write('ls\r');
+    socket.serverEmit('disconnect', 'transport close');
+    socket.serverEmit('connect');
+    expect(socket.sent.length).toBe(sent);
+    expect(statuses.at(-1)?.state).toBe('gone');
+  });
+
+  it('starts a new shell under the same name only on restart()', async () => {
+    const { socket, connection, statuses, resets } =
+      await attachedThenRestarted();
+    await answerNotFound(socket);
+    connection.restart();
+    // By name first (another page may have started it meanwhile), then create.
+    expect(socket.pending(protocol.RECONNECT).data).toEqual({
+      name: 'demo',
+      cols: 80,
+      rows: 24
+    });
+    socket.pending(protocol.RECONNECT).reply!({
+      success: false,
+      error: "no such terminal session: 'demo'"
+    });
+    await FakeSocket.flush();
+    expect(socket.pending(protocol.CREATE).data).toEqual({
+      name: 'demo',
+      cols: 80,
+      rows: 24
+    });
+    await answerCreate(socket, 'id-2');
+    expect(connection.sessionId).toBe('id-2');
+    expect(statuses.at(-1)).toEqual({ state: 'connected' });
+    // The old screen is cleared: the new shell's output starts at 0.
+    expect(resets.at(-1)).toEqual({ preamble: '', offset: 0 });
+    connection.write('echo\r');
+    expect(socket.payloads(protocol.INPUT)).toEqual([
+      { session_id: 'id-2', data: 'echo\r' }
+    ]);
+  });
+
+  it('says when the server ended the shell because it was stopping', async () => {
+    const { socket, connection, statuses } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket);
+    socket.serverEmit(protocol.EXIT, {
+      session_id: 'id-1',
+      exit_code: -1,
+      reason: protocol.EXIT_REASON_SHUTDOWN
+    });
+    expect(statuses.at(-1)).toEqual({ state: 'gone', reason: 'shutdown' });
+    socket.serverEmit('disconnect', 'transport close');
+    socket.serverEmit('connect');
+    expect(socket.events()).toEqual([protocol.RECONNECT]);
+    expect(statuses.at(-1)?.state).toBe('gone');
+  });
+
+  it('treats a given session id as known (a restored tab)', async () => {
+    const { socket, connection, statuses } = setup({
+      sessionId: 'id-1',
+      create: true
+    });
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    expect(socket.pending(protocol.RECONNECT).data).toEqual({
+      session_id: 'id-1',
+      cols: 80,
+      rows: 24
+    });
+    await answerNotFound(socket);
+    expect(socket.events()).toEqual([protocol.RECONNECT]);
+    expect(statuses.at(-1)).toEqual({ state: 'gone', reason: 'missing' });
+  });
+
+  it('still creates on a first open by name (nothing known yet)', async () => {
+    const { socket, connection } = setup({ create: true });
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerNotFound(socket, 'demo');
+    await answerCreate(socket, 'id-1');
+    expect(connection.sessionId).toBe('id-1');
+  });
+});
+
 describe('splitInput', () => {
   it('keeps surrogate pairs whole', () => {
     const pieces = splitInput('ab😀cd', 3);

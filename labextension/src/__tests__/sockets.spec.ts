@@ -11,21 +11,67 @@ vi.mock('socket.io-client', () => ({
   }))
 }));
 
-import { acquireSocket, socketOptions } from '../sockets';
+import { acquireSocket, isTokenNeeded, socketOptions } from '../sockets';
 
 const server = { baseUrl: 'http://example.org/user/a%40b/', token: 'abc' };
 
 describe('socketOptions', () => {
+  const page = 'http://example.org/user/a%40b/lab?token=abc';
+
   it('puts the base path in `path`, not in the URL (a namespace there)', () => {
-    expect(socketOptions(server)).toEqual({
+    expect(socketOptions(server, page)).toEqual({
       url: 'http://example.org',
       path: '/user/a%40b/webpty/socket.io',
-      query: { token: 'abc' }
+      query: undefined
     });
+  });
+
+  it('keeps the token out of the URL when the page origin serves the API', () => {
+    // The login cookie authenticates; proxies must not log the token.
+    expect(socketOptions(server, page).query).toBeUndefined();
+    expect(
+      socketOptions({ ...server, baseUrl: '/user/a%40b/' }, page).query
+    ).toBeUndefined();
+  });
+
+  it('sends the token only to another origin (the only way there)', () => {
+    for (const other of [
+      'http://api.example.org/user/a%40b/',
+      'https://example.org/user/a%40b/',
+      'http://example.org:8888/user/a%40b/'
+    ]) {
+      expect(socketOptions({ ...server, baseUrl: other }, page).query).toEqual({
+        token: 'abc'
+      });
+    }
+  });
+
+  it('sends the token when there is no page to compare with', () => {
+    expect(socketOptions(server, undefined).query).toEqual({ token: 'abc' });
+  });
+
+  it('follows an explicit appendToken either way', () => {
+    expect(socketOptions({ ...server, appendToken: true }, page).query).toEqual(
+      { token: 'abc' }
+    );
+    const other = { baseUrl: 'http://api.example.org/', token: 'abc' };
+    expect(
+      socketOptions({ ...other, appendToken: false }, page).query
+    ).toBeUndefined();
   });
 
   it('sends no token query when the cookie authenticates', () => {
     expect(socketOptions({ baseUrl: 'http://h/' }).query).toBeUndefined();
+  });
+});
+
+describe('isTokenNeeded', () => {
+  it('compares origins: scheme, host and port', () => {
+    const page = 'http://h:8888/lab';
+    expect(isTokenNeeded('http://h:8888/base/', page)).toBe(false);
+    expect(isTokenNeeded('/base/', page)).toBe(false);
+    expect(isTokenNeeded('http://h:9999/base/', page)).toBe(true);
+    expect(isTokenNeeded('http://g:8888/base/', page)).toBe(true);
   });
 });
 

@@ -1,0 +1,141 @@
+"""A server restart ends every shell: views say so and start a new one only when asked."""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import ARTIFACTS, Lab, screen_text, start_lab, type_into, wait_for
+from .test_lab_panel import PANEL, open_panel
+from .test_notebook import OUTPUT, kernel_idle, make_notebook, run_first_cell
+
+BANNER = f"{PANEL} .jp-WebPty-status"
+
+
+@pytest.fixture
+def restartable_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    server = start_lab(tmp_path_factory)
+    yield server
+    server.stop()
+
+
+def close_dialogs(page: Any) -> None:
+    """Close JupyterLab's modal dialogs (they take the keyboard)."""
+    dialogs = page.locator(".jp-Dialog")
+    while count := dialogs.count():
+        dialogs.first.locator(".jp-Dialog-footer button").last.click()
+        wait_for(lambda count=count: dialogs.count() < count, what="the dialog closed")
+
+
+def banner(page: Any, scope: str = PANEL) -> str:
+    """The status banner's text over the terminal under ``scope`` ("" when hidden)."""
+    node = page.locator(f"{scope} .jp-WebPty-status").first
+    if not node.count() or node.is_hidden():
+        return ""
+    return str(node.inner_text())
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        # A clean stop ends every shell and says so on the way out.
+        (signal.SIGTERM, "This terminal ended when the server stopped"),
+        # A crash says nothing: the new server does not know the id.
+        (signal.SIGKILL, "the server restarted"),
+    ],
+    ids=["stopped", "killed"],
+)
+def test_server_restart_ends_the_view_until_the_user_asks(
+    page: Any, restartable_lab: Lab, how: signal.Signals, message: str
+) -> None:
+    lab = restartable_lab
+    open_panel(page, lab)
+    page.locator(f"{PANEL} .jp-WebPty-new").click()
+    wait_for(lambda: "webpty$" in screen_text(page, PANEL), what="prompt in the panel")
+    type_into(page, PANEL, "echo before-$((6*7))\n")
+    wait_for(lambda: "before-42" in screen_text(page, PANEL), what="echo before the restart")
+    [old] = lab.api("webpty/api/sessions")
+
+    # Stop the server by its PID and start another on the same port, token and root.
+    lab.stop(how)
+    lab.start()
+
+    # The view reconnects, finds its session gone, and says so instead of creating one.
+    wait_for(
+        lambda: message in banner(page) or lab.api("webpty/api/sessions"),
+        what="the ended message (or a new session)",
+    )
+    assert lab.api("webpty/api/sessions") == []
+    assert page.locator(BANNER).get_attribute("data-state") == "gone"
+    assert "Press Enter to start a new shell" in banner(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"restart-{how.name}-ended.png"))
+    # The socket is back (the panel lists the new server's sessions: none).
+    page.locator(f"{PANEL} .jp-WebPty-note").filter(has_text="No terminals yet").wait_for()
+    assert lab.api("webpty/api/sessions") == []
+    # Other keys do not start a shell either.
+    type_into(page, PANEL, "ls")
+    assert lab.api("webpty/api/sessions") == []
+    assert message in banner(page)
+
+    # Enter starts a new shell, under the old name, and it works. JupyterLab's own "Server
+    # Connection Error" dialog (shown while the server was down) would take the key: close it.
+    close_dialogs(page)
+    type_into(page, PANEL, "\r")
+    [new] = wait_for(lambda: lab.api("webpty/api/sessions"), what="the new session")
+    assert new["session_id"] != old["session_id"]
+    assert new["name"] == old["name"]
+    wait_for(lambda: page.locator(BANNER).is_hidden(), what="the banner hidden")
+    type_into(page, PANEL, "echo after-$((6*7))\n")
+    wait_for(
+        lambda: re.search(r"^after-42\s*$", screen_text(page, PANEL), re.MULTILINE),
+        what="echo in the new shell",
+    )
+    lab.api(f"webpty/api/sessions/{new['session_id']}", method="DELETE")
+
+
+def test_notebook_output_reloaded_after_a_restart_does_not_revive_its_shell(
+    page: Any, restartable_lab: Lab
+) -> None:
+    lab = restartable_lab
+    make_notebook(lab, "restart.ipynb", "nb-shell")
+    url = lab.page_url("lab/tree/restart.ipynb")
+    page.goto(url)
+    page.locator(".jp-Cell .cm-content").first.wait_for(timeout=60_000)
+    wait_for(lambda: kernel_idle(lab, "restart.ipynb"), 60, "kernel ready")
+    # A first open by name creates the shell.
+    run_first_cell(page)
+    wait_for(lambda: "webpty$" in screen_text(page, OUTPUT), 60, "prompt in the output")
+    [old] = lab.api("webpty/api/sessions")
+    # Save the notebook with its output (Shift+Escape leaves the terminal for the shortcut).
+    page.keyboard.press("Shift+Escape")
+    page.keyboard.press("Control+s")
+    wait_for(lambda: '"display"' in (lab.root / "restart.ipynb").read_text(), what="saved")
+
+    lab.stop()
+    lab.start()
+    # The live output says the server ended its shell.
+    wait_for(lambda: "ended when the server stopped" in banner(page, OUTPUT), what="ended")
+
+    # Reloaded, the output knows the id it showed: gone, and nothing is created.
+    page.goto(url)
+    wait_for(
+        lambda: "the server restarted" in banner(page, OUTPUT) or lab.api("webpty/api/sessions"),
+        what="the ended message (or a new session)",
+    )
+    assert lab.api("webpty/api/sessions") == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "restart-notebook-reloaded.png"))
+    close_dialogs(page)
+    type_into(page, OUTPUT, "\r")
+    [new] = wait_for(lambda: lab.api("webpty/api/sessions"), what="the new session")
+    assert (new["name"], new["session_id"] != old["session_id"]) == ("nb-shell", True)
+    type_into(page, OUTPUT, "echo nb-$((6*7))\n")
+    wait_for(
+        lambda: re.search(r"^nb-42\s*$", screen_text(page, OUTPUT), re.MULTILINE),
+        what="echo in the new shell",
+    )

@@ -1,0 +1,43 @@
+"""``terminal:exit`` says when the server ended a shell because the server is stopping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_webpty import protocol
+
+from .conftest import wait_until
+
+
+def record_exits(client: Any) -> list[dict[str, Any]]:
+    """Keep every ``terminal:exit`` payload (and still update the client's terminal)."""
+    exits: list[dict[str, Any]] = []
+
+    def on_exit(payload: dict[str, Any]) -> None:
+        exits.append(payload)
+        client._on_exit(payload)
+
+    client.sio.on(protocol.EXIT, on_exit)
+    return exits
+
+
+async def test_exit_on_server_stop_carries_the_shutdown_reason(
+    connect: Any, jp_serverapp: Any
+) -> None:
+    app = next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_webpty"]))
+    async with connect() as client:
+        exits = record_exits(client)
+        closed = await client.create()
+        assert (await client.call(protocol.CLOSE, {"session_id": closed}))["success"]
+        await wait_until(lambda: len(exits) == 1, what="exit of the closed session")
+        # A shell closed on request: no reason, the session simply ended.
+        assert "reason" not in exits[0]
+
+        running = await client.create()
+        # What stop_extension does first (calling it here would make the fixture's own stop
+        # shut python-socketio down twice, which raises).
+        app.events.stopping()
+        await app.manager.close_all()
+        await wait_until(lambda: len(exits) == 2, what="exit at server stop")
+        assert exits[1]["session_id"] == running
+        assert exits[1]["reason"] == protocol.EXIT_REASON_SHUTDOWN
