@@ -160,7 +160,13 @@ async def test_streaming_output_is_drained_off_the_loop_and_closes_cleanly(
         session = start(tmp_path, [*SHELL_ARGV[:1], "-c", "yes flood-line"])
         viewer = Recorder(session)
         await viewer.until(b"flood-line\r\n" * 2000)
-        assert any(t.name.startswith("webpty-drain") for t in threading.enumerate())
+        # On a loaded machine the first reads may come in small pieces: the flood goes on, so
+        # the switch to drains must come, within a deadline.
+        await wait_until(
+            lambda: any(t.name.startswith("webpty-drain") for t in threading.enumerate()),
+            10,
+            "a drain thread",
+        )
         code = await session.terminate()
         assert code != 0
         assert session._drain is None
