@@ -237,7 +237,9 @@ class WebPtyApp(ExtensionApp):
             *rest_handlers(self.manager, self.session_owner),
         ]
         self.handlers.extend(routes)
-        base_urls = [self._server.base_url, url_unescape(self._server.base_url, plus=False)]
+        base_urls = list(
+            dict.fromkeys([self._server.base_url, url_unescape(self._server.base_url, plus=False)])
+        )
         if self.serve_terminals_api:
             # In front of jupyter_server_terminals' routes (docs/terminado.md); the UI then
             # offers terminals even without that extension.
