@@ -13,6 +13,10 @@ jupyter_server_terminals' API (VS Code's remote Jupyter, scripts, older frontend
 A terminado name is the webpty session ``name`` among the caller's sessions (``owner_of``), so a
 terminal made here is listed in ``webpty/api/sessions`` and the other way round. Only
 translation happens here: the frames are in ``terminado_frames.py``, sessions in the core.
+
+Library internals used (each pinned by ``tests/test_terminals_api.py``): tornado's
+``default_router.rules`` list, to put our rule first (``mount``); ``jupyter_server._tz.isoformat``,
+the timestamp format of jupyter_server_terminals' model. The off switch is the opt-in itself.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import struct
 from collections.abc import AsyncIterator
 from typing import Any
@@ -123,7 +124,7 @@ async def test_create_type_read_resize_list_delete(
         http = (session, base)
         model = await create(http, jp_auth_header)
         assert set(model) == {"name", "last_activity"}
-        assert model["last_activity"].endswith("Z")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", model["last_activity"])
         name = model["name"]
         async with session.get(url(base, "api/terminals"), headers=jp_auth_header) as r:
             assert r.status == 200
@@ -309,14 +310,34 @@ async def test_a_client_that_stops_reading_does_not_grow_memory(
         await pty.terminate()
 
 
+async def test_post_cwd_inside_the_root_and_a_missing_one(
+    base: str, jp_auth_header: dict[str, str], jp_root_dir: Any
+) -> None:
+    (jp_root_dir / "sub").mkdir()
+    async with aiohttp.ClientSession() as session:
+        http = (session, base)
+        for cwd, expected in [("sub", f"{jp_root_dir}/sub"), ("no/such/dir", str(jp_root_dir))]:
+            name = (await create(http, jp_auth_header, cwd=cwd))["name"]
+            async with terminado(http, name, jp_auth_header) as term:
+                await term.read_until(PROMPT)
+                await term.send("stdin", 'echo "at:$PWD:"\r')
+                await term.read_until(f"at:{expected}:")
+            async with session.delete(url(base, "api/terminals", name), headers=jp_auth_header):
+                pass
+
+
 @pytest.mark.parametrize("webpty_config", [{}])
 async def test_opt_out_leaves_jupyter_server_terminals_in_charge(
     base: str, jp_auth_header: dict[str, str], jp_serverapp: Any
 ) -> None:
     async with aiohttp.ClientSession() as session:
         http = (session, base)
-        name = (await create(http, jp_auth_header))["name"]
+        theirs = await create(http, jp_auth_header)
+        name = theirs["name"]
         assert manager_of(jp_serverapp).sessions("server-owner") == []  # not a webpty session
+        # The contract our model copies: the same keys, the same timestamp format.
+        assert set(theirs) == {"name", "last_activity"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", theirs["last_activity"])
         async with session.get(url(base, "webpty/api/sessions"), headers=jp_auth_header) as r:
             assert await r.json() == []
         terminals = jp_serverapp.web_app.settings["terminal_manager"]
