@@ -19,7 +19,7 @@ from jupyter_server.utils import url_path_join
 from tornado.escape import url_unescape
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode, Union
 
-from . import protocol
+from . import protocol, terminado
 from .core import Limits, SessionManager
 from .handlers import identify, rest_handlers, socket_handler, wire
 from .transport import BoundedJson, TerminalEvents, TerminalServer
@@ -146,6 +146,14 @@ class WebPtyApp(ExtensionApp):
             "'server' with jupyter-server's own identity providers, else 'user'."
         ),
     ).tag(config=True)
+    serve_terminals_api = Bool(
+        False,
+        help=(
+            "Also serve Jupyter's terminal API (api/terminals, terminals/websocket/{name}, "
+            "terminado's frames) from webpty sessions, in place of jupyter_server_terminals' "
+            "(for VS Code, scripts and older frontends). See docs/terminado.md."
+        ),
+    ).tag(config=True)
 
     manager: SessionManager
 
@@ -250,6 +258,14 @@ class WebPtyApp(ExtensionApp):
             *rest_handlers(self.manager, self.session_owner),
         ]
         self.handlers.extend(routes)
+        base_urls = list(
+            dict.fromkeys([self._server.base_url, url_unescape(self._server.base_url, plus=False)])
+        )
+        if self.serve_terminals_api:
+            # In front of jupyter_server_terminals' routes (docs/terminado.md); the UI then
+            # offers terminals even without that extension.
+            terminado.mount(self._server.web_app, base_urls, self.manager, self.session_owner)
+            self._server.web_app.settings["terminals_available"] = True
         # Tornado routes on the path as sent. Browsers keep a base_url's escapes ("/a%40b/"), but
         # some clients (yarl, so python-socketio) send them decoded ("/a@b/"): accept both.
         base_url = self._server.base_url

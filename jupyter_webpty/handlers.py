@@ -14,7 +14,7 @@ Security choices (see README, "Security model"):
   queues frames without limit, so the query is checked here before the upgrade, frames that
   would kill Engine.IO's reader or make python-socketio buffer attachments close the
   connection, and the queues in and out of it are bounded.
-* Nothing logged carries the request's query (``?token=``): see ``_ScrubbedLog``.
+* Nothing logged carries the request's query (``?token=``): see ``ScrubbedLog``.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _without_query(uri: str | None) -> str:
     return (uri or "").partition("?")[0]
 
 
-class _ScrubbedLog:
+class ScrubbedLog:
     """``log_exception`` as tornado's, with the request's query left out.
 
     Tornado logs an HTTPError's message and any uncaught exception with the full URI, and a
@@ -160,7 +160,7 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
     engineio_handler: Any = socketio.get_tornado_handler(sio)
 
     class WebPtySocketHandler(
-        _ScrubbedLog,
+        ScrubbedLog,
         WebSocketMixin,
         JupyterHandler,
         engineio_handler,  # type: ignore[misc]
@@ -354,7 +354,7 @@ def _http_errors() -> Iterator[None]:
         raise web.HTTPError(409, str(exc)) from exc
 
 
-class _SessionsHandler(_ScrubbedLog, APIHandler):
+class _SessionsHandler(ScrubbedLog, APIHandler):
     # Every method needs ``execute`` on ``terminals``, as the socket does (docs/protocol.md):
     # not jupyter's method-derived read/write, which would let a principal denied terminals
     # list their commands and directories and close them.
