@@ -260,3 +260,17 @@ async def test_a_shell_with_explicit_options_runs_untouched(
         assert "\x1b]133;" not in text
         info = (await asyncio.to_thread(rest.list))[0]
         assert info["shell_integration"] is False
+
+
+async def test_run_waits_for_an_answer_typed_in_a_viewer(
+    connect: Any, rest: SessionsClient
+) -> None:
+    async with connect() as client:
+        session_id = await client.create(name="ask")
+        running = asyncio.create_task(
+            asyncio.to_thread(run, rest, "ask", "read -p 'name? ' n; echo \"hi $n\"", timeout=20)
+        )
+        await client.read_until(session_id, "name? ")
+        await client.send(session_id, "bob\r")
+        result = await running
+        assert (result.exit_code, result.output) == (0, "name? bob\nhi bob\n")
