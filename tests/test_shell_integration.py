@@ -268,9 +268,35 @@ async def test_run_waits_for_an_answer_typed_in_a_viewer(
     async with connect() as client:
         session_id = await client.create(name="ask")
         running = asyncio.create_task(
-            asyncio.to_thread(run, rest, "ask", "read -p 'name? ' n; echo \"hi $n\"", timeout=20)
+            asyncio.to_thread(run, rest, "ask", "read -p 'na''me? ' n; echo \"hi $n\"", timeout=20)
         )
+        # "name? " is not in the echoed command line (quotes split it): read printed it.
         await client.read_until(session_id, "name? ")
         await client.send(session_id, "bob\r")
         result = await running
         assert (result.exit_code, result.output) == (0, "name? bob\nhi bob\n")
+
+
+async def test_cell_magic_runs_each_line_and_sums_up(
+    rest: SessionsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from IPython.core.interactiveshell import InteractiveShell  # noqa: PLC0415
+    from IPython.utils.capture import capture_output  # noqa: PLC0415
+
+    monkeypatch.setenv("WEBPTY_SERVER_URL", rest.server.url)
+    monkeypatch.setenv("WEBPTY_TOKEN", rest.server.token)
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "jupyter_webpty")
+
+    def call() -> tuple[Any, Any]:
+        with capture_output() as captured:
+            value = ip.run_cell_magic("webterm", "cells", "true\n# a comment\n\n(exit 4)\n")
+        return value, captured
+
+    value, captured = await asyncio.to_thread(call)
+    assert value == 4
+    assert "[  0] true" in captured.stdout
+    assert "[  4] (exit 4)" in captured.stdout
+    assert captured.outputs[0].data["application/vnd.jupyter.webpty.terminal+json"]["session"] == (
+        "cells"
+    )

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 _OSC = b"\x1b]"
 _OSC_PATTERN = re.compile(re.escape(_OSC))
 #: ``bytes.find`` of the two-byte ``ESC ]`` costs ~2.7 ns/byte here (no memchr for two bytes),
-#: about 7 % of webpty's throughput on its own; a memchr for ``]`` costs ~0.03 ns/byte, plus a
-#: look at the byte before each hit. Past this many hits that are not OSCs in one search (code,
-#: JSON), a regex search (~0.9 ns/byte) is cheaper for the rest of the read.
+#: about 7 % of webpty's throughput on its own; a memchr for ``]`` costs ~0.03 ns/byte, plus
+#: ~0.15 µs for a look at the byte before each hit. Once the hits that are not OSCs come more
+#: than one per ``_HIT_SPACING`` bytes (JSON, "]]]]"), a regex search (~0.9 ns/byte) is cheaper
+#: for the rest of the read. (vim paging through Python source: ~1 ``]`` per 450 bytes.)
 _FREE_HITS = 8
+_HIT_SPACING = 64
 #: Longest OSC body read (a command line of 8 KiB escaped); longer ones are skipped unread.
 MAX_OSC = 32 * 1024
 _CODE_DIGITS = 10  # an exit code has at most this many characters ("-2147483648" is 11: no)
@@ -182,7 +184,7 @@ def _find_osc(data: bytes, start: int) -> int:
         if data[at - 1] == 0x1B:
             return at - 1
         misses += 1
-        if misses > _FREE_HITS:
+        if misses > _FREE_HITS and at - start < misses * _HIT_SPACING:
             found = _OSC_PATTERN.search(data, at)
             return found.start() if found else -1
         at = data.find(b"]", at + 1)
