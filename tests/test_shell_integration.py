@@ -300,3 +300,21 @@ async def test_cell_magic_runs_each_line_and_sums_up(
     assert captured.outputs[0].data["application/vnd.jupyter.webpty.terminal+json"]["session"] == (
         "cells"
     )
+
+
+@pytest.mark.parametrize("shell", [[BASH, "-l"]])
+async def test_bash_login_reads_the_first_profile_only_and_keeps_set_e(
+    connect: Any, rest: SessionsClient, home: Path
+) -> None:
+    (home / ".bash_profile").write_text("echo from-bash-profile\nset -e\nPS1='webpty$ '\n")
+    (home / ".profile").write_text("echo from-profile\n")
+    async with connect() as client:
+        session_id = await client.create()
+        await client.send(session_id, "echo ok\n")
+        (command,) = await commands_when(rest, session_id, 1)
+        text = client.terminal(session_id).text
+        assert "from-bash-profile" in text
+        assert "from-profile" not in text
+        assert "[pc:" not in text  # a login shell does not read ~/.bashrc
+        assert (command["command"], command["exit_code"]) == ("echo ok", 0)
+        assert await output_of(rest, session_id, command) == "ok\n"
