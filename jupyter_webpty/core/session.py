@@ -35,6 +35,11 @@ _DRAIN_SECONDS = 0.004  # most time one worker-thread drain reads before handing
 _STREAMING = 4096
 _CHUNK = 64 * 1024  # retained output is kept in pieces of about this size or larger
 _INTERRUPT = b"\x03"
+#: Command callbacks (terminal:command events, audit lines) per second, and the burst allowed.
+#: Marks are output that any program can print by the thousand; people start commands far
+#: more slowly. Past the budget the log still records them; only the callbacks are skipped.
+_COMMAND_RATE = 100.0
+_COMMAND_BURST = 200.0
 
 
 _drainers: ThreadPoolExecutor | None = None
@@ -197,6 +202,9 @@ class PtySession:
         #: Whether the shell was started with our init files (marks are read in any case).
         self.integrated = integrated
         self._on_command: list[CommandCallback] = []
+        self._command_budget = _COMMAND_BURST
+        self._command_refilled = time.monotonic()
+        self._command_throttled = False
         self._marks: Marks | None = Marks(max_commands=max_commands, on_command=self._command)
         self._viewers: dict[object, _Viewer] = {}
         self._driver: object | None = None  # the viewer whose size the terminal has
@@ -294,6 +302,17 @@ class PtySession:
         self._on_command.append(callback)
 
     def _command(self, record: CommandRecord, finished: bool) -> None:
+        now = time.monotonic()
+        elapsed, self._command_refilled = now - self._command_refilled, now
+        budget = min(_COMMAND_BURST, self._command_budget + elapsed * _COMMAND_RATE)
+        if budget < 1:
+            if not self._command_throttled:
+                log.warning("terminal %s prints command marks too fast; not reporting", self.id)
+                self._command_throttled = True
+            self._command_budget = budget
+            return
+        self._command_budget = budget - 1
+        self._command_throttled = False
         for callback in self._on_command:
             try:
                 callback(record, finished)
