@@ -318,3 +318,24 @@ async def test_bash_login_reads_the_first_profile_only_and_keeps_set_e(
         assert "[pc:" not in text  # a login shell does not read ~/.bashrc
         assert (command["command"], command["exit_code"]) == ("echo ok", 0)
         assert await output_of(rest, session_id, command) == "ok\n"
+
+
+async def test_output_range_raw_flag_and_bad_requests(rest: SessionsClient) -> None:
+    from jupyter_webpty.api import ApiError  # noqa: PLC0415
+
+    result = await asyncio.to_thread(run, rest, "raw", "printf '\\033[31mred\\033[0m\\n'")
+    assert result.output == "red\n"
+    session_id = (await asyncio.to_thread(rest.ensure, "raw"))["session_id"]
+    (command,) = (await asyncio.to_thread(rest.commands, session_id))["commands"]
+    raw = await asyncio.to_thread(
+        rest.output, session_id, command["start"], command["end"], raw=True
+    )
+    assert raw["text"] == "\x1b[31mred\x1b[0m\n"
+    with pytest.raises(ApiError) as bad:
+        await asyncio.to_thread(rest._request, "GET", f"/{session_id}/output?start=x")
+    assert bad.value.status == 400
+    # The log's route is read-only: DELETE must not close the session as the session's does.
+    with pytest.raises(ApiError) as refused:
+        await asyncio.to_thread(rest._request, "DELETE", f"/{session_id}/commands")
+    assert refused.value.status == 405
+    assert await asyncio.to_thread(rest.find, "raw") is not None
