@@ -80,12 +80,15 @@ def rows() -> list[Row]:
     per = _get("scale", "rss_per_session_kb")
     cpu = _get("scale", "idle_cpu_percent")
 
-    def tracker(stream: str) -> Callable[[dict[str, Any], str], Any]:
+    def tracker(stream: str, parser: str | None = None) -> Callable[[dict[str, Any], str], Any]:
         def read(results: dict[str, Any], name: str) -> Any:
-            node = results.get("tracker", {}).get(name, {}).get(stream)
+            node = results.get("tracker", {}).get(name, {})
+            node = (node.get(parser, {}) if parser else node).get(stream)
             return node.get("share_of_throughput_percent") if isinstance(node, dict) else None
 
         return read
+
+    marks_colour, marks_full = tracker("coloured_text", "marks"), tracker("full_screen", "marks")
 
     plain_share, colour_share = tracker("plain_text"), tracker("coloured_text")
 
@@ -111,6 +114,10 @@ def rows() -> list[Row]:
         Row("6. screen tracker cost, plain text", "% of tput", plain_share, "<= 20 %", _webpty(plain_share, lambda v: v <= 20)),
         Row("6. screen tracker cost, coloured text", "% of tput", colour_share, "<= 20 %", _webpty(colour_share, lambda v: v <= 20)),
         Row("6. screen tracker cost, full-screen repaints", "% of tput", tracker("full_screen")),
+        Row("6. marks parser cost, coloured text", "% of tput", marks_colour, "< 10 %", _webpty(marks_colour, lambda v: v < 10)),
+        Row("6. marks parser cost, full-screen repaints", "% of tput", marks_full, "< 10 %", _webpty(marks_full, lambda v: v < 10)),
+        Row("6. marks parser cost, shell session with marks", "% of tput", tracker("shell_session", "marks")),
+        Row("6. tracker + marks, coloured text", "% of tput", tracker("coloured_text", "tracker_and_marks")),
     ]  # fmt: skip
 
 

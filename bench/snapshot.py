@@ -7,6 +7,10 @@
 * Tracker cost: webpty has no switch to turn its screen tracker off, so recorded output is fed
   through :meth:`ScreenTracker.feed` in this process, in the chunk sizes the server read, and
   the time is set against the measured throughput: the share of it that keeping the model costs.
+  The shell-integration marks parser (:class:`Marks`, the same single pass in
+  ``PtySession._record``) is measured the same way, alone (``marks``) and together with the
+  tracker (``tracker_and_marks``), on the same streams plus a shell session's stream with a
+  mark set every few hundred bytes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import statistics
 import time
 from typing import Any
 
+from jupyter_webpty.core.marks import Marks
 from jupyter_webpty.core.screen import ScreenTracker
 
 from .targets import BuiltinTarget, Session, WebptyTarget
@@ -99,9 +104,49 @@ def coloured_text(size: int) -> bytes:
     return bytes(out[:size])
 
 
-def feed_seconds(data: bytes, chunk_sizes: list[int]) -> float:
-    """Seconds that ScreenTracker.feed takes for ``data`` cut like ``chunk_sizes`` (cycled)."""
-    tracker = ScreenTracker()
+def _tracker_feed() -> Any:
+    return ScreenTracker().feed
+
+
+def _marks_feed() -> Any:
+    return Marks().feed
+
+
+def _both_feed() -> Any:
+    tracker, marks = ScreenTracker(), Marks()
+
+    def feed(chunk: bytes, end: int) -> None:
+        tracker.feed(chunk, end)
+        marks.feed(chunk, end)
+
+    return feed
+
+
+#: What is fed, by result key: the screen tracker, the marks parser, both (as _record does).
+PARSERS = {"tracker": _tracker_feed, "marks": _marks_feed, "tracker_and_marks": _both_feed}
+
+
+def shell_session(size: int) -> bytes:
+    """A shell's output with integration marks: prompt, command, coloured output, end mark."""
+    text = coloured_text(min(size, 1 << 20))
+    out = bytearray()
+    n = at = 0
+    while len(out) < size:
+        out += (
+            b"\x1b]7;file://host/home/user/project\x07\x1b]133;A\x07\x1b[32muser$ \x1b[0m"
+            b"\x1b]133;B\x07ls -l\r\n\x1b]633;E;ls -l\x07\x1b]133;C\x07"
+        )
+        piece = 400 + n % 300  # a command's output: a few hundred bytes
+        at = at + piece if at + 2 * piece < len(text) else 0
+        out += text[at : at + piece] + b"\r\n"
+        out += b"\x1b]133;D;%d\x07" % (n % 3)
+        n += 1
+    return bytes(out[:size])
+
+
+def feed_seconds(data: bytes, chunk_sizes: list[int], parser: str = "tracker") -> float:
+    """Seconds that ``parser``'s feed takes for ``data`` cut like ``chunk_sizes`` (cycled)."""
+    feed = PARSERS[parser]()
     view = memoryview(data)
     chunks = []
     at, i = 0, 0
@@ -114,7 +159,7 @@ def feed_seconds(data: bytes, chunk_sizes: list[int]) -> float:
     t0 = time.perf_counter()
     for chunk in chunks:
         end += len(chunk)
-        tracker.feed(chunk, end)
+        feed(chunk, end)
     return time.perf_counter() - t0
 
 
@@ -128,15 +173,30 @@ def tracker_cost(ctx: Context) -> dict[str, Any]:
         "plain_text": plain,
         "coloured_text": coloured_text(size),
         "full_screen": (drawn * (size // max(1, len(drawn)) + 1))[:size],
+        "shell_session": shell_session(size),
     }
-    rate = ctx.webpty_mb_per_s * 1e6
-    result: dict[str, Any] = {"throughput_mb_per_s": ctx.webpty_mb_per_s}
-    for name, data in streams.items():
-        seconds = min(feed_seconds(data, chunk_sizes) for _ in range(3))
-        per_byte = seconds / len(data)
-        result[name] = {
-            "ns_per_byte": per_byte * 1e9,
-            "mb_per_s": len(data) / seconds / 1e6,
-            "share_of_throughput_percent": per_byte * rate * 100,
-        }
+    return parser_costs(streams, chunk_sizes, ctx.webpty_mb_per_s)
+
+
+def parser_costs(
+    streams: dict[str, bytes], chunk_sizes: list[int], mb_per_s: float
+) -> dict[str, Any]:
+    """Each parser's cost on each stream, also as a share of a throughput of ``mb_per_s``.
+
+    The screen tracker's figures stay at the top level (``result[stream]``) as before; the
+    marks parser's and both together's are under ``result["marks"]`` and
+    ``result["tracker_and_marks"]``.
+    """
+    rate = mb_per_s * 1e6
+    result: dict[str, Any] = {"throughput_mb_per_s": mb_per_s}
+    for parser in PARSERS:
+        into = result if parser == "tracker" else result.setdefault(parser, {})
+        for name, data in streams.items():
+            seconds = min(feed_seconds(data, chunk_sizes, parser) for _ in range(3))
+            per_byte = seconds / len(data)
+            into[name] = {
+                "ns_per_byte": per_byte * 1e9,
+                "mb_per_s": len(data) / seconds / 1e6,
+                "share_of_throughput_percent": per_byte * rate * 100,
+            }
     return result

@@ -206,10 +206,27 @@ class SessionsClient:
 
     def send(self, name: str, text: str) -> None:
         """Type ``text`` into the session called ``name`` (created if missing)."""
-        session = self.ensure(name)
+        self.type(self.ensure(name)["session_id"], text)
+
+    def type(self, session_id: str, text: str) -> None:
+        """Type ``text`` into the session ``session_id``."""
         for start in range(0, max(len(text), 1), protocol.MAX_INPUT_CHARS):
             piece = text[start : start + protocol.MAX_INPUT_CHARS]
-            self._request("POST", f"/{session['session_id']}/input", {"data": piece})
+            self._request("POST", f"/{session_id}/input", {"data": piece})
+
+    def commands(self, session_id: str) -> protocol.CommandLog:
+        """The session's command log (shell integration) and its retained output range."""
+        return cast("protocol.CommandLog", self._request("GET", f"/{session_id}/commands"))
+
+    def output(
+        self, session_id: str, start: int, end: int | None = None, *, raw: bool = False
+    ) -> protocol.OutputText:
+        """Text of the session's output between two stream offsets (escapes removed unless raw)."""
+        query = {"start": str(start), **({"end": str(end)} if end is not None else {})}
+        if raw:
+            query["raw"] = "1"
+        path = f"/{session_id}/output?{urllib.parse.urlencode(query)}"
+        return cast("protocol.OutputText", self._request("GET", path))
 
     def close(self, name: str) -> bool:
         """Close the session called ``name``; return whether there was one."""

@@ -11,6 +11,7 @@ import shlex
 import shutil
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 from jupyter_server._tz import utcnow
@@ -20,9 +21,13 @@ from tornado.escape import url_unescape
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode, Union
 
 from . import protocol, terminado
+from .audit import AuditLog
 from .core import Limits, SessionManager
 from .handlers import identify, rest_handlers, socket_handler, wire
 from .transport import BoundedJson, TerminalEvents, TerminalServer
+
+#: Our shell init files (package data), by shell: see core/integration.py.
+SHELL_DIR = Path(__file__).parent / "shell"
 
 
 def default_shell() -> list[str]:
@@ -155,6 +160,26 @@ class WebPtyApp(ExtensionApp):
         ),
     ).tag(config=True)
 
+    shell_integration = Bool(
+        True,
+        help=(
+            "Start bash and zsh with jupyter-webpty's init files, which run the user's usual "
+            "start-up files and then mark prompts, commands, exit codes and the cwd (OSC 133/"
+            "633/7) for the command log and run(). Only for a bare interactive shell command "
+            "(bash or zsh with no arguments but -l, --login, -i); other commands run untouched."
+        ),
+    ).tag(config=True)
+    max_commands = Integer(
+        1000, min=1, help="Commands kept in each session's command log (shell integration)."
+    ).tag(config=True)
+    audit_log = Unicode(
+        "",
+        help=(
+            "File the server appends one JSON line to per finished command (owner, session, cwd, "
+            "command line, exit code, times), from shell-integration marks. Empty: off."
+        ),
+    ).tag(config=True)
+
     manager: SessionManager
 
     @property
@@ -186,7 +211,11 @@ class WebPtyApp(ExtensionApp):
             cull_timeout=self.cull_inactive_timeout,
             kill_on_exit=self.kill_on_exit,
             on_activity=self._record_activity,
+            shell_dir=str(SHELL_DIR) if self.shell_integration else None,
+            max_commands=self.max_commands,
         )
+        if self.audit_log:
+            self.manager.on_command(AuditLog(self.audit_log).command)
         self.settings["webpty_manager"] = self.manager
         atexit.register(self._close_at_exit)
         self._stop_on_sighup()

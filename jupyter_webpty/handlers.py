@@ -44,8 +44,8 @@ from tornado.log import app_log, gen_log
 from tornado.websocket import WebSocketClosedError
 
 from . import protocol
-from .core import InvalidCwd, SessionManager, SessionNotFound, WebPtyError
-from .transport import describe, packet_problem
+from .core import InvalidCwd, SessionManager, SessionNotFound, WebPtyError, command_text
+from .transport import command_info, describe, packet_problem
 
 AUTH_RESOURCE = "terminals"
 #: The owner key of everyone the single-user identity providers let in: the server's owner.
@@ -460,6 +460,60 @@ class InputHandler(_SessionsHandler):
         self.finish()
 
 
+class CommandsHandler(SessionHandler):
+    """``{base_url}webpty/api/sessions/{session_id}/commands``: the command log (marks)."""
+
+    SUPPORTED_METHODS = ("GET",)  # not the session's PATCH and DELETE
+
+    @web.authenticated
+    @authorized("execute")  # type: ignore[untyped-decorator]
+    async def get(self, session_id: str) -> None:
+        session = self.session(session_id)
+        reply: protocol.CommandLog = {
+            "commands": [command_info(r) for r in session.commands()],
+            "shell_integration": session.integrated,
+            "has_prompted": session.has_prompted,
+            "retained_from": session.end - session.retained_bytes,
+            "end": session.end,
+        }
+        self.finish(json.dumps(reply))
+
+
+class OutputHandler(SessionHandler):
+    """``.../sessions/{session_id}/output?start=&end=[&raw=1]``: text of an output range.
+
+    Escape sequences are removed unless ``raw`` is ``1`` or ``true``; ``truncated`` says when
+    the range's beginning is no longer retained.
+    """
+
+    SUPPORTED_METHODS = ("GET",)  # not the session's PATCH and DELETE
+
+    def offset(self, key: str, default: int) -> int:
+        text = self.get_argument(key, "")
+        if not text:
+            return default
+        # Bounded before int(): Python refuses over 4300 digits (FACTS.md).
+        if len(text) > 19 or not text.isdigit():
+            raise web.HTTPError(400, f"{key} must be a stream offset (a non-negative integer)")
+        return int(text)
+
+    @web.authenticated
+    @authorized("execute")  # type: ignore[untyped-decorator]
+    async def get(self, session_id: str) -> None:
+        session = self.session(session_id)
+        start = self.offset("start", 0)
+        end = self.offset("end", session.end)
+        keep = self.get_argument("raw", "") in ("1", "true")
+        data, actual = session.read_output(start, max(start, end))
+        reply: protocol.OutputText = {
+            "text": command_text(data, keep_escapes=keep),
+            "start": actual,
+            "end": actual + len(data),
+            "truncated": actual > start,
+        }
+        self.finish(json.dumps(reply))
+
+
 def rest_handlers(manager: SessionManager, owner_policy: str) -> list[tuple[str, Any, Any]]:
     """Route table of the REST API, relative to the server's ``base_url``."""
     kwargs = {"manager": manager, "owner_policy": owner_policy}
@@ -468,4 +522,6 @@ def rest_handlers(manager: SessionManager, owner_policy: str) -> list[tuple[str,
         (rf"/{protocol.API_PATH}/?", SessionsHandler, kwargs),
         (rf"/{protocol.API_PATH}/{sid}/?", SessionHandler, kwargs),
         (rf"/{protocol.API_PATH}/{sid}/input/?", InputHandler, kwargs),
+        (rf"/{protocol.API_PATH}/{sid}/commands/?", CommandsHandler, kwargs),
+        (rf"/{protocol.API_PATH}/{sid}/output/?", OutputHandler, kwargs),
     ]

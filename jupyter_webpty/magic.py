@@ -1,4 +1,4 @@
-"""``%webterm``: open, list and close terminals from a notebook."""
+"""``%webterm``: open, list and close terminals from a notebook; ``%%webterm``: run a cell in one."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import html
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from . import commands
 from .api import ApiError, ServerNotFound, SessionsClient
 from .widget import WebTerminal
 
@@ -81,6 +82,39 @@ class WebTermMagics(Magics):
             raise UsageError(str(exc)) from exc
         display(terminal)
         return None
+
+    @cell_magic("webterm")  # type: ignore[arg-type]  # IPython types the named form as Never
+    def webterm_cell(self, line: str, cell: str) -> int | None:
+        """Run each line of the cell as a command in terminal NAME, shown live; sum up.
+
+        ::
+
+            %%webterm build
+            cd src
+            make
+            make test
+
+        Each non-empty line that is not a ``#`` comment is one command, run in turn (a failing
+        one does not stop the rest, as in a shell script). A summary with each command's exit
+        code is printed; the cell's value, so ``_``, is the last exit code.
+        """
+        words = line.split()
+        if len(words) > 1:
+            msg = "usage: %%webterm [NAME] (one session name)"
+            raise UsageError(msg)
+        name = words[0] if words else "default"
+        lines = [x for x in cell.splitlines() if x.strip() and not x.lstrip().startswith("#")]
+        try:
+            client = self.client
+            client.ensure(name)
+            display(WebTerminal(name, client=self._client))
+            results = [commands.run(client, name, x) for x in lines]
+        except (ValueError, ApiError, ServerNotFound, commands.SessionBusy) as exc:
+            raise UsageError(str(exc)) from exc
+        for result in results:
+            status = "?" if result.exit_code is None else result.exit_code
+            print(f"[{status:>3}] {result.command}  ({result.duration:.2f} s)")  # noqa: T201
+        return results[-1].exit_code if results else None
 
     def _list(self) -> None:
         sessions = self.client.list()

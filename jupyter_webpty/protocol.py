@@ -34,13 +34,17 @@ OUTPUT = "terminal:output"
 ERROR = "terminal:error"
 EXIT = "terminal:exit"
 CHANGED = "terminal:changed"
+#: A command started or finished in a session with shell integration (``CommandEvent``).
+COMMAND = "terminal:command"
+COMMAND_STARTED = "started"
+COMMAND_FINISHED = "finished"
 
 #: ``terminal:exit`` ``reason`` when the server ended the shell because the server is stopping
 #: (absent otherwise): the page can say so instead of a bare "ended".
 EXIT_REASON_SHUTDOWN = "shutdown"
 
 CLIENT_EVENTS = (CREATE, INPUT, RESIZE, CLOSE, LIST, RECONNECT, DETACH, ACK, RENAME)
-SERVER_EVENTS = (OUTPUT, ERROR, EXIT, CHANGED)
+SERVER_EVENTS = (OUTPUT, ERROR, EXIT, CHANGED, COMMAND)
 
 #: Bounds for ``cols`` and ``rows``.
 MIN_SIZE = 1
@@ -71,6 +75,60 @@ class SessionInfo(TypedDict):
     rows: int
     clients: int
     command: str | None
+    #: The command line running now, from the shell's marks (None: none, or not integrated).
+    running_command: str | None
+    #: Exit code of the last finished command, from the shell's marks.
+    last_exit_code: int | None
+    #: Whether the session's shell was started with our integration (marks expected).
+    shell_integration: bool
+
+
+class CommandInfo(TypedDict):
+    """One command of a session's log (REST ``.../commands``, ``terminal:command``).
+
+    ``start`` and ``end`` are offsets in the session's output stream (``end`` is None while the
+    command runs); ``exit_code`` is None while it runs or when the shell reported none.
+    """
+
+    seq: int
+    command: str | None
+    cwd: str | None
+    start: int
+    end: int | None
+    exit_code: int | None
+    started_at: str
+    duration: float | None
+
+
+class CommandEvent(TypedDict):
+    """``terminal:command`` payload, sent to the owner's connections."""
+
+    session_id: str
+    event: str
+    command: CommandInfo
+
+
+class CommandLog(TypedDict):
+    """REST ``GET .../sessions/{id}/commands``: the log, and the stream's retained range."""
+
+    commands: list[CommandInfo]
+    shell_integration: bool
+    has_prompted: bool
+    retained_from: int
+    end: int
+
+
+class OutputText(TypedDict):
+    """REST ``GET .../sessions/{id}/output?start=&end=``: text of an output range.
+
+    ``truncated`` says that the range's beginning fell out of retention (``start`` is then
+    later than asked).
+    """
+
+    text: str
+    start: int
+    end: int
+    truncated: bool
 
 
 @dataclass(frozen=True)

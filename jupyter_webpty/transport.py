@@ -14,7 +14,7 @@ import socketio
 from socketio import packet
 
 from . import protocol
-from .core import PtySession, SessionManager, WebPtyError
+from .core import CommandRecord, PtySession, SessionManager, WebPtyError
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +193,7 @@ def _iso(timestamp: float) -> str:
 def describe(session: PtySession) -> protocol.SessionInfo:
     """The public description of a session (``terminal:list`` and REST)."""
     command, cwd = session.foreground()
+    running = session.running_command
     return {
         "session_id": session.id,
         "name": session.name,
@@ -203,6 +204,23 @@ def describe(session: PtySession) -> protocol.SessionInfo:
         "rows": session.rows,
         "clients": session.clients,
         "command": command,
+        "running_command": running.command if running is not None else None,
+        "last_exit_code": session.last_exit_code,
+        "shell_integration": session.integrated,
+    }
+
+
+def command_info(record: CommandRecord) -> protocol.CommandInfo:
+    """The public description of one command of a session's log."""
+    return {
+        "seq": record.seq,
+        "command": record.command,
+        "cwd": record.cwd,
+        "start": record.start,
+        "end": record.end,
+        "exit_code": record.exit_code,
+        "started_at": _iso(record.started_at),
+        "duration": record.duration,
     }
 
 
@@ -238,6 +256,7 @@ class TerminalEvents:
             protocol.ACK: self._ack,
         }
         manager.add_listener(self)
+        manager.on_command(self._command)
 
     def register(self) -> None:
         """Install the handlers on the server."""
@@ -513,6 +532,15 @@ class TerminalEvents:
         self._emit(protocol.EXIT, payload, self._room(session.owner))
         for sessions in self._attached.values():
             sessions.discard(session.id)
+
+    def _command(self, session: PtySession, record: CommandRecord, finished: bool) -> None:
+        """Tell the owner's connections that a command started or finished."""
+        payload: protocol.CommandEvent = {
+            "session_id": session.id,
+            "event": protocol.COMMAND_FINISHED if finished else protocol.COMMAND_STARTED,
+            "command": command_info(record),
+        }
+        self._emit(protocol.COMMAND, dict(payload), self._room(session.owner))
 
     def sessions_changed(self, owner: str) -> None:
         """Ask the owner's connections to re-list."""

@@ -24,9 +24,10 @@ from typing import Any
 import ipywidgets
 from traitlets import Int, Unicode, validate
 
-from . import protocol
+from . import commands, protocol
 from ._version import __version__
 from .api import SessionsClient
+from .commands import RunResult
 
 MIME_TYPE = "application/vnd.jupyter.webpty.terminal+json"
 MODULE = "jupyter-webpty"
@@ -101,6 +102,21 @@ class WebTerminal(ipywidgets.DOMWidget):  # type: ignore[misc]
     def send(self, text: str) -> None:
         """Type ``text`` into the shell (the session is created if it does not exist yet)."""
         self.client.send(self.session, text)
+
+    def run(self, cmd: str, timeout: float | None = None, check: bool = False) -> RunResult:
+        """Type ``cmd`` into the shell, wait for it to end, return its exit code and output.
+
+        The command runs in the persistent session, live in every view of it (answer its
+        prompts there); no browser needs to be attached. With shell integration (bash, zsh)
+        the shell's marks delimit it; otherwise a sentinel ``printf`` does (README, "Running
+        commands from Python"). ``check=True`` raises ``CommandFailed`` on a non-zero exit;
+        after ``timeout`` seconds ``CommandTimeout`` is raised and the command keeps running.
+        ``SessionBusy`` is raised if another command is running in the session.
+        """
+        if not cmd.strip():
+            msg = "run() needs a command"
+            raise ValueError(msg)
+        return commands.run(self.client, self.session, cmd, timeout=timeout, check=check)
 
     def info(self) -> protocol.SessionInfo | None:
         """The session's description from the server, or None if it is not running."""

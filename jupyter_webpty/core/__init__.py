@@ -13,10 +13,12 @@ from .errors import (
     WebPtyError,
 )
 from .manager import Listener, SessionManager
+from .marks import CommandRecord, command_text
 from .session import Attached, Limits, PtySession, SessionState
 
 __all__ = [
     "Attached",
+    "CommandRecord",
     "InputOverflow",
     "InvalidCwd",
     "Limits",
@@ -30,4 +32,5 @@ __all__ = [
     "SessionState",
     "SpawnError",
     "WebPtyError",
+    "command_text",
 ]

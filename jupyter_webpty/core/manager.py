@@ -13,6 +13,8 @@ from typing import Protocol
 
 from . import _spawn
 from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
+from .integration import integrate
+from .marks import CommandRecord
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class SessionManager:
         cull_timeout: float = 0,
         kill_on_exit: bool = True,
         on_activity: Callable[[], None] | None = None,
+        shell_dir: str | None = None,
+        max_commands: int = 1000,
     ) -> None:
         self.argv = list(argv)
         self.root_dir = str(Path(root_dir).resolve())
@@ -67,6 +71,23 @@ class SessionManager:
         self._listeners: list[Listener] = []
         self._cull_handle: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[int]] = set()
+        self.max_commands = max_commands
+        self._on_command: list[Callable[[PtySession, CommandRecord, bool], None]] = []
+        # Shell integration: the same argv and environment for every session, worked out once.
+        integrated = integrate(self.argv, self._env, shell_dir) if shell_dir else None
+        self.integrated = integrated is not None
+        self._spawn_argv, self._spawn_env = integrated or (self.argv, self._env)
+
+    def on_command(self, callback: Callable[[PtySession, CommandRecord, bool], None]) -> None:
+        """Call ``callback(session, record, finished)`` when a command starts or finishes."""
+        self._on_command.append(callback)
+
+    def _command(self, session: PtySession, record: CommandRecord, finished: bool) -> None:
+        for callback in self._on_command:
+            try:
+                callback(session, record, finished)
+            except Exception:
+                log.exception("command listener failed for terminal %s", session.id)
 
     def add_listener(self, listener: Listener) -> None:
         """Tell ``listener`` about exits and list changes."""
@@ -114,16 +135,19 @@ class SessionManager:
         elif name in taken:
             raise SessionNameTaken(name)
         session = PtySession(
-            self.argv,
+            self._spawn_argv,
             owner=owner,
             name=name,
             cwd=self.resolve_cwd(cwd),
-            env=self._env,
+            env=self._spawn_env,
             cols=cols,
             rows=rows,
             limits=self.limits,
             kill_on_exit=self.kill_on_exit,
+            integrated=self.integrated,
+            max_commands=self.max_commands,
         )
+        session.on_command(lambda record, finished: self._command(session, record, finished))
         session.on_exit(self._forget)
         session.on_activity(self._activity)
         session.on_retained(self._retained)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import _spawn
 from .errors import InputOverflow, SessionClosed
+from .marks import CommandCallback, CommandRecord, Marks
 from .reaper import reaper
 from .screen import Restore, ScreenTracker, line_restore
 
@@ -34,6 +35,11 @@ _DRAIN_SECONDS = 0.004  # most time one worker-thread drain reads before handing
 _STREAMING = 4096
 _CHUNK = 64 * 1024  # retained output is kept in pieces of about this size or larger
 _INTERRUPT = b"\x03"
+#: Command callbacks (terminal:command events, audit lines) per second, and the burst allowed.
+#: Marks are output that any program can print by the thousand; people start commands far
+#: more slowly. Past the budget the log still records them; only the callbacks are skipped.
+_COMMAND_RATE = 100.0
+_COMMAND_BURST = 200.0
 
 
 _drainers: ThreadPoolExecutor | None = None
@@ -172,6 +178,8 @@ class PtySession:
         rows: int,
         limits: Limits | None = None,
         kill_on_exit: bool = True,
+        integrated: bool = False,
+        max_commands: int = 1000,
     ) -> None:
         self.id = secrets.token_urlsafe(16)  # 128 bits: unguessable
         self.owner = owner
@@ -191,6 +199,13 @@ class PtySession:
         self._retained = _Retained()
         self._end = 0  # stream offset after the last byte read
         self._screen: ScreenTracker | None = ScreenTracker()  # None: tracking failed, see _record
+        #: Whether the shell was started with our init files (marks are read in any case).
+        self.integrated = integrated
+        self._on_command: list[CommandCallback] = []
+        self._command_budget = _COMMAND_BURST
+        self._command_refilled = time.monotonic()
+        self._command_throttled = False
+        self._marks: Marks | None = Marks(max_commands=max_commands, on_command=self._command)
         self._viewers: dict[object, _Viewer] = {}
         self._driver: object | None = None  # the viewer whose size the terminal has
         self._pending: deque[bytes] = deque()
@@ -280,6 +295,65 @@ class PtySession:
         except OSError:
             cwd = None
         return command, cwd
+
+    # -- commands (shell integration, see marks.py) ---------------------------------------------
+    def on_command(self, callback: CommandCallback) -> None:
+        """Call ``callback(record, finished)`` when a command starts or finishes."""
+        self._on_command.append(callback)
+
+    def _command(self, record: CommandRecord, finished: bool) -> None:
+        now = time.monotonic()
+        elapsed, self._command_refilled = now - self._command_refilled, now
+        budget = min(_COMMAND_BURST, self._command_budget + elapsed * _COMMAND_RATE)
+        if budget < 1:
+            if not self._command_throttled:
+                log.warning("terminal %s prints command marks too fast; not reporting", self.id)
+                self._command_throttled = True
+            self._command_budget = budget
+            return
+        self._command_budget = budget - 1
+        self._command_throttled = False
+        for callback in self._on_command:
+            try:
+                callback(record, finished)
+            except Exception:
+                log.exception("command callback of terminal %s failed", self.id)
+
+    def commands(self) -> list[CommandRecord]:
+        """The command log, oldest first (empty without shell integration)."""
+        return self._marks.commands() if self._marks is not None else []
+
+    @property
+    def running_command(self) -> CommandRecord | None:
+        """The command running now, as the shell's marks tell."""
+        return self._marks.running if self._marks is not None else None
+
+    @property
+    def last_exit_code(self) -> int | None:
+        """The exit code of the last finished command, as the shell's marks tell."""
+        return self._marks.last_exit_code if self._marks is not None else None
+
+    @property
+    def has_prompted(self) -> bool:
+        """Whether the shell printed a prompt mark (it is integrated and was ready once)."""
+        return self._marks is not None and self._marks.has_prompted
+
+    def read_output(self, start: int, end: int) -> tuple[bytes, int]:
+        """Retained output between stream offsets ``start`` and ``end``, and where it starts.
+
+        The start is later than ``start`` when that output fell out of retention.
+        """
+        retained = self._retained
+        at = max(start, retained.base)
+        end = min(end, self._end)
+        parts = []
+        while at < end:
+            chunk = retained.read(at, end - at)
+            if not chunk:
+                break
+            parts.append(chunk)
+            at += len(chunk)
+        return b"".join(parts), max(start, retained.base)
 
     # -- viewers -----------------------------------------------------------------------------
     def attach(
@@ -523,6 +597,13 @@ class PtySession:
                     "screen tracking of terminal %s failed; restore points are off", self.id
                 )
                 self._screen = None
+        if self._marks is not None:
+            try:
+                self._marks.feed(data, self._end)
+            except Exception:
+                # As above: the command log is a convenience, the output must keep flowing.
+                log.exception("marks of terminal %s failed; the command log is off", self.id)
+                self._marks = None
         self._touch()
         high = self._limits.high_water
         for viewer in list(self._viewers.values()):

@@ -29,6 +29,10 @@ export const OUTPUT = 'terminal:output';
 export const ERROR = 'terminal:error';
 export const EXIT = 'terminal:exit';
 export const CHANGED = 'terminal:changed';
+/** A command started or finished (shell integration): `ICommandEvent`. */
+export const COMMAND = 'terminal:command';
+export const COMMAND_STARTED = 'started';
+export const COMMAND_FINISHED = 'finished';
 /** `terminal:exit` `reason` when the server ended the shell because it is stopping. */
 export const EXIT_REASON_SHUTDOWN = 'shutdown';
 
@@ -66,6 +70,33 @@ export interface ISessionInfo {
   clients: number;
   /** Foreground process name. */
   command: string | null;
+  /** The command line running now, from the shell's marks. */
+  running_command: string | null;
+  /** Exit code of the last finished command, from the shell's marks. */
+  last_exit_code: number | null;
+  /** Whether the shell was started with shell integration. */
+  shell_integration: boolean;
+}
+
+/** One command of a session's log (offsets in the output stream; `end` null while running). */
+export interface ICommandInfo {
+  seq: number;
+  command: string | null;
+  cwd: string | null;
+  start: number;
+  end: number | null;
+  exit_code: number | null;
+  /** ISO 8601 UTC. */
+  started_at: string;
+  /** Seconds; null while running. */
+  duration: number | null;
+}
+
+/** `terminal:command` payload. */
+export interface ICommandEvent {
+  session_id: string;
+  event: typeof COMMAND_STARTED | typeof COMMAND_FINISHED;
+  command: ICommandInfo;
 }
 
 /** `terminal:create` payload. */

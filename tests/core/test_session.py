@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,21 @@ async def test_streaming_output_is_drained_off_the_loop_and_closes_cleanly(
         assert session._drain is None
         assert bytes(viewer.data).count(b"flood-line\r\n") > 1000
     await wait_until(lambda: _open_fds() <= before, 5, "fds closed")
+
+
+async def test_a_flood_of_printed_marks_does_not_flood_command_callbacks(tmp_path: Path) -> None:
+    # Marks are output: any program can print thousands per second. Each command callback
+    # becomes a terminal:command event (and an audit line), so they must be rate-bounded.
+    session = start(tmp_path)
+    calls: list[bool] = []
+    session.on_command(lambda record, finished: calls.append(finished))
+    viewer = Recorder(session)
+    started = time.monotonic()
+    session.write(
+        b"for i in $(seq 5000); do printf '\\033]133;C\\a\\033]133;D;0\\a'; done; echo done-$((1+1))\n"
+    )
+    await viewer.until(b"done-2", timeout=30)
+    elapsed = time.monotonic() - started
+    assert len(session.commands()) == 1000  # the log kept its bound
+    assert len(calls) <= 200 + 100 * elapsed, (len(calls), elapsed)
+    await session.terminate()
