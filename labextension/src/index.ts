@@ -20,6 +20,7 @@ import {
   Terminal
 } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITerminalTracker } from '@jupyterlab/terminal';
 
 import { serverOptions, viewSettings } from './host';
 import { terminalIcon } from './icon';
@@ -27,6 +28,7 @@ import { mimePlugin } from './mime';
 import { SessionsPanel } from './panel';
 import { SessionsClient } from './sessions';
 import { TerminalTab } from './tab';
+import { WebPtyTerminalConnection } from './termconnection';
 import { WebPtyTerminalManager } from './termmanager';
 import { TerminalView } from './terminal';
 import { widgetPlugin } from './widget';
@@ -51,7 +53,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ISettingRegistry,
     IThemeManager,
     ILayoutRestorer,
-    ITerminalManager
+    ITerminalManager,
+    ITerminalTracker
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -59,8 +62,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settings: ISettingRegistry | null,
     themes: IThemeManager | null,
     restorer: ILayoutRestorer | null,
-    terminals: Terminal.IManager | null
+    terminals: Terminal.IManager | null,
+    terminalTracker: ITerminalTracker | null
   ) => {
+    // JupyterLab's terminal widget leaves its session connection open when its tab closes
+    // (the shell keeps running, as it should); ours would keep streaming output to nobody.
+    terminalTracker?.widgetAdded.connect((_, widget) => {
+      const session = widget.content.session;
+      if (session instanceof WebPtyTerminalConnection) {
+        widget.disposed.connect(() => session.dispose());
+      }
+    });
     // Our terminal manager waits for this choice (see `builtinTerminal`).
     const choose = (builtin: boolean) => {
       if (terminals instanceof WebPtyTerminalManager) {

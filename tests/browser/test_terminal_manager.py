@@ -83,6 +83,13 @@ def test_launcher_file_menu_and_command_open_webpty_sessions(page: Any, lab: Lab
     assert len(session_names(lab)) == 3
     # None of them is a built-in (terminado) terminal.
     assert lab.api("api/terminals") == builtin_before
+
+    # Closing a tab detaches from its session, which keeps running (shutdownOnClose is off).
+    page.locator(f'.lm-TabBar-tab:has-text("Terminal {name}") .lm-TabBar-tabCloseIcon').click()
+    wait_for(
+        lambda: [s["clients"] for s in lab.api("webpty/api/sessions") if s["name"] == name] == [0],
+        what="the closed tab's session detached and still running",
+    )
     close_all(lab)
     # Their tabs close with the shells, as JupyterLab's do.
     wait_for(lambda: page.locator(TERMINAL).count() == 0, what="tabs closed with the sessions")
