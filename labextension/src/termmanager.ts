@@ -17,11 +17,12 @@ import {
   Terminal,
   TerminalManager
 } from '@jupyterlab/services';
+import { URLExt } from '@jupyterlab/coreutils';
 import { PromiseDelegate } from '@lumino/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { TerminalConnection } from './connection';
-import { ISessionInfo } from './protocol';
+import { API_PATH, ISessionInfo } from './protocol';
 import { SessionsClient } from './sessions';
 import { IServerOptions, ISocketLike } from './sockets';
 import { WebPtyTerminalConnection } from './termconnection';
@@ -35,6 +36,7 @@ export class WebPtyTerminalManager implements Terminal.IManager {
     this._makeBuiltin =
       options.builtin ??
       (() => new TerminalManager({ serverSettings: this.serverSettings }));
+    this._probe = options.probe ?? (() => Private.probe(this.serverSettings));
   }
 
   /** Emitted with the models when the list of terminals changed. */
@@ -86,22 +88,48 @@ export class WebPtyTerminalManager implements Terminal.IManager {
     }
     this._chosenDone = true;
     if (backend === 'builtin') {
-      const builtin = this._makeBuiltin();
-      this._builtin = builtin;
-      builtin.runningChanged.connect((_, models) => this._setModels(models));
-      builtin.connectionFailure.connect((_, error) =>
-        this._connectionFailure.emit(error)
-      );
-      void builtin.ready.then(() => {
-        this._setModels([...builtin.running()]);
-        this._setReady();
-      });
-    } else {
-      this._client = new SessionsClient(this._server);
-      this._client.changed.event(() => void this.refreshRunning());
-      void this.refreshRunning().finally(() => this._setReady());
+      this._useBuiltin();
+      return;
     }
+    // The labextension may be on while our server extension is off (`jupyter server extension
+    // disable`): then terminals would hang forever; the built-in ones are better than none.
+    void this._isServed().then(served => {
+      if (served) {
+        this._client = new SessionsClient(this._server);
+        this._client.changed.event(() => void this.refreshRunning());
+        this._chosen.resolve();
+        void this.refreshRunning().finally(() => this._setReady());
+      } else {
+        console.warn(
+          'jupyter-webpty: no webpty server here; using the built-in terminal'
+        );
+        this._useBuiltin();
+      }
+    });
+  }
+
+  /** Hand every call to the built-in (terminado) manager from now on. */
+  private _useBuiltin(): void {
+    const builtin = this._makeBuiltin();
+    this._builtin = builtin;
+    builtin.runningChanged.connect((_, models) => this._setModels(models));
+    builtin.connectionFailure.connect((_, error) =>
+      this._connectionFailure.emit(error)
+    );
+    void builtin.ready.then(() => {
+      this._setModels([...builtin.running()]);
+      this._setReady();
+    });
     this._chosen.resolve();
+  }
+
+  /** Whether our server extension answers (a 404 means it is not loaded). */
+  private async _isServed(): Promise<boolean> {
+    try {
+      return await this._probe();
+    } catch {
+      return true; // Unreachable now: the socket will keep trying, as for any drop.
+    }
   }
 
   /** Terminals are always available: a webpty session or the built-in one. */
@@ -246,6 +274,7 @@ export class WebPtyTerminalManager implements Terminal.IManager {
 
   private readonly _server: WebPtyTerminalManager.IServer;
   private readonly _makeBuiltin: () => Terminal.IManager;
+  private readonly _probe: () => Promise<boolean>;
   private readonly _runningChanged = new Signal<this, Terminal.IModel[]>(this);
   private readonly _connectionFailure = new Signal<
     this,
@@ -272,5 +301,18 @@ export namespace WebPtyTerminalManager {
     serverSettings?: ServerConnection.ISettings;
     /** Make the built-in manager (default: `@jupyterlab/services`' `TerminalManager`). */
     builtin?: () => Terminal.IManager;
+    /** Whether the webpty server extension answers (default: GET its REST listing). */
+    probe?: () => Promise<boolean>;
+  }
+}
+
+namespace Private {
+  /** GET `webpty/api/sessions`: anything but a 404 means the server extension is there. */
+  export async function probe(
+    settings: ServerConnection.ISettings
+  ): Promise<boolean> {
+    const url = URLExt.join(settings.baseUrl, API_PATH);
+    const response = await ServerConnection.makeRequest(url, {}, settings);
+    return response.status !== 404;
   }
 }

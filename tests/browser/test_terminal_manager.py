@@ -8,6 +8,8 @@ JupyterLab's own terminal widget. The setting `builtinTerminal` brings terminado
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -129,6 +131,32 @@ def test_reload_brings_back_output_and_vim(page: Any, lab: Lab) -> None:
     close_all(lab)
 
 
+def test_flood_then_ctrl_c_in_jupyterlab_widget(page: Any, lab: Lab) -> None:
+    # The adapter's acks (a macrotask after delivery) keep a flood flowing and bounded; Ctrl+C
+    # brings the prompt back and what follows renders cleanly.
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
+    wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt")
+    type_into(page, TERMINAL, "seq 1 300000 | tail -n 1; yes hello-flood\n")
+    wait_for(lambda: terminal_text(page).count("hello-flood") > 10, 30, "the flood")
+    page.locator(f"{TERMINAL} .xterm-helper-textarea").focus()
+    page.keyboard.press("Control+c")
+    wait_for(lambda: terminal_text(page).rstrip().endswith("webpty$"), 30, "prompt after Ctrl+C")
+    # UTF-8 as octal escapes: the adapter's decoding is under test, not typing non-ASCII keys.
+    type_into(
+        page,
+        TERMINAL,
+        "printf '\\e[1;32mgre\\e[0men-%s\\n' \"$((6*7))\"; printf 'a\\303\\261\\342\\202\\254-ok\\n'\n",
+    )
+    wait_for(
+        lambda: "green-42" in terminal_text(page) and "añ€-ok" in terminal_text(page),
+        what="coloured and UTF-8 output after the flood",
+    )
+    page.screenshot(path=str(ARTIFACTS / "terminal-manager-after-flood.png"))
+    close_all(lab)
+
+
 def test_running_panel_lists_and_shuts_down_sessions(page: Any, lab: Lab) -> None:
     close_all(lab)
     open_lab(page, lab, reset=True)
@@ -173,8 +201,31 @@ def test_notebook7_new_terminal_is_a_webpty_session(page: Any, lab: Lab) -> None
         type_into(terminal_page, ".jp-Terminal", "echo nb7-$((6*7))\n")
         wait_for(lambda: "nb7-42" in terminal_text(terminal_page, ".jp-Terminal"), what="echo")
         terminal_page.screenshot(path=str(ARTIFACTS / "terminal-manager-notebook7.png"))
+        # Reloading Notebook 7's terminal page attaches to the same session, output included.
+        terminal_page.reload()
+        wait_for(lambda: "nb7-42" in terminal_text(terminal_page, ".jp-Terminal"), 30, "reload")
+        assert session_names(lab) == [name]
     finally:
         terminal_page.close()
+    close_all(lab)
+
+
+def test_terminal_open_attaches_to_a_session_by_name(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    created = lab.api("webpty/api/sessions", method="POST")
+    request = urllib.request.Request(  # noqa: S310
+        f"{lab.url}webpty/api/sessions/{created['session_id']}/input",
+        data=json.dumps({"data": "echo via-rest-$((6*7))\r"}).encode(),
+        method="POST",
+    )
+    request.add_header("Authorization", f"token {lab.token}")
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    open_lab(page, lab, reset=True)
+    page.evaluate(
+        "name => window.jupyterapp.commands.execute('terminal:open', {name})", created["name"]
+    )
+    wait_for(lambda: "via-rest-42" in terminal_text(page), 30, "the session's earlier output")
+    assert session_names(lab) == [created["name"]]
     close_all(lab)
 
 

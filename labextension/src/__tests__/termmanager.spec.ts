@@ -137,7 +137,8 @@ function manager() {
   socket.serverEmit('connect');
   const terminals = new WebPtyTerminalManager({
     server: { socket },
-    serverSettings: settings
+    serverSettings: settings,
+    probe: async () => true
   });
   terminals.choose('webpty');
   return { socket, terminals };
@@ -250,7 +251,8 @@ describe('WebPtyTerminalManager', () => {
     const terminals = new WebPtyTerminalManager({
       server: { socket },
       serverSettings: settings,
-      builtin: () => builtin
+      builtin: () => builtin,
+      probe: async () => true
     });
     const started = terminals.startNew({ name: 'x' }); // waits for the choice
     terminals.choose('builtin');
@@ -262,5 +264,28 @@ describe('WebPtyTerminalManager', () => {
     expect([...terminals.running()]).toEqual([{ name: 't1' }]);
     expect(calls).toEqual(['startNew {"name":"x"}', 'shutdown t1']);
     expect(socket.sent).toEqual([]); // webpty was never asked
+  });
+
+  it('falls back to the built-in manager when our server extension is not there', async () => {
+    const socket = new FakeSocket();
+    const builtin = {
+      runningChanged: new Signal<unknown, Terminal.IModel[]>({}),
+      connectionFailure: new Signal({}),
+      ready: Promise.resolve(),
+      running: () => [][Symbol.iterator](),
+      isAvailable: () => true,
+      startNew: async () => ({ name: 'terminado' }),
+      dispose: () => undefined
+    } as unknown as Terminal.IManager;
+    const terminals = new WebPtyTerminalManager({
+      server: { socket },
+      serverSettings: settings,
+      builtin: () => builtin,
+      probe: async () => false
+    });
+    terminals.choose('webpty');
+    expect((await terminals.startNew()).name).toBe('terminado');
+    expect(terminals.isBuiltin).toBe(true);
+    expect(socket.sent).toEqual([]);
   });
 });
