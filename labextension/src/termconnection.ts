@@ -114,6 +114,10 @@ export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
    * A live connection resumes by itself after drops, so this only waits.
    */
   reconnect(): Promise<void> {
+    if (this._isDisposed) {
+      // The shell ended (this connection disposed itself): nothing will attach again.
+      return Promise.reject(new Error(`Terminal ${this._name} has ended`));
+    }
     const state = this._connection.status.state;
     if (state === 'connected') {
       return Promise.resolve();

@@ -123,6 +123,13 @@ describe('WebPtyTerminalConnection', () => {
     expect(adapter.connectionStatus).toBe('disconnected');
   });
 
+  it('reconnect resolves while attached and fails once the shell ended', async () => {
+    const { socket, adapter } = await attached();
+    await adapter.reconnect();
+    socket.serverEmit(protocol.EXIT, { session_id: 'id-1', exit_code: 0 });
+    await expect(adapter.reconnect()).rejects.toThrow('has ended');
+  });
+
   it('shuts down its session by id', async () => {
     const { adapter, closed } = await attached();
     await adapter.shutdown();
