@@ -83,6 +83,13 @@ def test_launcher_file_menu_and_command_open_webpty_sessions(page: Any, lab: Lab
     )
     wait_for(lambda: name in session_names(lab), what="the command's session on the server")
     assert len(session_names(lab)) == 3
+    # Other code using the service itself (ITerminalManager.startNew), without a widget.
+    started = page.evaluate(
+        "async () => { const t = await window.jupyterapp.serviceManager.terminals.startNew();"
+        " const name = t.name; t.dispose(); return name; }"
+    )
+    assert started in session_names(lab)
+    assert len(session_names(lab)) == 4
     # None of them is a built-in (terminado) terminal.
     assert lab.api("api/terminals") == builtin_before
 
