@@ -138,6 +138,34 @@ def test_reload_brings_back_output_and_vim(page: Any, lab: Lab) -> None:
     close_all(lab)
 
 
+def test_network_drop_resumes_without_gap_or_duplicate(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
+    wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt")
+    marker = lab.root / "drop-finished"
+    marker.unlink(missing_ok=True)
+    type_into(
+        page,
+        TERMINAL,
+        f"clear; for i in $(seq 1 30); do echo line-$i; sleep 0.1; done; : > {marker}\n",
+    )
+    wait_for(lambda: "line-3" in terminal_text(page), what="the loop printing")
+    page.context.set_offline(True)
+    try:
+        wait_for(lambda: lab.api("webpty/api/sessions")[0]["clients"] == 0, what="the page dropped")
+        # The shell prints the rest while the page is away.
+        wait_for(marker.exists, what="the loop finished while offline")
+    finally:
+        page.context.set_offline(False)
+    wait_for(lambda: "line-30" in terminal_text(page), 30, "resumed output")
+    printed = [line.strip() for line in terminal_text(page).splitlines()]
+    assert [line for line in printed if line.startswith("line-")] == [
+        f"line-{i}" for i in range(1, 31)
+    ]
+    close_all(lab)
+
+
 def test_flood_then_ctrl_c_in_jupyterlab_widget(page: Any, lab: Lab) -> None:
     # The adapter's acks (a macrotask after delivery) keep a flood flowing and bounded; Ctrl+C
     # brings the prompt back and what follows renders cleanly.
