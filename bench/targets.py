@@ -234,6 +234,5 @@ class BuiltinTarget:
 
 def describe(target: Any) -> str:
     """A short label for tables."""
-    return {"webpty": "jupyter-webpty", "builtin": "built-in terminal", "raw": "raw PTY"}[
-        target if isinstance(target, str) else target.name
-    ]
+    labels = {"webpty": "jupyter-webpty", "builtin": "built-in terminal", "ttyd": "ttyd"}
+    return {**labels, "raw": "raw PTY"}[target if isinstance(target, str) else target.name]
