@@ -153,7 +153,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def _ttyd_version() -> str:
     """``ttyd --version``'s answer, for the record."""
     argv = [str(ttyd.binary()), "--version"]
-    return subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
+    version = subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
+    commit = Path(f"{ttyd.binary()}.commit")  # written by bench/setup-ttyd
+    if commit.is_file() and commit.read_text().strip():
+        version += f" (commit {commit.read_text().strip()[:12]})"
+    return version
 
 
 def main(argv: list[str] | None = None) -> int:
