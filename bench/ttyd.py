@@ -45,10 +45,10 @@ LIMIT, HIGH_WATER, LOW_WATER = 100_000, 10, 4
 #: (1.7.7, commit 647d55a) then loses output: ``pty_pause``/``pty_resume`` (``src/pty.c``) never
 #: update ``process->paused`` (true from the spawn on), so each RESUME restarts the PTY read even
 #: while the last read still waits in ``pss->pty_buf``, and ``process_read_cb``
-#: (``src/protocol.c``) overwrites it: 4095 bytes missing in 4 of 14 ``cat`` rounds here, one of
-#: which lost the end marker and hung the workload. So by default this client sends RESUME only
-#: after its own PAUSE (never, as it keeps up); ``BENCH_TTYD_RESUME=browser`` sends it as the
-#: browser does, to reproduce the loss.
+#: (``src/protocol.c``) overwrites it: whole reads were missing in 5 of 13 ``cat`` rounds of
+#: 64 MiB here, and one more round lost its end marker and hung. So by default this client
+#: sends RESUME only after its own PAUSE (never, as it keeps up); ``BENCH_TTYD_RESUME=browser``
+#: sends it as the browser does, to reproduce the loss.
 BROWSER_RESUME = os.environ.get("BENCH_TTYD_RESUME") == "browser"
 
 
