@@ -223,7 +223,7 @@ def machine() -> dict[str, Any]:
 
 
 def chart(results: dict[str, Any], path: Path) -> None:
-    """A grid of bar charts, one per headline figure, the three targets side by side."""
+    """A grid of bar charts, one per headline figure, the targets side by side."""
     import matplotlib  # noqa: PLC0415 - heavy, only here
 
     matplotlib.use("Agg")
