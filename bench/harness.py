@@ -1,5 +1,6 @@
 """What every benchmark entry point starts and stops: a jupyter-server for jupyter-webpty, one
-for the built-in terminal, and the targets on them (plus the raw PTY loop in this process)."""
+for the built-in terminal, and the targets on them (plus, when asked and built, ttyd, and the raw
+PTY loop in this process)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import workloads
+from . import ttyd, workloads
 from .server import JupyterServer, descendants
 from .targets import BuiltinTarget, RawTarget, Target, WebptyTarget
 
@@ -31,7 +32,12 @@ class Harness:
     """Two identical servers in a temporary directory, webpty measured on one and the built-in
     terminal on the other, so that each server's RSS and CPU are its own."""
 
-    def __init__(self, prefix: str, webpty_options: Sequence[str] = ()) -> None:
+    def __init__(
+        self, prefix: str, webpty_options: Sequence[str] = (), *, with_ttyd: bool = False
+    ) -> None:
+        self.with_ttyd = with_ttyd
+        #: Peers asked for but not run, and why (a missing ttyd build).
+        self.skipped: dict[str, str] = {}
         self.workdir = Path(tempfile.mkdtemp(prefix=prefix))
         self.env = shell_env()
         self.servers = [
@@ -39,14 +45,25 @@ class Harness:
             JupyterServer(self.workdir, SHELL, self.env, "builtin"),
         ]
         self.targets: list[Target] = []
+        self.ttyd: ttyd.TtydTarget | None = None
 
     async def start(self, extra: Callable[[dict[str, str]], list[Target]] | None = None) -> None:
-        """Start the servers; ``targets`` are then webpty, built-in, ``extra(env)``, raw."""
+        """Start the servers; ``targets`` are then webpty, built-in, ttyd, ``extra(env)``, raw."""
         await asyncio.gather(*(server.start() for server in self.servers))
         prompt = workloads.PROMPT
+        peers: list[Target] = []
+        if self.with_ttyd:
+            reason = ttyd.missing_reason()
+            if reason is None:
+                self.ttyd = ttyd.TtydTarget(SHELL, self.env, prompt, self.workdir / "ttyd.log")
+                peers.append(self.ttyd)
+            else:
+                self.skipped["ttyd"] = reason
+                print(f"[bench] {reason}", flush=True)
         self.targets = [
             WebptyTarget(self.servers[0], prompt),
             BuiltinTarget(self.servers[1], prompt),
+            *peers,
             *(extra(self.env) if extra is not None else []),
             RawTarget(SHELL, self.env, prompt),
         ]
@@ -55,6 +72,8 @@ class Harness:
         """Note the servers' current descendants, so that ``stop`` checks each one by pid."""
         for server in self.servers:
             server.remember_family()
+        if self.ttyd is not None:
+            self.ttyd.remember_family()
 
     async def stop(self) -> list[int]:
         """Close the targets and stop everything; returns the processes that had to be killed."""
@@ -63,6 +82,8 @@ class Harness:
         leftovers: list[int] = []
         for server in self.servers:
             leftovers += await server.stop()
+        if self.ttyd is not None:
+            leftovers += await self.ttyd.stop()
         for pid in descendants(os.getpid()):  # raw PTY shells, helpers: none may remain
             leftovers.append(pid)
             with contextlib.suppress(ProcessLookupError):

@@ -11,8 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-NAMES = ("webpty", "builtin", "raw")
-LABELS = {"webpty": "jupyter-webpty", "builtin": "built-in terminal", "raw": "raw PTY"}
+NAMES = ("webpty", "builtin", "ttyd", "raw")
+LABELS = {
+    "webpty": "jupyter-webpty",
+    "builtin": "built-in terminal",
+    "ttyd": "ttyd",
+    "raw": "raw PTY",
+}
 #: webpty's memory bound with one client that stopped reading (docs/protocol.md): the retained
 #: output (scrollback_bytes, default 4 MiB, trimmed in steps of a quarter) plus the
 #: unacknowledged output (flow_high_water, default 256 KiB).
@@ -149,6 +154,7 @@ def table(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "unit": row.unit,
                 **{name: row.read(results, name) for name in NAMES},
                 "vs_builtin": _ratio(row.read, results, "builtin") if row.ratios else None,
+                "vs_ttyd": _ratio(row.read, results, "ttyd") if row.ratios else None,
                 "vs_raw": _ratio(row.read, results, "raw") if row.ratios else None,
                 "target": row.goal,
                 "met": met,
@@ -159,13 +165,14 @@ def table(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def markdown(lines: list[dict[str, Any]]) -> str:
     """The table in GitHub markdown."""
-    head = "| figure | jupyter-webpty | built-in terminal | raw PTY | x built-in | x raw | target | met |"
-    text = [head, "|---|---:|---:|---:|---:|---:|---|---|"]
+    head = "| figure | jupyter-webpty | built-in terminal | ttyd | raw PTY | x built-in | x ttyd | x raw | target | met |"
+    text = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for line in lines:
         unit = f" ({line['unit']})" if line["unit"] else ""
         met = {True: "yes", False: "**no**", None: ""}[line["met"]]
         cells = [line["metric"] + unit] + [_fmt(line[n]) for n in NAMES]
-        cells += [_ratio_text(line["vs_builtin"]), _ratio_text(line["vs_raw"]), line["target"], met]
+        ratios = (line["vs_builtin"], line.get("vs_ttyd"), line["vs_raw"])
+        cells += [*map(_ratio_text, ratios), line["target"], met]
         text.append("| " + " | ".join(cells) + " |")
     return "\n".join(text)
 
@@ -176,18 +183,30 @@ def _ratio_text(value: float | None) -> str:
 
 def plain(lines: list[dict[str, Any]]) -> str:
     """The table for a terminal."""
-    header = ["figure", "webpty", "built-in", "raw", "x bi", "x raw", "target", "met"]
+    header = [
+        "figure",
+        "webpty",
+        "built-in",
+        "ttyd",
+        "raw",
+        "x bi",
+        "x ttyd",
+        "x raw",
+        "target",
+        "met",
+    ]
     body = []
     for line in lines:
         unit = f" ({line['unit']})" if line["unit"] else ""
         met = {True: "yes", False: "NO", None: ""}[line["met"]]
         body.append(
             [line["metric"] + unit, *(_fmt(line[n]) for n in NAMES),
-             _ratio_text(line["vs_builtin"]), _ratio_text(line["vs_raw"]), line["target"], met]
+             _ratio_text(line["vs_builtin"]), _ratio_text(line.get("vs_ttyd")), _ratio_text(line["vs_raw"]),
+             line["target"], met]
         )  # fmt: skip
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     return "\n".join(
-        "  ".join(c.ljust(w) if i in (0, 6) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        "  ".join(c.ljust(w) if i in (0, 8) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
         for r in [header, *body]
     )  # fmt: skip
 
@@ -211,7 +230,7 @@ def machine() -> dict[str, Any]:
 
 
 def chart(results: dict[str, Any], path: Path) -> None:
-    """A grid of bar charts, one per headline figure, the three targets side by side."""
+    """A grid of bar charts, one per headline figure, the targets side by side."""
     import matplotlib  # noqa: PLC0415 - heavy, only here
 
     matplotlib.use("Agg")
@@ -227,7 +246,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ("scale", "create_p50_ms", "create p50, ms", True),
         ("scale", "rss_per_session_kb", "server RSS per idle session, KB", False),
     ]
-    colours = {"webpty": "#2a7ab9", "builtin": "#e08a2c", "raw": "#8a8a8a"}
+    colours = {"webpty": "#2a7ab9", "builtin": "#e08a2c", "ttyd": "#4a9a4a", "raw": "#8a8a8a"}
     fig, axes = plt.subplots(2, 4, figsize=(12, 5.6), dpi=80)
     for ax, (workload, key, title, log) in zip(axes.flat, panels, strict=True):
         names = [
@@ -248,7 +267,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ax.margins(y=0.15)
     info = machine()
     fig.suptitle(
-        f"jupyter-webpty vs Jupyter's built-in terminal vs a raw PTY loop - {info['date']}, "
+        f"jupyter-webpty vs Jupyter's built-in terminal vs ttyd vs a raw PTY loop - {info['date']}, "
         f"{info['nproc']} x {info['cpu']}",
         fontsize=10,
     )

@@ -2,7 +2,8 @@
 
 Starts two identical jupyter-servers (jupyter-webpty and jupyter-server-terminals both enabled;
 webpty is measured on one, the built-in terminal on the other, so that each server's RSS and CPU
-are its own) and a raw PTY loop in this process, runs the workloads with the targets taking
+are its own), ttyd when bench/setup-ttyd has built it (else it says so and goes on without), and
+a raw PTY loop in this process, runs the workloads with the targets taking
 turns, prints the table and writes latest.json, latest.md and latest.png.
 """
 
@@ -23,7 +24,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "bench"
 
-from bench import pressure, report, snapshot, workloads
+from bench import pressure, report, snapshot, ttyd, workloads
 from bench.harness import SHELL, Harness
 
 # "stalled" last: the built-in server's buffering for the non-reading client (tens of MB) would
@@ -50,6 +51,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="throughput rounds per target (default 5)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(WORKLOADS)}")
+    parser.add_argument("--no-ttyd", action="store_true", help="leave ttyd out even if it is built")
     parser.add_argument("--no-png", action="store_true", help="skip the chart (no matplotlib)")
     parser.add_argument(
         "--webpty-option",
@@ -95,7 +97,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if unknown:
         msg = f"unknown workloads: {sorted(unknown)}"
         raise SystemExit(msg)
-    harness = Harness("webpty-bench-", args.webpty_option)
+    harness = Harness("webpty-bench-", args.webpty_option, with_ttyd=not args.no_ttyd)
     load_before = os.getloadavg()
     results: dict[str, Any] = {}
     profiler = None
@@ -143,8 +145,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
         "webpty_options": args.webpty_option,
+        "ttyd": _ttyd_version() if harness.ttyd is not None else harness.skipped.get("ttyd"),
     }
     return results
+
+
+def _ttyd_version() -> str:
+    """``ttyd --version``'s answer, for the record."""
+    argv = [str(ttyd.binary()), "--version"]
+    version = subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
+    commit = Path(f"{ttyd.binary()}.commit")  # written by bench/setup-ttyd
+    if commit.is_file() and commit.read_text().strip():
+        version += f" (commit {commit.read_text().strip()[:12]})"
+    return version
 
 
 def main(argv: list[str] | None = None) -> int:

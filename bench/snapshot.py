@@ -86,6 +86,9 @@ async def attach(ctx: Context) -> dict[str, Any]:
             "attach_ms": statistics.median(v[1] for v in values) * 1e3,
             "replay_bytes": statistics.median(v[2] for v in values),
         }
+    if any(t.name == "ttyd" for t in ctx.targets):
+        # ttyd keeps nothing for a closed connection: a new one starts a new shell.
+        result["ttyd"] = {"skipped": "ttyd has no reattach"}
     return result
 
 

@@ -1,5 +1,6 @@
-"""The three targets behind one async interface: jupyter-webpty, Jupyter's built-in terminals
-(terminado over jupyter-server-terminals), and a raw PTY read loop in this process.
+"""Targets behind one async interface: jupyter-webpty, Jupyter's built-in terminals
+(terminado over jupyter-server-terminals), a raw PTY read loop in this process, and ttyd
+(``bench/ttyd.py``, registered by the harness when built).
 
 Each target opens sessions whose output goes to a :class:`~bench.stream.Output`, takes keystrokes
 with ``send``, can open a session whose client never reads (``open_stalled``) and, where the
@@ -234,6 +235,5 @@ class BuiltinTarget:
 
 def describe(target: Any) -> str:
     """A short label for tables."""
-    return {"webpty": "jupyter-webpty", "builtin": "built-in terminal", "raw": "raw PTY"}[
-        target if isinstance(target, str) else target.name
-    ]
+    labels = {"webpty": "jupyter-webpty", "builtin": "built-in terminal", "ttyd": "ttyd"}
+    return {**labels, "raw": "raw PTY"}[target if isinstance(target, str) else target.name]
