@@ -161,7 +161,10 @@ function sessionInfo(name: string, id: string): protocol.ISessionInfo {
     cols: 80,
     rows: 24,
     clients: 0,
-    command: 'bash'
+    command: 'bash',
+    running_command: null,
+    last_exit_code: null,
+    shell_integration: false
   };
 }
 

@@ -1,0 +1,71 @@
+"""What JupyterLab's built-in terminal offers, checked on webpty sessions in JupyterLab's widget.
+
+Open Terminal Here from the file browser (and back: the file browser follows a shell's cwd),
+the document search over the scrollback, and the context menu's Copy and Paste through the
+system clipboard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .conftest import ARTIFACTS, Lab, type_into, wait_for
+from .test_terminal_manager import close_all, current_terminal, open_lab, terminal_text
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def listing_item(page: Any, name: str) -> Any:
+    """The file browser's row for ``name`` (in the directory it shows)."""
+    return page.locator(f'.jp-DirListing-item[title^="Name: {name}"]').first
+
+
+def context_menu_click(page: Any, label: str) -> None:
+    """Click the open context menu's item ``label``."""
+    page.locator(".lm-Menu-item", has_text=label).first.click()
+
+
+def test_open_terminal_here_starts_in_the_folder(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    inner = lab.root / "project" / "src"
+    inner.mkdir(parents=True, exist_ok=True)
+    open_lab(page, lab, reset=True)
+    # Show the file browser (clicking its tab would hide it when already shown).
+    page.evaluate("window.jupyterapp.shell.activateById('filebrowser')")
+
+    # Right-click a folder: the terminal starts in it.
+    listing_item(page, "project").dblclick()
+    listing_item(page, "src").click(button="right")
+    context_menu_click(page, "Open Terminal Here")
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "prompt")
+    [session] = lab.api("webpty/api/sessions")
+    type_into(page, scope, "pwd\n")
+    wait_for(lambda: str(inner) in terminal_text(page, scope), what="pwd in the folder")
+    assert session["cwd"] == str(inner)
+    page.screenshot(path=str(ARTIFACTS / "open-terminal-here.png"))
+
+    # Right-click the listing's background: the directory the browser shows.
+    page.locator("#filebrowser .jp-DirListing-content").click(
+        button="right", position={"x": 40, "y": 200}
+    )
+    context_menu_click(page, "Open Terminal Here")
+    wait_for(lambda: len(lab.api("webpty/api/sessions")) == 2, what="the second session")
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "second prompt")
+    type_into(page, scope, "pwd\n")
+    wait_for(
+        lambda: f"{lab.root / 'project'}\n" in terminal_text(page, scope) + "\n",
+        what="pwd in the browser's directory",
+    )
+
+    # And back: the file browser follows the shell to where it went.
+    type_into(page, scope, "mkdir -p deeper/down && cd deeper/down && touch here-marker\n")
+    wait_for((lab.root / "project" / "deeper" / "down" / "here-marker").exists, what="cd")
+    page.locator(f"{scope} .xterm-screen").click(button="right")
+    context_menu_click(page, "Show Terminal's Directory in File Browser")
+    listing_item(page, "here-marker").wait_for(timeout=20_000)
+    crumbs = page.locator("#filebrowser .jp-BreadCrumbs").inner_text()
+    assert "down" in crumbs
+    close_all(lab)
