@@ -7,10 +7,14 @@ system clipboard.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .conftest import ARTIFACTS, Lab, type_into, wait_for
+import pytest
+
+from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
 from .test_terminal_manager import close_all, current_terminal, open_lab, terminal_text
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -68,4 +72,51 @@ def test_open_terminal_here_starts_in_the_folder(page: Any, lab: Lab) -> None:
     listing_item(page, "here-marker").wait_for(timeout=20_000)
     crumbs = page.locator("#filebrowser .jp-BreadCrumbs").inner_text()
     assert "down" in crumbs
+    close_all(lab)
+
+
+@pytest.fixture(scope="module")
+def deep_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab with its terminal setting ``scrollback`` raised from 1000 to 10000 lines."""
+    server = start_lab(tmp_path_factory, terminal_settings={"scrollback": 10_000})
+    yield server
+    server.stop()
+
+
+def search_counter(page: Any) -> str:
+    return str(page.locator(".jp-DocumentSearch-index-counter").inner_text()).strip()
+
+
+def test_ctrl_f_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab) -> None:
+    lab = deep_lab
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    page.locator('.jp-LauncherCard[title="Start a new terminal session"]').first.click()
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "prompt")
+    type_into(page, scope, "echo needle-$((6*7)); seq 1 5000\n")
+    wait_for(
+        lambda: terminal_text(page, scope).rstrip().endswith("5000\nwebpty$"), 60, "5000 lines"
+    )
+    # Ctrl+F typed into the terminal is the shell's (readline's forward-char), as in JupyterLab's
+    # built-in terminal: Edit > Find... opens JupyterLab's search bar over the focused terminal.
+    page.locator(f"{scope} .xterm-helper-textarea").focus()
+    page.get_by_role("menuitem", name="Edit", exact=True).click()
+    page.locator('.lm-Menu-item[data-command="documentsearch:start"]').click()
+    search = page.locator(".jp-DocumentSearch-input")
+    search.wait_for(timeout=10_000)
+    search.fill("needle-42")
+    wait_for(lambda: search_counter(page) == "1/1", what="one match")
+    # The terminal scrolled back to it: the search bar and the match, for docs/.
+    wait_for(lambda: "needle-42" in terminal_text(page, scope), what="scrolled to the match")
+    page.screenshot(path=str(ARTIFACTS / "terminal-search.png"))
+    shutil.copy(ARTIFACTS / "terminal-search.png", DOCS / "terminal-search.png")
+    # Regular expressions, with next/previous over several matches.
+    page.locator(".jp-DocumentSearch-overlay button[title*='Regular Expression']").click()
+    search.fill("^49[0-9]{2}$")
+    wait_for(lambda: search_counter(page) == "1/100", what="100 matches")
+    page.locator(".jp-DocumentSearch-overlay button[title^='Next Match']").click()
+    wait_for(lambda: search_counter(page) == "2/100", what="the next match")
+    page.locator(".jp-DocumentSearch-overlay button[title^='Previous Match']").click()
+    wait_for(lambda: search_counter(page) == "1/100", what="the previous match")
     close_all(lab)
