@@ -120,3 +120,36 @@ def test_ctrl_f_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab) -> None:
     page.locator(".jp-DocumentSearch-overlay button[title^='Previous Match']").click()
     wait_for(lambda: search_counter(page) == "1/100", what="the previous match")
     close_all(lab)
+
+
+def test_context_menu_copy_and_paste_round_trip(page: Any, lab: Lab) -> None:
+    # JupyterLab's own menu items on a webpty session: nothing of ours is involved but the stream.
+    close_all(lab)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    open_lab(page, lab, reset=True)
+    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "prompt")
+    type_into(page, scope, "clear; echo copy-$((6*7))-me\n")
+    wait_for(lambda: "copy-42-me" in terminal_text(page, scope), what="the text to copy")
+    # Double-click selects the word (xterm.js counts "-" as part of it).
+    row = page.locator(f"{scope} .xterm-accessibility-tree > div", has_text="copy-42-me").first
+    box = row.bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.locator(f"{scope} .xterm-screen").click(button="right")
+    context_menu_click(page, "Copy")
+    wait_for(
+        lambda: page.evaluate("navigator.clipboard.readText()") == "copy-42-me",
+        what="the selection in the system clipboard",
+    )
+    # Paste types it into the shell, after what was typed before.
+    type_into(page, scope, "echo pasted:")
+    page.locator(f"{scope} .xterm-screen").click(button="right")
+    context_menu_click(page, "Paste")
+    wait_for(lambda: "echo pasted:copy-42-me" in terminal_text(page, scope), what="pasted")
+    type_into(page, scope, "\n")
+    wait_for(
+        lambda: "\npasted:copy-42-me" in terminal_text(page, scope), what="the pasted text ran"
+    )
+    close_all(lab)
