@@ -72,6 +72,17 @@ def test_open_terminal_here_starts_in_the_folder(page: Any, lab: Lab) -> None:
     listing_item(page, "here-marker").wait_for(timeout=20_000)
     crumbs = page.locator("#filebrowser .jp-BreadCrumbs").inner_text()
     assert "down" in crumbs
+
+    # A Launcher opened now starts its terminal there too (JupyterLab passes the browser's path).
+    page.evaluate("void window.jupyterapp.commands.execute('launcher:create')")
+    launcher = "#jp-main-dock-panel .jp-MainAreaWidget:not(.lm-mod-hidden)"
+    page.locator(f'{launcher} .jp-LauncherCard[title="Start a new terminal session"]').click()
+    wait_for(lambda: len(lab.api("webpty/api/sessions")) == 3, what="the Launcher's session")
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "third prompt")
+    type_into(page, scope, "pwd\n")
+    down = lab.root / "project" / "deeper" / "down"
+    wait_for(lambda: f"{down}\n" in terminal_text(page, scope) + "\n", what="the Launcher's cwd")
     close_all(lab)
 
 
