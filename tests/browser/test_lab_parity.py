@@ -164,3 +164,25 @@ def test_context_menu_copy_and_paste_round_trip(page: Any, lab: Lab) -> None:
         lambda: "\npasted:copy-42-me" in terminal_text(page, scope), what="the pasted text ran"
     )
     close_all(lab)
+
+
+def test_open_terminal_here_in_notebook7(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    (lab.root / "nb7-folder").mkdir(exist_ok=True)
+    page.goto(lab.page_url("tree"))
+    listing_item(page, "nb7-folder").wait_for(timeout=60_000)
+    with page.context.expect_page() as opened:
+        listing_item(page, "nb7-folder").click(button="right")
+        context_menu_click(page, "Open Terminal Here")
+    terminal_page = opened.value
+    try:
+        wait_for(lambda: "webpty$" in terminal_text(terminal_page, ".jp-Terminal"), 30, "prompt")
+        type_into(terminal_page, ".jp-Terminal", "pwd\n")
+        folder = lab.root / "nb7-folder"
+        wait_for(
+            lambda: f"{folder}\n" in terminal_text(terminal_page, ".jp-Terminal") + "\n",
+            what="pwd in the folder",
+        )
+    finally:
+        terminal_page.close()
+    close_all(lab)
