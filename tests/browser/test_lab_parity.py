@@ -98,7 +98,7 @@ def search_counter(page: Any) -> str:
     return str(page.locator(".jp-DocumentSearch-index-counter").inner_text()).strip()
 
 
-def test_ctrl_f_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab) -> None:
+def test_document_search_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab) -> None:
     lab = deep_lab
     close_all(lab)
     open_lab(page, lab, reset=True)
@@ -109,9 +109,15 @@ def test_ctrl_f_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab) -> None:
     wait_for(
         lambda: terminal_text(page, scope).rstrip().endswith("5000\nwebpty$"), 60, "5000 lines"
     )
+    page.locator(f"{scope} .xterm-helper-textarea").focus()
     # Ctrl+F typed into the terminal is the shell's (readline's forward-char), as in JupyterLab's
     # built-in terminal: Edit > Find... opens JupyterLab's search bar over the focused terminal.
-    page.locator(f"{scope} .xterm-helper-textarea").focus()
+    # The shell got it: "ab", back twice, forward once, then "X" lands between a and b.
+    type_into(page, scope, "echo ab")
+    for key in ("Control+b", "Control+b", "Control+f"):
+        page.keyboard.press(key)
+    type_into(page, scope, "X\n")
+    wait_for(lambda: "\naXb\n" in terminal_text(page, scope), what="Ctrl+F moved the cursor")
     page.get_by_role("menuitem", name="Edit", exact=True).click()
     page.locator('.lm-Menu-item[data-command="documentsearch:start"]').click()
     search = page.locator(".jp-DocumentSearch-input")
