@@ -212,6 +212,12 @@ async def test_run_timeout_leaves_the_command_running(rest: SessionsClient) -> N
     with pytest.raises(SessionBusy):
         await asyncio.to_thread(run, rest, "t", "true")
     await asyncio.to_thread(rest.send, "t", "\x03")
+    # The interrupted command ends when its end mark has been read: wait for that (with a
+    # deadline) before the next run(), which refuses to type while a command runs.
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await asyncio.to_thread(rest.find, "t") or {}).get("running_command") is not None:
+        assert asyncio.get_running_loop().time() < deadline, "the interrupted command never ended"
+        await asyncio.sleep(0.05)
     result = await asyncio.to_thread(run, rest, "t", "echo after", timeout=10)
     assert (result.exit_code, result.output) == (0, "after\n")
 
