@@ -23,7 +23,8 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 from . import protocol, terminado
 from .audit import AuditLog
 from .core import Limits, SessionManager
-from .handlers import identify, rest_handlers, socket_handler, wire
+from .rest import rest_handlers
+from .sockethandler import identify, socket_handler, wire
 from .transport import BoundedJson, TerminalEvents, TerminalServer
 
 #: Our shell init files (package data), by shell: see core/integration.py.

@@ -38,13 +38,12 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import routing, web, websocket
 
 from . import protocol
+from .auth import AUTH_RESOURCE, Guarded, owner_of
 from .core import InvalidCwd, PtySession, SessionManager, SessionNotFound, WebPtyError
-from .handlers import ScrubbedLog, owner_of
 from .terminado_frames import FrameError, Resize, parse_frame
 
 log = logging.getLogger(__name__)
 
-AUTH_RESOURCE = "terminals"
 #: A full reset before a restore: a reconnecting terminado client keeps its old screen
 #: (JupyterLab's terminal widget does), and the replay must not land on top of it.
 RESET = "\x1bc"
@@ -71,8 +70,7 @@ def _http_errors() -> Iterator[None]:
         raise web.HTTPError(409, str(exc)) from exc
 
 
-class _TerminalsAPI(ScrubbedLog, APIHandler):
-    auth_resource = AUTH_RESOURCE
+class _TerminalsAPI(Guarded, APIHandler):
     manager: SessionManager
     owner_policy: str
 
@@ -143,7 +141,7 @@ class TerminalHandler(_TerminalsAPI):
         self.finish()
 
 
-class TerminalSocket(ScrubbedLog, WebSocketMixin, JupyterHandler, websocket.WebSocketHandler):
+class TerminalSocket(Guarded, WebSocketMixin, JupyterHandler, websocket.WebSocketHandler):
     """``{base_url}terminals/websocket/{name}``: one terminado client attached to a session.
 
     Flow control: terminado clients send no acks, so output counts as acknowledged once tornado
@@ -153,7 +151,6 @@ class TerminalSocket(ScrubbedLog, WebSocketMixin, JupyterHandler, websocket.WebS
     no other viewer takes more), so its backlog cannot grow server memory.
     """
 
-    auth_resource = AUTH_RESOURCE
     manager: SessionManager
     owner_policy: str
     sockets: Sockets

@@ -24,7 +24,7 @@ Reply = dict[str, Any]
 
 
 class Wire(Protocol):
-    """The websocket under one Socket.IO connection, as the hot path uses it (handlers.py).
+    """The websocket under one Socket.IO connection, as the hot path uses it (sockethandler.py).
 
     Engine.IO passes every message through a queue and a task or two each way; for keystrokes
     and output those loop turns were most of the server's share of an echo (see
@@ -353,7 +353,7 @@ class TerminalEvents:
         owner = self._identify(environ)
         if owner is None:
             return False
-        # (TCP_NODELAY for keystroke echo is set by the tornado handler, handlers.py.)
+        # (TCP_NODELAY for keystroke echo is set by the tornado handler, sockethandler.py.)
         self._owners[sid] = owner
         self._attached[sid] = set()
         await self._sio.enter_room(sid, self._room(owner))
