@@ -18,7 +18,6 @@ from tornado import web
 from . import protocol
 from .auth import Guarded, owner_of
 from .core import InvalidCwd, SessionManager, SessionNotFound, WebPtyError, command_text
-from .transport import command_info, describe
 
 
 @contextlib.contextmanager
@@ -79,7 +78,7 @@ class SessionsHandler(_SessionsHandler):
     @web.authenticated
     @authorized("execute")  # type: ignore[untyped-decorator]
     async def get(self) -> None:
-        self.finish(json.dumps([describe(s) for s in self.manager.sessions(self.owner)]))
+        self.finish(json.dumps([protocol.describe(s) for s in self.manager.sessions(self.owner)]))
 
     @web.authenticated
     @authorized("execute")  # type: ignore[untyped-decorator]
@@ -93,7 +92,7 @@ class SessionsHandler(_SessionsHandler):
                 self.owner, cols=request.cols, rows=request.rows, name=request.name, cwd=request.cwd
             )
         self.set_status(201)
-        self.finish(json.dumps(describe(session)))
+        self.finish(json.dumps(protocol.describe(session)))
 
 
 class SessionHandler(_SessionsHandler):
@@ -108,7 +107,7 @@ class SessionHandler(_SessionsHandler):
     @web.authenticated
     @authorized("execute")  # type: ignore[untyped-decorator]
     async def get(self, session_id: str) -> None:
-        self.finish(json.dumps(describe(self.session(session_id))))
+        self.finish(json.dumps(protocol.describe(self.session(session_id))))
 
     @web.authenticated
     @authorized("execute")  # type: ignore[untyped-decorator]
@@ -117,7 +116,7 @@ class SessionHandler(_SessionsHandler):
         with _http_errors():
             request = protocol.parse_rename({**self.body(), "session_id": session_id})
             session = self.manager.rename(self.owner, session_id, request.name)
-        self.finish(json.dumps(describe(session)))
+        self.finish(json.dumps(protocol.describe(session)))
 
     @web.authenticated
     @authorized("execute")  # type: ignore[untyped-decorator]
@@ -151,7 +150,7 @@ class CommandsHandler(SessionHandler):
     async def get(self, session_id: str) -> None:
         session = self.session(session_id)
         reply: protocol.CommandLog = {
-            "commands": [command_info(r) for r in session.commands()],
+            "commands": [protocol.command_info(r) for r in session.commands()],
             "shell_integration": session.integrated,
             "has_prompted": session.has_prompted,
             "retained_from": session.end - session.retained_bytes,

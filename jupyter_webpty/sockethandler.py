@@ -35,8 +35,7 @@ from tornado.websocket import WebSocketClosedError
 
 from . import protocol
 from .auth import Guarded, is_authorized, owner_of
-from .guards import engineio_query_problem, frame_problem
-from .transport import packet_problem
+from .guards import engineio_query_problem, frame_problem, packet_problem
 
 #: Frames received but not yet taken by Engine.IO's reader, per connection. When full, the
 #: handler stops reading the socket (TCP pushes back on the client): at most this many

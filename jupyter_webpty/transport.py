@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import engineio
@@ -14,7 +13,7 @@ import socketio
 from socketio import packet
 
 from . import protocol
-from .core import CommandRecord, PtySession, SessionManager, WebPtyError
+from .core import Attached, CommandRecord, PtySession, SessionManager, WebPtyError
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +47,6 @@ _RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
 _MAX_INT_DIGITS = 30
 #: Packet types handled on the hot path: EVENT without namespace or ack id ("2[...").
 _HOT_PREFIX = "2["
-#: Deepest JSON nesting a packet may have. Our payloads nest 2 deep; Python's json parser
-#: raises RecursionError near 1000, which python-socketio does not catch (docs/protocol.md).
-MAX_NESTING = 32
-#: Socket.IO packet types a client may send: CONNECT, DISCONNECT, EVENT, ACK. CONNECT_ERROR is
-#: the server's; BINARY_EVENT/BINARY_ACK ("5", "6") announce attachments that python-socketio
-#: buffers without limit, and our protocol never needs bytes from a client.
-_CLIENT_PACKET_TYPES = frozenset("0123")
 #: Requests of one connection being handled at once (python-socketio starts a task for each
 #: event); more are refused at once, so a flood of slow requests cannot pile up tasks.
 MAX_REQUESTS_IN_FLIGHT = 64
@@ -106,45 +98,6 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def packet_problem(text: str) -> str | None:
-    """Why the Socket.IO packet ``text`` must not reach python-socketio, or None.
-
-    A packet python-socketio cannot decode raises inside Engine.IO's reader (a traceback in
-    the log, no answer to the client), a binary one makes it buffer attachments, and a deeply
-    nested one raises RecursionError. The caller closes the connection instead: a client that
-    sends such a packet is broken or hostile, and closing costs the server nothing.
-    """
-    if not text or text[0] not in _CLIENT_PACKET_TYPES:
-        return "binary or unknown Socket.IO packet"
-    try:
-        decoded = packet.Packet(encoded_packet=text)
-    except (ValueError, RecursionError):
-        return "malformed Socket.IO packet"
-    data = decoded.data
-    if decoded.packet_type == packet.EVENT and not (
-        isinstance(data, list) and data and isinstance(data[0], str)
-    ):
-        return "a Socket.IO event needs a name"
-    # Counting brackets (C speed) spares the walk for nearly every packet.
-    if text.count("[") + text.count("{") > MAX_NESTING and _depth(data) > MAX_NESTING:
-        return "Socket.IO packet nested too deeply"
-    return None
-
-
-def _depth(value: object) -> int:
-    """How deeply ``value`` nests lists and dicts (iterative: no recursion to exhaust)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_NESTING:  # one level past the limit is proof enough
-                stack.extend((child, depth + 1) for child in item)
-    return deepest
-
-
 class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
     """An AsyncServer that treats client events named like its internal ones as unknown.
 
@@ -186,42 +139,19 @@ class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
         await super()._handle_event(eio_sid, namespace, id, data)
 
 
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
-
-
-def describe(session: PtySession) -> protocol.SessionInfo:
-    """The public description of a session (``terminal:list`` and REST)."""
-    command, cwd = session.foreground()
-    running = session.running_command
-    return {
+def _attached_reply(session: PtySession, attached: Attached, **resume: object) -> Reply:
+    """The reply to ``create`` and ``reconnect``: the session, its size and where delivery to
+    this connection starts; ``reconnect`` adds what the client needs to ``resume``."""
+    reply: Reply = {
+        "success": True,
         "session_id": session.id,
         "name": session.name,
-        "created_at": _iso(session.created_at),
-        "last_activity": _iso(session.last_activity),
-        "cwd": cwd,
-        "cols": session.cols,
-        "rows": session.rows,
-        "clients": session.clients,
-        "command": command,
-        "running_command": running.command if running is not None else None,
-        "last_exit_code": session.last_exit_code,
-        "shell_integration": session.integrated,
+        "created_at": protocol.describe_time(session.created_at),
+        "offset": attached.offset,
     }
-
-
-def command_info(record: CommandRecord) -> protocol.CommandInfo:
-    """The public description of one command of a session's log."""
-    return {
-        "seq": record.seq,
-        "command": record.command,
-        "cwd": record.cwd,
-        "start": record.start,
-        "end": record.end,
-        "exit_code": record.exit_code,
-        "started_at": _iso(record.started_at),
-        "duration": record.duration,
-    }
+    reply.update(resume)
+    reply.update(cols=session.cols, rows=session.rows)
+    return reply
 
 
 def _failure(exc: Exception) -> Reply:
@@ -249,12 +179,13 @@ class TerminalEvents:
         self._queued: dict[str, int] = {}  # sid -> emits still on python-socketio's path
         self._in_flight: dict[str, int] = {}  # sid -> requests being handled
         self._stopping = False
-        #: Events that may skip python-socketio (handlers that never wait): see _receive.
+        #: Handlers that never wait, for ``protocol.NO_ACK_EVENTS``: see _receive.
         self._hot: dict[str, Callable[[str, object], None]] = {
             protocol.INPUT: self._input,
             protocol.RESIZE: self._resize,
             protocol.ACK: self._ack,
         }
+        assert self._hot.keys() == protocol.NO_ACK_EVENTS  # noqa: S101 (one table, one set)
         manager.add_listener(self)
         manager.on_command(self._command)
 
@@ -290,10 +221,7 @@ class TerminalEvents:
             self._in_flight[sid] = in_flight + 1
             try:
                 return await handler(sid, data)
-            except (protocol.ProtocolError, WebPtyError) as exc:
-                return self._refuse(sid, event, data, exc)
-            except Exception as exc:
-                log.exception("terminal event %s failed", event)
+            except Exception as exc:  # noqa: BLE001 (_refuse logs the unexpected ones)
                 return self._refuse(sid, event, data, exc)
             finally:
                 left = self._in_flight.get(sid, 1) - 1
@@ -327,15 +255,17 @@ class TerminalEvents:
         data = _payload(packet_data[1:])
         try:
             handler(sid, data)
-        except (protocol.ProtocolError, WebPtyError) as exc:
-            self._refuse(sid, event, data, exc)
-        except Exception as exc:
-            log.exception("terminal event %s failed", event)
+        except Exception as exc:  # noqa: BLE001 (_refuse logs the unexpected ones)
             self._refuse(sid, event, data, exc)
         return True
 
     def _refuse(self, sid: str, event: str, data: object, exc: Exception) -> Reply | None:
-        if event in (protocol.INPUT, protocol.RESIZE, protocol.ACK):
+        """How both paths (``_guard``, ``_receive``) answer an event that failed: the error
+        reply, or ``terminal:error`` for an event sent without an ack id. A failure that is no
+        refusal of the core or the protocol is a bug: logged with its traceback."""
+        if not isinstance(exc, (protocol.ProtocolError, WebPtyError)):
+            log.error("terminal event %s failed", event, exc_info=exc)
+        if event in protocol.NO_ACK_EVENTS:
             session_id = data.get("session_id") if isinstance(data, dict) else None
             if not isinstance(session_id, str):
                 session_id = None
@@ -400,15 +330,7 @@ class TerminalEvents:
         )
         attached = self._attach(sid, session, 0)
         session.resize(request.cols, request.rows, key=sid)
-        return {
-            "success": True,
-            "session_id": session.id,
-            "name": session.name,
-            "created_at": _iso(session.created_at),
-            "offset": attached.offset,
-            "cols": session.cols,
-            "rows": session.rows,
-        }
+        return _attached_reply(session, attached)
 
     async def reconnect(self, sid: str, data: object) -> Reply:
         """``terminal:reconnect``: attach to one of the caller's sessions and resume."""
@@ -420,20 +342,15 @@ class TerminalEvents:
         if request.cols is not None and request.rows is not None:
             session.resize(request.cols, request.rows, key=sid)
         self._manager.notify_changed(owner)
-        return {
-            "success": True,
-            "session_id": session.id,
-            "name": session.name,
-            "created_at": _iso(session.created_at),
-            "offset": attached.offset,
-            "end": attached.end,
-            "truncated": attached.truncated,
-            "preamble": attached.preamble,
-            "cols": session.cols,
-            "rows": session.rows,
-        }
+        return _attached_reply(
+            session,
+            attached,
+            end=attached.end,
+            truncated=attached.truncated,
+            preamble=attached.preamble,
+        )
 
-    def _attach(self, sid: str, session: PtySession, offset: int | None) -> Any:
+    def _attach(self, sid: str, session: PtySession, offset: int | None) -> Attached:
         session_id = session.id
         # The one packet sent per chunk of output, formatted once (python-socketio's encoder
         # walks the payload looking for bytes on every call).
@@ -511,7 +428,10 @@ class TerminalEvents:
         """``terminal:list``: the caller's sessions."""
         protocol.parse_list(data)
         owner = self._owner(sid)
-        return {"success": True, "sessions": [describe(s) for s in self._manager.sessions(owner)]}
+        return {
+            "success": True,
+            "sessions": [protocol.describe(s) for s in self._manager.sessions(owner)],
+        }
 
     def _attached_session(self, sid: str, session_id: str) -> PtySession:
         session = self._manager.get(self._owner(sid), session_id)
@@ -538,7 +458,7 @@ class TerminalEvents:
         payload: protocol.CommandEvent = {
             "session_id": session.id,
             "event": protocol.COMMAND_FINISHED if finished else protocol.COMMAND_STARTED,
-            "command": command_info(record),
+            "command": protocol.command_info(record),
         }
         self._emit(protocol.COMMAND, dict(payload), self._room(session.owner))
 
