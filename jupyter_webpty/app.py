@@ -24,8 +24,9 @@ from . import protocol, terminado
 from .audit import AuditLog
 from .core import Limits, SessionManager
 from .rest import rest_handlers
+from .sioserver import BoundedJson, TerminalServer
 from .sockethandler import identify, socket_handler, wire
-from .transport import BoundedJson, TerminalEvents, TerminalServer
+from .transport import TerminalEvents
 
 #: Our shell init files (package data), by shell: see core/integration.py.
 SHELL_DIR = Path(__file__).parent / "shell"

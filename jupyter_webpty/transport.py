@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any
 
-import engineio
 import socketio
-from socketio import packet
 
 from . import protocol
 from .core import Attached, CommandRecord, PtySession, SessionManager, WebPtyError
+from .outbox import FindWire, Outbox
+from .sioserver import BoundedJson
 
 log = logging.getLogger(__name__)
 
@@ -21,122 +20,12 @@ log = logging.getLogger(__name__)
 Identify = Callable[[dict[str, Any]], "str | None"]
 Reply = dict[str, Any]
 
-
-class Wire(Protocol):
-    """The websocket under one Socket.IO connection, as the hot path uses it (sockethandler.py).
-
-    Engine.IO passes every message through a queue and a task or two each way; for keystrokes
-    and output those loop turns were most of the server's share of an echo (see
-    bench/README.md). The two methods skip them; everything else takes python-socketio's path.
-    """
-
-    def send_message(self, text: str, attachment: bytes | None) -> bool:
-        """Write one Socket.IO packet (and its one binary attachment) now; False if closed."""
-
-    def set_receiver(self, receiver: Callable[[str], bool] | None) -> None:
-        """Offer each Socket.IO packet (text, without the Engine.IO type) to ``receiver``
-        first; it returns True when it handled the packet."""
-
-
-#: The connection's Wire, when its transport offers one.
-FindWire = Callable[[dict[str, Any]], "Wire | None"]
-
 _NOT_ATTACHED = "this connection is not attached to the session; reconnect to it first"
-#: Names python-socketio dispatches to its own handlers; a client must not trigger them.
-_RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
-_MAX_INT_DIGITS = 30
 #: Packet types handled on the hot path: EVENT without namespace or ack id ("2[...").
 _HOT_PREFIX = "2["
 #: Requests of one connection being handled at once (python-socketio starts a task for each
 #: event); more are refused at once, so a flood of slow requests cannot pile up tasks.
 MAX_REQUESTS_IN_FLIGHT = 64
-
-
-class BoundedJson:
-    """The ``json`` module for Socket.IO packets, with huge integer literals made harmless.
-
-    python-socketio drops a packet whose integer literal it cannot parse, so the request would
-    get no answer at all; here a 10**100 becomes ``inf`` and fails validation with a message.
-    """
-
-    @staticmethod
-    def dumps(obj: Any, **kwargs: Any) -> str:
-        return json.dumps(obj, **kwargs)
-
-    @staticmethod
-    def loads(text: str | bytes, **kwargs: Any) -> Any:
-        return json.loads(text, parse_int=_parse_int, **kwargs)
-
-
-def _parse_int(text: str) -> int | float:
-    return int(text) if len(text) <= _MAX_INT_DIGITS else float("inf")
-
-
-class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    """Engine.IO's server, keeping its background tasks so that a stop can end them.
-
-    Engine.IO starts each connection's ping timer (a 25 s sleep) and python-socketio each event
-    handler with ``ensure_future`` and keeps no reference: when the server stops, the loop
-    closes with them pending and logs "Task was destroyed but it is pending" for each.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._background: set[asyncio.Future[Any]] = set()
-
-    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
-        task = super().start_background_task(target, *args, **kwargs)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
-
-    async def cancel_background_tasks(self) -> None:
-        """Cancel every background task still running and wait for them to end."""
-        tasks = list(self._background)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
-    """An AsyncServer that treats client events named like its internal ones as unknown.
-
-    Otherwise a client emitting "disconnect" would run the disconnect handler on its own
-    connection, and "*" would reach the catch-all with shifted arguments. This overrides a
-    private method of python-socketio 5 (pinned < 6 in pyproject).
-    """
-
-    _stopped = False
-
-    def _engineio_server_class(self) -> type[_EngineServer]:
-        return _EngineServer
-
-    async def stop(self) -> None:
-        """Stop background work (python-socketio's, then Engine.IO's ping timers): a server stop
-        then leaves no task pending. Only the first call does anything (Engine.IO's
-        ``shutdown`` raises when called twice)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        await self.shutdown()
-        await self.eio.cancel_background_tasks()
-
-    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
-        namespace = namespace or "/"
-        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        if sid is None:
-            # A namespace this client never joined: python-socketio ignores such events, and an
-            # error emitted to sid None would go to every connection of every user.
-            return
-        if data and isinstance(data[0], str) and data[0] in _RESERVED_EVENTS:
-            error = f"event {data[0]!r} is reserved"
-            if id is not None:
-                reply = [{"success": False, "error": error}]
-                ack = self.packet_class(packet.ACK, namespace=namespace, id=id, data=reply)
-                await self._send_packet(eio_sid, ack)
-            await self.emit(protocol.ERROR, {"session_id": None, "error": error}, to=sid)
-            return
-        await super()._handle_event(eio_sid, namespace, id, data)
 
 
 def _attached_reply(session: PtySession, attached: Attached, **resume: object) -> Reply:
@@ -174,9 +63,8 @@ class TerminalEvents:
         self._find_wire = wire
         self._owners: dict[str, str] = {}  # sid -> owner
         self._attached: dict[str, set[str]] = {}  # sid -> session ids
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._wires: dict[str, tuple[Wire, Any]] = {}  # sid -> (wire, Engine.IO socket)
-        self._queued: dict[str, int] = {}  # sid -> emits still on python-socketio's path
+        self._outbox = Outbox(sio)
+        self._emit = self._outbox.emit
         self._in_flight: dict[str, int] = {}  # sid -> requests being handled
         self._stopping = False
         #: Handlers that never wait, for ``protocol.NO_ACK_EVENTS``: see _receive.
@@ -290,16 +178,16 @@ class TerminalEvents:
         wire = self._find_wire(environ) if self._find_wire is not None else None
         socket = self._sio.eio.sockets.get(self._sio.manager.eio_sid_from_sid(sid, "/"))
         if wire is not None and socket is not None:
-            self._wires[sid] = (wire, socket)
+            self._outbox.add(sid, wire, socket)
             wire.set_receiver(lambda text: self._receive(sid, text))
         return True
 
     async def disconnect(self, sid: str, *args: object) -> None:
         """Detach the connection from its sessions; they keep running."""
         owner = self._owners.pop(sid, None)
-        wire = self._wires.pop(sid, None)
+        wire = self._outbox.remove(sid)
         if wire is not None:
-            wire[0].set_receiver(None)
+            wire.set_receiver(None)
         for session_id in self._attached.pop(sid, set()):
             try:
                 session = self._manager.get(owner or "", session_id)
@@ -357,10 +245,12 @@ class TerminalEvents:
         head = f'51-["{protocol.OUTPUT}",{{"session_id":{json.dumps(session_id)},'
         tail = '"data":{"_placeholder":true,"num":0}}]'
 
+        send_now, emit_queued = self._outbox.send_now, self._outbox.emit_queued
+
         def sink(data: bytes, end: int) -> None:
-            if not self._send_now(sid, f'{head}"offset":{end},{tail}', data):
+            if not send_now(sid, f'{head}"offset":{end},{tail}', data):
                 payload = {"session_id": session_id, "data": data, "offset": end}
-                self._emit_queued(protocol.OUTPUT, payload, sid)
+                emit_queued(protocol.OUTPUT, payload, sid)
 
         def reset(preamble: str, start: int) -> None:
             payload = {
@@ -465,57 +355,6 @@ class TerminalEvents:
     def sessions_changed(self, owner: str) -> None:
         """Ask the owner's connections to re-list."""
         self._emit(protocol.CHANGED, {}, self._room(owner))
-
-    def _send_now(self, sid: str, text: str, attachment: bytes | None) -> bool:
-        """Write a packet straight to ``sid``'s websocket, if that keeps the packets in order.
-
-        It does while nothing sent earlier is still on python-socketio's way: none of our
-        emits, and nothing in Engine.IO's queue (replies to calls, pings). asyncio.Queue
-        counts a packet as unfinished until Engine.IO's writer has taken it and, without
-        suspending again, written it.
-        """
-        found = self._wires.get(sid)
-        if found is None or self._queued.get(sid):
-            return False
-        wire, socket = found
-        if socket.closed or getattr(socket.queue, "_unfinished_tasks", 1):
-            return False
-        # A closed websocket drops the packet: the client resumes from its offset.
-        wire.send_message(text, attachment)
-        return True
-
-    def _emit(self, event: str, payload: dict[str, Any], to: str) -> None:
-        if to in self._wires:  # one connection: the hot path when it keeps the order
-            encoded = self._sio.packet_class(
-                packet.EVENT, namespace="/", data=[event, payload]
-            ).encode()
-            if isinstance(encoded, str):
-                encoded = [encoded, None]
-            if len(encoded) == 2 and self._send_now(to, encoded[0], encoded[1]):
-                return
-        self._emit_queued(event, payload, to)
-
-    def _emit_queued(self, event: str, payload: dict[str, Any], to: str) -> None:
-        """Emit through python-socketio (and Engine.IO's queue)."""
-        if not to:  # python-socketio would broadcast to every connection of every user
-            log.error("refusing to emit %s without a recipient", event)
-            return
-        if to in self._wires:
-            self._queued[to] = self._queued.get(to, 0) + 1  # no direct sends until it is out
-        # Tasks run in creation order and each completes without suspending (the websocket
-        # queue is unbounded), so packets stay in order; keep references until done.
-        task = asyncio.get_running_loop().create_task(self._sio.emit(event, payload, to=to))
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._emitted(done, to))
-
-    def _emitted(self, task: asyncio.Task[Any], to: str) -> None:
-        self._tasks.discard(task)
-        count = self._queued.get(to)
-        if count is not None:
-            if count <= 1:
-                del self._queued[to]
-            else:
-                self._queued[to] = count - 1
 
 
 def _payload(args: Any) -> object:
