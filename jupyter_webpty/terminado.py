@@ -30,7 +30,6 @@ from collections.abc import Awaitable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from jupyter_core.utils import ensure_async
 from jupyter_server._tz import isoformat
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
@@ -38,7 +37,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import routing, web, websocket
 
 from . import protocol
-from .auth import AUTH_RESOURCE, Guarded, owner_of
+from .auth import Guarded, is_authorized, owner_of
 from .core import InvalidCwd, PtySession, SessionManager, SessionNotFound, WebPtyError
 from .terminado_frames import FrameError, Resize, parse_frame
 
@@ -170,10 +169,7 @@ class TerminalSocket(Guarded, WebSocketMixin, JupyterHandler, websocket.WebSocke
 
     @ws_authenticated
     async def get(self, name: str) -> None:
-        user = self.current_user
-        allowed = await ensure_async(
-            self.authorizer.is_authorized(self, user, "execute", AUTH_RESOURCE)
-        )
+        allowed = await is_authorized(self, "execute")
         owner = owner_of(self, self.owner_policy)
         if not allowed or owner is None:
             raise web.HTTPError(403)
