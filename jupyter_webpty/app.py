@@ -23,8 +23,10 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 from . import protocol, terminado
 from .audit import AuditLog
 from .core import Limits, SessionManager
-from .handlers import identify, rest_handlers, socket_handler, wire
-from .transport import BoundedJson, TerminalEvents, TerminalServer
+from .rest import rest_handlers
+from .sioserver import BoundedJson, TerminalServer
+from .sockethandler import identify, socket_handler, wire
+from .transport import TerminalEvents
 
 #: Our shell init files (package data), by shell: see core/integration.py.
 SHELL_DIR = Path(__file__).parent / "shell"

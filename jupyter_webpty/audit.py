@@ -9,16 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
+from . import protocol
 from .core import CommandRecord, PtySession
 
 log = logging.getLogger(__name__)
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
 
 
 class AuditLog:
@@ -40,8 +36,8 @@ class AuditLog:
             "cwd": record.cwd,
             "command": record.command,
             "exit_code": record.exit_code,
-            "started_at": _iso(record.started_at),
-            "ended_at": _iso(record.started_at + duration),
+            "started_at": protocol.describe_time(record.started_at),
+            "ended_at": protocol.describe_time(record.started_at + duration),
             "duration": duration,
         }
         text = json.dumps(line, ensure_ascii=False) + "\n"

@@ -9,8 +9,15 @@ contract. Parsing helpers turn untrusted event data into typed requests or raise
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, TypedDict
+
+# Only for annotations: at run time this module imports no package module. (``typing.``: an
+# upper-case name here would count as a wire constant in tests/test_protocol.py.)
+if typing.TYPE_CHECKING:
+    from .core import CommandRecord, PtySession
 
 PROTOCOL_VERSION = 1
 
@@ -44,6 +51,10 @@ COMMAND_FINISHED = "finished"
 EXIT_REASON_SHUTDOWN = "shutdown"
 
 CLIENT_EVENTS = (CREATE, INPUT, RESIZE, CLOSE, LIST, RECONNECT, DETACH, ACK, RENAME)
+#: Client events a client sends without asking for a reply (no ack id): their failures come
+#: back as ``terminal:error``, and the server may handle them on its fast path, in arrival
+#: order (docs/protocol.md, "Order").
+NO_ACK_EVENTS = frozenset({INPUT, RESIZE, ACK})
 SERVER_EVENTS = (OUTPUT, ERROR, EXIT, CHANGED, COMMAND)
 
 #: Bounds for ``cols`` and ``rows``.
@@ -319,3 +330,44 @@ def parse_reconnect(data: object) -> ReconnectRequest:
 def parse_list(data: object) -> None:
     """Validate a ``terminal:list`` payload (an empty object or nothing)."""
     _mapping(data)
+
+
+# -- Core objects as clients see them (terminal:list, REST). Annotations only: the session
+# and the record are read by attribute, so no core module is imported at run time.
+def describe_time(timestamp: float) -> str:
+    """A time on the wire: ISO 8601 in UTC, from a ``time.time()`` value."""
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+def describe(session: PtySession) -> SessionInfo:
+    """The public description of a session (``terminal:list`` and REST)."""
+    command, cwd = session.foreground()
+    running = session.running_command
+    return {
+        "session_id": session.id,
+        "name": session.name,
+        "created_at": describe_time(session.created_at),
+        "last_activity": describe_time(session.last_activity),
+        "cwd": cwd,
+        "cols": session.cols,
+        "rows": session.rows,
+        "clients": session.clients,
+        "command": command,
+        "running_command": running.command if running is not None else None,
+        "last_exit_code": session.last_exit_code,
+        "shell_integration": session.integrated,
+    }
+
+
+def command_info(record: CommandRecord) -> CommandInfo:
+    """The public description of one command of a session's log."""
+    return {
+        "seq": record.seq,
+        "command": record.command,
+        "cwd": record.cwd,
+        "start": record.start,
+        "end": record.end,
+        "exit_code": record.exit_code,
+        "started_at": describe_time(record.started_at),
+        "duration": record.duration,
+    }

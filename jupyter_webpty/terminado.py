@@ -30,7 +30,6 @@ from collections.abc import Awaitable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from jupyter_core.utils import ensure_async
 from jupyter_server._tz import isoformat
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
@@ -38,13 +37,12 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import routing, web, websocket
 
 from . import protocol
+from .auth import Guarded, is_authorized, owner_of
 from .core import InvalidCwd, PtySession, SessionManager, SessionNotFound, WebPtyError
-from .handlers import ScrubbedLog, owner_of
 from .terminado_frames import FrameError, Resize, parse_frame
 
 log = logging.getLogger(__name__)
 
-AUTH_RESOURCE = "terminals"
 #: A full reset before a restore: a reconnecting terminado client keeps its old screen
 #: (JupyterLab's terminal widget does), and the replay must not land on top of it.
 RESET = "\x1bc"
@@ -71,8 +69,7 @@ def _http_errors() -> Iterator[None]:
         raise web.HTTPError(409, str(exc)) from exc
 
 
-class _TerminalsAPI(ScrubbedLog, APIHandler):
-    auth_resource = AUTH_RESOURCE
+class _TerminalsAPI(Guarded, APIHandler):
     manager: SessionManager
     owner_policy: str
 
@@ -143,7 +140,7 @@ class TerminalHandler(_TerminalsAPI):
         self.finish()
 
 
-class TerminalSocket(ScrubbedLog, WebSocketMixin, JupyterHandler, websocket.WebSocketHandler):
+class TerminalSocket(Guarded, WebSocketMixin, JupyterHandler, websocket.WebSocketHandler):
     """``{base_url}terminals/websocket/{name}``: one terminado client attached to a session.
 
     Flow control: terminado clients send no acks, so output counts as acknowledged once tornado
@@ -153,7 +150,6 @@ class TerminalSocket(ScrubbedLog, WebSocketMixin, JupyterHandler, websocket.WebS
     no other viewer takes more), so its backlog cannot grow server memory.
     """
 
-    auth_resource = AUTH_RESOURCE
     manager: SessionManager
     owner_policy: str
     sockets: Sockets
@@ -173,10 +169,7 @@ class TerminalSocket(ScrubbedLog, WebSocketMixin, JupyterHandler, websocket.WebS
 
     @ws_authenticated
     async def get(self, name: str) -> None:
-        user = self.current_user
-        allowed = await ensure_async(
-            self.authorizer.is_authorized(self, user, "execute", AUTH_RESOURCE)
-        )
+        allowed = await is_authorized(self, "execute")
         owner = owner_of(self, self.owner_policy)
         if not allowed or owner is None:
             raise web.HTTPError(403)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
-import engineio
 import socketio
-from socketio import packet
 
 from . import protocol
-from .core import CommandRecord, PtySession, SessionManager, WebPtyError
+from .core import Attached, CommandRecord, PtySession, SessionManager, WebPtyError
+from .outbox import FindWire, Outbox
+from .sioserver import BoundedJson
 
 log = logging.getLogger(__name__)
 
@@ -22,206 +20,27 @@ log = logging.getLogger(__name__)
 Identify = Callable[[dict[str, Any]], "str | None"]
 Reply = dict[str, Any]
 
-
-class Wire(Protocol):
-    """The websocket under one Socket.IO connection, as the hot path uses it (handlers.py).
-
-    Engine.IO passes every message through a queue and a task or two each way; for keystrokes
-    and output those loop turns were most of the server's share of an echo (see
-    bench/README.md). The two methods skip them; everything else takes python-socketio's path.
-    """
-
-    def send_message(self, text: str, attachment: bytes | None) -> bool:
-        """Write one Socket.IO packet (and its one binary attachment) now; False if closed."""
-
-    def set_receiver(self, receiver: Callable[[str], bool] | None) -> None:
-        """Offer each Socket.IO packet (text, without the Engine.IO type) to ``receiver``
-        first; it returns True when it handled the packet."""
-
-
-#: The connection's Wire, when its transport offers one.
-FindWire = Callable[[dict[str, Any]], "Wire | None"]
-
 _NOT_ATTACHED = "this connection is not attached to the session; reconnect to it first"
-#: Names python-socketio dispatches to its own handlers; a client must not trigger them.
-_RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
-_MAX_INT_DIGITS = 30
 #: Packet types handled on the hot path: EVENT without namespace or ack id ("2[...").
 _HOT_PREFIX = "2["
-#: Deepest JSON nesting a packet may have. Our payloads nest 2 deep; Python's json parser
-#: raises RecursionError near 1000, which python-socketio does not catch (docs/protocol.md).
-MAX_NESTING = 32
-#: Socket.IO packet types a client may send: CONNECT, DISCONNECT, EVENT, ACK. CONNECT_ERROR is
-#: the server's; BINARY_EVENT/BINARY_ACK ("5", "6") announce attachments that python-socketio
-#: buffers without limit, and our protocol never needs bytes from a client.
-_CLIENT_PACKET_TYPES = frozenset("0123")
 #: Requests of one connection being handled at once (python-socketio starts a task for each
 #: event); more are refused at once, so a flood of slow requests cannot pile up tasks.
 MAX_REQUESTS_IN_FLIGHT = 64
 
 
-class BoundedJson:
-    """The ``json`` module for Socket.IO packets, with huge integer literals made harmless.
-
-    python-socketio drops a packet whose integer literal it cannot parse, so the request would
-    get no answer at all; here a 10**100 becomes ``inf`` and fails validation with a message.
-    """
-
-    @staticmethod
-    def dumps(obj: Any, **kwargs: Any) -> str:
-        return json.dumps(obj, **kwargs)
-
-    @staticmethod
-    def loads(text: str | bytes, **kwargs: Any) -> Any:
-        return json.loads(text, parse_int=_parse_int, **kwargs)
-
-
-def _parse_int(text: str) -> int | float:
-    return int(text) if len(text) <= _MAX_INT_DIGITS else float("inf")
-
-
-class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    """Engine.IO's server, keeping its background tasks so that a stop can end them.
-
-    Engine.IO starts each connection's ping timer (a 25 s sleep) and python-socketio each event
-    handler with ``ensure_future`` and keeps no reference: when the server stops, the loop
-    closes with them pending and logs "Task was destroyed but it is pending" for each.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._background: set[asyncio.Future[Any]] = set()
-
-    def start_background_task(self, target: Any, *args: Any, **kwargs: Any) -> Any:
-        task = super().start_background_task(target, *args, **kwargs)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
-
-    async def cancel_background_tasks(self) -> None:
-        """Cancel every background task still running and wait for them to end."""
-        tasks = list(self._background)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def packet_problem(text: str) -> str | None:
-    """Why the Socket.IO packet ``text`` must not reach python-socketio, or None.
-
-    A packet python-socketio cannot decode raises inside Engine.IO's reader (a traceback in
-    the log, no answer to the client), a binary one makes it buffer attachments, and a deeply
-    nested one raises RecursionError. The caller closes the connection instead: a client that
-    sends such a packet is broken or hostile, and closing costs the server nothing.
-    """
-    if not text or text[0] not in _CLIENT_PACKET_TYPES:
-        return "binary or unknown Socket.IO packet"
-    try:
-        decoded = packet.Packet(encoded_packet=text)
-    except (ValueError, RecursionError):
-        return "malformed Socket.IO packet"
-    data = decoded.data
-    if decoded.packet_type == packet.EVENT and not (
-        isinstance(data, list) and data and isinstance(data[0], str)
-    ):
-        return "a Socket.IO event needs a name"
-    # Counting brackets (C speed) spares the walk for nearly every packet.
-    if text.count("[") + text.count("{") > MAX_NESTING and _depth(data) > MAX_NESTING:
-        return "Socket.IO packet nested too deeply"
-    return None
-
-
-def _depth(value: object) -> int:
-    """How deeply ``value`` nests lists and dicts (iterative: no recursion to exhaust)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        if isinstance(item, list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_NESTING:  # one level past the limit is proof enough
-                stack.extend((child, depth + 1) for child in item)
-    return deepest
-
-
-class TerminalServer(socketio.AsyncServer):  # type: ignore[misc]
-    """An AsyncServer that treats client events named like its internal ones as unknown.
-
-    Otherwise a client emitting "disconnect" would run the disconnect handler on its own
-    connection, and "*" would reach the catch-all with shifted arguments. This overrides a
-    private method of python-socketio 5 (pinned < 6 in pyproject).
-    """
-
-    _stopped = False
-
-    def _engineio_server_class(self) -> type[_EngineServer]:
-        return _EngineServer
-
-    async def stop(self) -> None:
-        """Stop background work (python-socketio's, then Engine.IO's ping timers): a server stop
-        then leaves no task pending. Only the first call does anything (Engine.IO's
-        ``shutdown`` raises when called twice)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        await self.shutdown()
-        await self.eio.cancel_background_tasks()
-
-    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
-        namespace = namespace or "/"
-        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        if sid is None:
-            # A namespace this client never joined: python-socketio ignores such events, and an
-            # error emitted to sid None would go to every connection of every user.
-            return
-        if data and isinstance(data[0], str) and data[0] in _RESERVED_EVENTS:
-            error = f"event {data[0]!r} is reserved"
-            if id is not None:
-                reply = [{"success": False, "error": error}]
-                ack = self.packet_class(packet.ACK, namespace=namespace, id=id, data=reply)
-                await self._send_packet(eio_sid, ack)
-            await self.emit(protocol.ERROR, {"session_id": None, "error": error}, to=sid)
-            return
-        await super()._handle_event(eio_sid, namespace, id, data)
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
-
-
-def describe(session: PtySession) -> protocol.SessionInfo:
-    """The public description of a session (``terminal:list`` and REST)."""
-    command, cwd = session.foreground()
-    running = session.running_command
-    return {
+def _attached_reply(session: PtySession, attached: Attached, **resume: object) -> Reply:
+    """The reply to ``create`` and ``reconnect``: the session, its size and where delivery to
+    this connection starts; ``reconnect`` adds what the client needs to ``resume``."""
+    reply: Reply = {
+        "success": True,
         "session_id": session.id,
         "name": session.name,
-        "created_at": _iso(session.created_at),
-        "last_activity": _iso(session.last_activity),
-        "cwd": cwd,
-        "cols": session.cols,
-        "rows": session.rows,
-        "clients": session.clients,
-        "command": command,
-        "running_command": running.command if running is not None else None,
-        "last_exit_code": session.last_exit_code,
-        "shell_integration": session.integrated,
+        "created_at": protocol.describe_time(session.created_at),
+        "offset": attached.offset,
     }
-
-
-def command_info(record: CommandRecord) -> protocol.CommandInfo:
-    """The public description of one command of a session's log."""
-    return {
-        "seq": record.seq,
-        "command": record.command,
-        "cwd": record.cwd,
-        "start": record.start,
-        "end": record.end,
-        "exit_code": record.exit_code,
-        "started_at": _iso(record.started_at),
-        "duration": record.duration,
-    }
+    reply.update(resume)
+    reply.update(cols=session.cols, rows=session.rows)
+    return reply
 
 
 def _failure(exc: Exception) -> Reply:
@@ -244,17 +63,17 @@ class TerminalEvents:
         self._find_wire = wire
         self._owners: dict[str, str] = {}  # sid -> owner
         self._attached: dict[str, set[str]] = {}  # sid -> session ids
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._wires: dict[str, tuple[Wire, Any]] = {}  # sid -> (wire, Engine.IO socket)
-        self._queued: dict[str, int] = {}  # sid -> emits still on python-socketio's path
+        self._outbox = Outbox(sio)
+        self._emit = self._outbox.emit
         self._in_flight: dict[str, int] = {}  # sid -> requests being handled
         self._stopping = False
-        #: Events that may skip python-socketio (handlers that never wait): see _receive.
+        #: Handlers that never wait, for ``protocol.NO_ACK_EVENTS``: see _receive.
         self._hot: dict[str, Callable[[str, object], None]] = {
             protocol.INPUT: self._input,
             protocol.RESIZE: self._resize,
             protocol.ACK: self._ack,
         }
+        assert self._hot.keys() == protocol.NO_ACK_EVENTS  # noqa: S101 (one table, one set)
         manager.add_listener(self)
         manager.on_command(self._command)
 
@@ -290,10 +109,7 @@ class TerminalEvents:
             self._in_flight[sid] = in_flight + 1
             try:
                 return await handler(sid, data)
-            except (protocol.ProtocolError, WebPtyError) as exc:
-                return self._refuse(sid, event, data, exc)
-            except Exception as exc:
-                log.exception("terminal event %s failed", event)
+            except Exception as exc:  # noqa: BLE001 (_refuse logs the unexpected ones)
                 return self._refuse(sid, event, data, exc)
             finally:
                 left = self._in_flight.get(sid, 1) - 1
@@ -327,15 +143,17 @@ class TerminalEvents:
         data = _payload(packet_data[1:])
         try:
             handler(sid, data)
-        except (protocol.ProtocolError, WebPtyError) as exc:
-            self._refuse(sid, event, data, exc)
-        except Exception as exc:
-            log.exception("terminal event %s failed", event)
+        except Exception as exc:  # noqa: BLE001 (_refuse logs the unexpected ones)
             self._refuse(sid, event, data, exc)
         return True
 
     def _refuse(self, sid: str, event: str, data: object, exc: Exception) -> Reply | None:
-        if event in (protocol.INPUT, protocol.RESIZE, protocol.ACK):
+        """How both paths (``_guard``, ``_receive``) answer an event that failed: the error
+        reply, or ``terminal:error`` for an event sent without an ack id. A failure that is no
+        refusal of the core or the protocol is a bug: logged with its traceback."""
+        if not isinstance(exc, (protocol.ProtocolError, WebPtyError)):
+            log.error("terminal event %s failed", event, exc_info=exc)
+        if event in protocol.NO_ACK_EVENTS:
             session_id = data.get("session_id") if isinstance(data, dict) else None
             if not isinstance(session_id, str):
                 session_id = None
@@ -353,23 +171,23 @@ class TerminalEvents:
         owner = self._identify(environ)
         if owner is None:
             return False
-        # (TCP_NODELAY for keystroke echo is set by the tornado handler, handlers.py.)
+        # (TCP_NODELAY for keystroke echo is set by the tornado handler, sockethandler.py.)
         self._owners[sid] = owner
         self._attached[sid] = set()
         await self._sio.enter_room(sid, self._room(owner))
         wire = self._find_wire(environ) if self._find_wire is not None else None
         socket = self._sio.eio.sockets.get(self._sio.manager.eio_sid_from_sid(sid, "/"))
         if wire is not None and socket is not None:
-            self._wires[sid] = (wire, socket)
+            self._outbox.add(sid, wire, socket)
             wire.set_receiver(lambda text: self._receive(sid, text))
         return True
 
     async def disconnect(self, sid: str, *args: object) -> None:
         """Detach the connection from its sessions; they keep running."""
         owner = self._owners.pop(sid, None)
-        wire = self._wires.pop(sid, None)
+        wire = self._outbox.remove(sid)
         if wire is not None:
-            wire[0].set_receiver(None)
+            wire.set_receiver(None)
         for session_id in self._attached.pop(sid, set()):
             try:
                 session = self._manager.get(owner or "", session_id)
@@ -400,15 +218,7 @@ class TerminalEvents:
         )
         attached = self._attach(sid, session, 0)
         session.resize(request.cols, request.rows, key=sid)
-        return {
-            "success": True,
-            "session_id": session.id,
-            "name": session.name,
-            "created_at": _iso(session.created_at),
-            "offset": attached.offset,
-            "cols": session.cols,
-            "rows": session.rows,
-        }
+        return _attached_reply(session, attached)
 
     async def reconnect(self, sid: str, data: object) -> Reply:
         """``terminal:reconnect``: attach to one of the caller's sessions and resume."""
@@ -420,30 +230,27 @@ class TerminalEvents:
         if request.cols is not None and request.rows is not None:
             session.resize(request.cols, request.rows, key=sid)
         self._manager.notify_changed(owner)
-        return {
-            "success": True,
-            "session_id": session.id,
-            "name": session.name,
-            "created_at": _iso(session.created_at),
-            "offset": attached.offset,
-            "end": attached.end,
-            "truncated": attached.truncated,
-            "preamble": attached.preamble,
-            "cols": session.cols,
-            "rows": session.rows,
-        }
+        return _attached_reply(
+            session,
+            attached,
+            end=attached.end,
+            truncated=attached.truncated,
+            preamble=attached.preamble,
+        )
 
-    def _attach(self, sid: str, session: PtySession, offset: int | None) -> Any:
+    def _attach(self, sid: str, session: PtySession, offset: int | None) -> Attached:
         session_id = session.id
         # The one packet sent per chunk of output, formatted once (python-socketio's encoder
         # walks the payload looking for bytes on every call).
         head = f'51-["{protocol.OUTPUT}",{{"session_id":{json.dumps(session_id)},'
         tail = '"data":{"_placeholder":true,"num":0}}]'
 
+        send_now, emit_queued = self._outbox.send_now, self._outbox.emit_queued
+
         def sink(data: bytes, end: int) -> None:
-            if not self._send_now(sid, f'{head}"offset":{end},{tail}', data):
+            if not send_now(sid, f'{head}"offset":{end},{tail}', data):
                 payload = {"session_id": session_id, "data": data, "offset": end}
-                self._emit_queued(protocol.OUTPUT, payload, sid)
+                emit_queued(protocol.OUTPUT, payload, sid)
 
         def reset(preamble: str, start: int) -> None:
             payload = {
@@ -511,7 +318,10 @@ class TerminalEvents:
         """``terminal:list``: the caller's sessions."""
         protocol.parse_list(data)
         owner = self._owner(sid)
-        return {"success": True, "sessions": [describe(s) for s in self._manager.sessions(owner)]}
+        return {
+            "success": True,
+            "sessions": [protocol.describe(s) for s in self._manager.sessions(owner)],
+        }
 
     def _attached_session(self, sid: str, session_id: str) -> PtySession:
         session = self._manager.get(self._owner(sid), session_id)
@@ -538,64 +348,13 @@ class TerminalEvents:
         payload: protocol.CommandEvent = {
             "session_id": session.id,
             "event": protocol.COMMAND_FINISHED if finished else protocol.COMMAND_STARTED,
-            "command": command_info(record),
+            "command": protocol.command_info(record),
         }
         self._emit(protocol.COMMAND, dict(payload), self._room(session.owner))
 
     def sessions_changed(self, owner: str) -> None:
         """Ask the owner's connections to re-list."""
         self._emit(protocol.CHANGED, {}, self._room(owner))
-
-    def _send_now(self, sid: str, text: str, attachment: bytes | None) -> bool:
-        """Write a packet straight to ``sid``'s websocket, if that keeps the packets in order.
-
-        It does while nothing sent earlier is still on python-socketio's way: none of our
-        emits, and nothing in Engine.IO's queue (replies to calls, pings). asyncio.Queue
-        counts a packet as unfinished until Engine.IO's writer has taken it and, without
-        suspending again, written it.
-        """
-        found = self._wires.get(sid)
-        if found is None or self._queued.get(sid):
-            return False
-        wire, socket = found
-        if socket.closed or getattr(socket.queue, "_unfinished_tasks", 1):
-            return False
-        # A closed websocket drops the packet: the client resumes from its offset.
-        wire.send_message(text, attachment)
-        return True
-
-    def _emit(self, event: str, payload: dict[str, Any], to: str) -> None:
-        if to in self._wires:  # one connection: the hot path when it keeps the order
-            encoded = self._sio.packet_class(
-                packet.EVENT, namespace="/", data=[event, payload]
-            ).encode()
-            if isinstance(encoded, str):
-                encoded = [encoded, None]
-            if len(encoded) == 2 and self._send_now(to, encoded[0], encoded[1]):
-                return
-        self._emit_queued(event, payload, to)
-
-    def _emit_queued(self, event: str, payload: dict[str, Any], to: str) -> None:
-        """Emit through python-socketio (and Engine.IO's queue)."""
-        if not to:  # python-socketio would broadcast to every connection of every user
-            log.error("refusing to emit %s without a recipient", event)
-            return
-        if to in self._wires:
-            self._queued[to] = self._queued.get(to, 0) + 1  # no direct sends until it is out
-        # Tasks run in creation order and each completes without suspending (the websocket
-        # queue is unbounded), so packets stay in order; keep references until done.
-        task = asyncio.get_running_loop().create_task(self._sio.emit(event, payload, to=to))
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._emitted(done, to))
-
-    def _emitted(self, task: asyncio.Task[Any], to: str) -> None:
-        self._tasks.discard(task)
-        count = self._queued.get(to)
-        if count is not None:
-            if count <= 1:
-                del self._queued[to]
-            else:
-                self._queued[to] = count - 1
 
 
 def _payload(args: Any) -> object:

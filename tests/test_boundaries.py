@@ -24,3 +24,12 @@ def test_protocol_module_is_pure() -> None:
     ).stdout
     for name in ("tornado", "socketio", "jupyter_server", "traitlets", "asyncio"):
         assert f"'{name}'" not in out
+
+
+def test_protocol_module_imports_no_package_module_at_run_time() -> None:
+    # protocol.describe() names core types for mypy only (TYPE_CHECKING).
+    code = "import sys, jupyter_webpty.protocol; print(sorted(sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "'jupyter_webpty.core'" not in out

@@ -41,3 +41,11 @@ def test_every_event_is_documented() -> None:
     doc = (ROOT / "docs" / "protocol.md").read_text()
     for event in protocol.CLIENT_EVENTS + protocol.SERVER_EVENTS:
         assert f"`{event}`" in doc
+
+
+def test_no_ack_events_are_client_events_named_in_the_order_rule() -> None:
+    assert protocol.NO_ACK_EVENTS.issubset(protocol.CLIENT_EVENTS)
+    doc = (ROOT / "docs" / "protocol.md").read_text()
+    rule = next(line for line in doc.splitlines() if line.startswith("- Order:"))
+    named = {event for event in protocol.CLIENT_EVENTS if f"`{event}`" in rule}
+    assert named == protocol.NO_ACK_EVENTS

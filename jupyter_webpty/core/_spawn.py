@@ -107,6 +107,17 @@ LADDER = (
 TICK = 0.01
 
 
+def climb(pids: Sequence[int], sig: int, with_cont: bool) -> None:
+    """One step of ``LADDER``: ``sig`` to each pid, then SIGCONT if the step says so.
+
+    The one place that signals a step, for both ladders (``Reaper.end_session`` on the loop,
+    ``end_sessions_blocking`` at interpreter exit); they differ only in how they wait.
+    """
+    signal_members(pids, sig)
+    if with_cont:
+        signal_members(pids, signal.SIGCONT)
+
+
 def sessions_members(sids: Collection[int]) -> dict[int, list[int]]:
     """One pass over /proc: the pids whose session id is in ``sids``, per session.
 
@@ -175,9 +186,7 @@ def end_sessions_blocking(sids: Collection[int], grace: float) -> None:
         if not any(members.values()):
             return
         for pids in members.values():
-            signal_members(pids, sig)
-            if with_cont:
-                signal_members(pids, signal.SIGCONT)
+            climb(pids, sig, with_cont)
         deadline = time.monotonic() + grace
         while any(members.values()) and time.monotonic() < deadline:
             time.sleep(TICK)

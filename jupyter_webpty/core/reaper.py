@@ -15,7 +15,6 @@ case, N closes at once cost a few passes in all, and the loop never reads /proc.
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 import weakref
 from collections.abc import Sequence
@@ -109,9 +108,7 @@ class Reaper:
             members = [pid for pid in await self.members(sid) if pid != spare]
             if not members:
                 return
-            _spawn.signal_members(members, sig)
-            if with_cont:
-                _spawn.signal_members(members, signal.SIGCONT)
+            _spawn.climb(members, sig, with_cont)
             deadline = time.monotonic() + grace
             while members and time.monotonic() < deadline:
                 await asyncio.sleep(_spawn.TICK)

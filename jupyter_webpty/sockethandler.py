@@ -1,0 +1,228 @@
+"""The Socket.IO endpoint under Jupyter's auth: a tornado handler around Engine.IO's.
+
+Security choices (see README, "Security model"):
+
+* The Socket.IO handler *is* a Jupyter handler (``WebSocketMixin`` + ``JupyterHandler`` +
+  Engine.IO's tornado handler), so the identity provider, the Host check against DNS
+  rebinding, the origin policy and the authorizer (``execute`` on ``terminals``) all run on
+  the HTTP upgrade request, before Engine.IO allocates a session.
+* Websocket transport only: long-polling (whose POSTs would need XSRF and whose first GET is not
+  origin-checked) and JSONP are refused with 400 after authentication. Engine.IO's own CORS
+  logic, which trusts ``X-Forwarded-Host``, is disabled; Jupyter's origin check decides.
+* One connection cannot grow server memory without bound (docs/protocol.md, "Limits"):
+  python-engineio's tornado driver checks the query only after accepting the websocket and
+  queues frames without limit, so the query is checked before the upgrade, frames that would
+  kill Engine.IO's reader or make python-socketio buffer attachments close the connection
+  (``guards.py``), and the queues in and out of it are bounded.
+* Nothing logged carries the request's query (``?token=``): see ``auth.ScrubbedLog``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado import web
+from tornado.iostream import StreamBufferFullError, StreamClosedError
+from tornado.websocket import WebSocketClosedError
+
+from . import protocol
+from .auth import Guarded, is_authorized, owner_of
+from .guards import engineio_query_problem, frame_problem, packet_problem
+
+#: Frames received but not yet taken by Engine.IO's reader, per connection. When full, the
+#: handler stops reading the socket (TCP pushes back on the client): at most this many
+#: frames of up to ``protocol.MAX_MESSAGE_BYTES`` wait in memory.
+MAX_QUEUED_FRAMES = 16
+#: Output written but not yet taken by the kernel, per connection. Flow control keeps a
+#: well-behaved client far below it (``flow_high_water`` per attached session); a client that
+#: stops reading while asking for answers reaches it and its connection is dropped.
+MAX_UNSENT_BYTES = 16 * 1024 * 1024
+
+
+def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.RequestHandler]:
+    """The tornado handler class for ``{base_url}webpty/socket.io/`` bound to ``sio``."""
+    engineio_handler: Any = socketio.get_tornado_handler(sio)
+
+    class WebPtySocketHandler(
+        Guarded,
+        WebSocketMixin,
+        JupyterHandler,
+        engineio_handler,  # type: ignore[misc]
+    ):
+        """Engine.IO behind Jupyter's identity provider, Host/origin checks and authorizer."""
+
+        webpty_owner: str | None = None
+        _receiver: Callable[[str], bool] | None = None
+        _refused = False
+        _last_put: asyncio.Task[None] | None = None
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # Engine.IO's own queue is unbounded; on_message waits while this one is full.
+            self.receive_queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(MAX_QUEUED_FRAMES)
+
+        @property
+        def max_message_size(self) -> int:
+            return protocol.MAX_MESSAGE_BYTES
+
+        def open(self, *args: Any, **kwargs: Any) -> Any:
+            # Socket.IO sends a binary event as two websocket frames; with Nagle's algorithm
+            # (tornado's default) the second waits for the client's delayed ACK, ~40 ms on
+            # Linux, on every keystroke echo.
+            self.set_nodelay(True)
+            stream = getattr(self.ws_connection, "stream", None)
+            if stream is not None:  # writes past the bound raise StreamBufferFullError
+                stream.max_write_buffer_size = MAX_UNSENT_BYTES
+            return super().open(*args, **kwargs)
+
+        def on_close(self) -> None:
+            # Engine.IO's reader ends when it takes None; a full queue takes it a bit later.
+            try:
+                self.receive_queue.put_nowait(None)
+            except asyncio.QueueFull:
+                self._last_put = asyncio.ensure_future(self.receive_queue.put(None))
+
+        def refuse(self, reason: str, code: int = 1008) -> None:
+            """Close this connection for a frame it sent; drop whatever it sends after."""
+            self._refused = True
+            self.log.info("webpty: closing a connection: %s", reason)
+            self.close(code, reason)
+
+        def _drop(self) -> None:
+            # The client does not read: a close frame would not fit either.
+            self._refused = True
+            self.log.info("webpty: dropping a connection that does not read its output")
+            stream = getattr(self.ws_connection, "stream", None)
+            if stream is not None:
+                stream.close()
+
+        def write_message(self, message: Any, binary: bool = False) -> Any:
+            try:
+                return super().write_message(message, binary=binary)
+            except StreamBufferFullError:
+                self._drop()
+                raise WebSocketClosedError() from None
+
+        def ping(self, data: str | bytes = b"") -> None:
+            try:
+                super().ping(data)
+            except StreamBufferFullError:
+                self._drop()
+
+        def close(self, code: int | None = None, reason: str | None = None) -> None:
+            try:
+                super().close(code, reason)
+            except StreamBufferFullError:
+                self._drop()
+
+        # -- transport.Wire: the hot path past Engine.IO's queues ---------------------------
+        def set_receiver(self, receiver: Callable[[str], bool] | None) -> None:
+            self._receiver = receiver
+
+        def send_message(self, text: str, attachment: bytes | None) -> bool:
+            connection = self.ws_connection
+            if connection is None or connection.is_closing():
+                return False
+            message = ("4" + text).encode()  # "4": an Engine.IO message
+            stream = getattr(connection, "stream", None)
+            try:
+                if stream is not None:
+                    stream.write(_frames(message, attachment))
+                else:  # a tornado without the stream attribute: the public, slower way
+                    self.write_message(message)
+                    if attachment is not None:
+                        self.write_message(attachment, binary=True)
+            except (StreamClosedError, WebSocketClosedError):
+                return False
+            except StreamBufferFullError:
+                self._drop()
+                return False
+            return True
+
+        async def on_message(self, message: str | bytes) -> None:
+            if self._refused:
+                return
+            problem = frame_problem(message)
+            if problem is not None:
+                self.refuse(problem, 1003 if isinstance(message, bytes) else 1008)
+                return
+            assert isinstance(message, str)  # noqa: S101 (binary frames were refused above)
+            receiver = self._receiver
+            # Tornado waits for this method before it reads the next frame, so packets are
+            # handled in arrival order, whichever path each takes.
+            if message[0] == "4":
+                if receiver is not None and receiver(message[1:]):
+                    return
+                problem = packet_problem(message[1:])
+                if problem is not None:
+                    self.refuse(problem)
+                    return
+            # Waits while the bounded queue is full: tornado reads no further frame meanwhile.
+            await self.receive_queue.put(message)
+
+        def get_compression_options(self) -> dict[str, Any] | None:
+            # Deflate costs more CPU than loopback and LAN links save; kernels don't use it either.
+            return None
+
+        @ws_authenticated
+        async def get(self, *args: Any, **kwargs: Any) -> None:
+            if not await is_authorized(self, "execute"):
+                raise web.HTTPError(403)
+            if self.request.headers.get("Upgrade", "").lower() != "websocket":
+                raise web.HTTPError(400, "webpty accepts the websocket transport only")
+            problem = engineio_query_problem(self.request.query)
+            if problem is not None:
+                raise web.HTTPError(400, problem)
+            self.webpty_owner = owner_of(self, owner_policy)
+            await ensure_async(super().get(*args, **kwargs))
+
+        @ws_authenticated
+        async def post(self, *args: Any, **kwargs: Any) -> None:
+            raise web.HTTPError(405, "webpty accepts the websocket transport only")
+
+        @ws_authenticated
+        async def options(self, *args: Any, **kwargs: Any) -> None:
+            raise web.HTTPError(405, "webpty accepts the websocket transport only")
+
+    return WebPtySocketHandler
+
+
+def _frames(text: bytes, attachment: bytes | None) -> bytes:
+    """A text websocket frame and, if given, a binary one, in one buffer (RFC 6455 5.2).
+
+    Tornado's ``write_message`` wraps every write in a task of its own and copies the payload;
+    two of them per chunk of output were the largest server cost of a keystroke echo. Written
+    here, both frames leave in one send(2). Unmasked and uncompressed, as the handler's
+    ``get_compression_options`` disables deflate.
+    """
+    parts = [_frame_head(0x1, len(text)), text]
+    if attachment is not None:
+        parts += (_frame_head(0x2, len(attachment)), attachment)
+    return b"".join(parts)
+
+
+def _frame_head(opcode: int, size: int) -> bytes:
+    if size < 126:
+        return bytes((0x80 | opcode, size))
+    if size <= 0xFFFF:
+        return struct.pack("!BBH", 0x80 | opcode, 126, size)
+    return struct.pack("!BBQ", 0x80 | opcode, 127, size)
+
+
+def wire(environ: dict[str, Any]) -> Any:
+    """The socket handler itself: it implements ``transport.Wire``."""
+    return environ.get("tornado.handler")
+
+
+def identify(environ: dict[str, Any]) -> str | None:
+    """The owner key the socket handler stored on itself before Engine.IO ran."""
+    handler = environ.get("tornado.handler")
+    return getattr(handler, "webpty_owner", None)
