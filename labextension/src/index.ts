@@ -25,7 +25,6 @@ import { ITerminalTracker } from '@jupyterlab/terminal';
 import { serverOptions, viewSettings } from './host';
 import { terminalIcon } from './icon';
 import { mimePlugin } from './mime';
-import { openHerePlugin } from './openhere';
 import { SessionsPanel } from './panel';
 import { SessionsClient } from './sessions';
 import { TerminalTab } from './tab';
@@ -247,7 +246,6 @@ namespace Private {
 export default [
   plugin,
   ...(ITerminalManager ? [managerPlugin] : []),
-  openHerePlugin,
   mimePlugin,
   widgetPlugin
 ];
