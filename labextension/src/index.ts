@@ -13,7 +13,14 @@ import {
   MainAreaWidget,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import {
+  IServerSettings,
+  ITerminalManager,
+  ServerConnection,
+  Terminal
+} from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITerminalTracker } from '@jupyterlab/terminal';
 
 import { serverOptions, viewSettings } from './host';
 import { terminalIcon } from './icon';
@@ -21,6 +28,8 @@ import { mimePlugin } from './mime';
 import { SessionsPanel } from './panel';
 import { SessionsClient } from './sessions';
 import { TerminalTab } from './tab';
+import { WebPtyTerminalConnection } from './termconnection';
+import { WebPtyTerminalManager } from './termmanager';
 import { TerminalView } from './terminal';
 import { widgetPlugin } from './widget';
 
@@ -39,14 +48,37 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Persistent terminals in a side panel and in tabs.',
   autoStart: true,
-  optional: [ICommandPalette, ISettingRegistry, IThemeManager, ILayoutRestorer],
+  optional: [
+    ICommandPalette,
+    ISettingRegistry,
+    IThemeManager,
+    ILayoutRestorer,
+    ITerminalManager,
+    ITerminalTracker
+  ],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     settings: ISettingRegistry | null,
     themes: IThemeManager | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    terminals: Terminal.IManager | null,
+    terminalTracker: ITerminalTracker | null
   ) => {
+    // JupyterLab's terminal widget leaves its session connection open when its tab closes
+    // (the shell keeps running, as it should); ours would keep streaming output to nobody.
+    terminalTracker?.widgetAdded.connect((_, widget) => {
+      const session = widget.content.session;
+      if (session instanceof WebPtyTerminalConnection) {
+        widget.disposed.connect(() => session.dispose());
+      }
+    });
+    // Our terminal manager waits for this choice (see `builtinTerminal`).
+    const choose = (builtin: boolean) => {
+      if (terminals instanceof WebPtyTerminalManager) {
+        terminals.choose(builtin ? 'builtin' : 'webpty');
+      }
+    };
     const { commands, shell } = app;
     const tracker = new WidgetTracker<MainAreaWidget<TerminalTab>>({
       namespace: 'webpty'
@@ -168,17 +200,52 @@ const plugin: JupyterFrontEndPlugin<void> = {
       };
       settings.load(PLUGIN_ID).then(
         loaded => {
+          choose(loaded.composite.builtinTerminal === true);
           apply(loaded);
           loaded.changed.connect(apply);
         },
-        error => console.warn('jupyter-webpty: settings not loaded', error)
+        error => {
+          choose(false);
+          console.warn('jupyter-webpty: settings not loaded', error);
+        }
       );
+    } else {
+      choose(false);
     }
   }
+};
+
+/**
+ * JupyterLab's terminal service over webpty sessions: JupyterLab's own
+ * terminal widget, the Launcher, File menu, Running panel and Notebook 7's
+ * tree page use it. The core `@jupyterlab/services-extension:terminal-manager`
+ * is disabled in package.json (`disabledExtensions`); the setting
+ * `builtinTerminal` brings the built-in one back through this same manager.
+ */
+const managerPlugin: JupyterFrontEndPlugin<Terminal.IManager> = {
+  id: 'jupyter-webpty:terminal-manager',
+  description: 'Terminals opened anywhere in Jupyter are persistent sessions.',
+  autoStart: true,
+  provides: ITerminalManager,
+  optional: [IServerSettings],
+  activate: (
+    _app: JupyterFrontEnd,
+    serverSettings: ServerConnection.ISettings | null
+  ) =>
+    new WebPtyTerminalManager({
+      server: serverOptions(),
+      serverSettings: serverSettings ?? undefined
+    })
 };
 
 namespace Private {
   export let nextId = 0;
 }
 
-export default [plugin, mimePlugin, widgetPlugin];
+// JupyterLab < 4.4 has no ITerminalManager token: nothing to replace there.
+export default [
+  plugin,
+  ...(ITerminalManager ? [managerPlugin] : []),
+  mimePlugin,
+  widgetPlugin
+];

@@ -99,14 +99,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
-    """Start JupyterLab on a free port, with its own root, settings and workspaces."""
+def start_lab(
+    tmp_path_factory: pytest.TempPathFactory, webpty_settings: dict[str, Any] | None = None
+) -> Lab:
+    """Start JupyterLab on a free port, with its own root, settings and workspaces.
+
+    ``webpty_settings`` are added to our plugin's settings (e.g. ``builtinTerminal``).
+    """
     root = tmp_path_factory.mktemp("lab-root")
     settings = tmp_path_factory.mktemp("lab-settings")
     # The DOM renderer puts the screen's text in the page, where the tests can read it.
     plugin = settings / "jupyter-webpty" / "plugin.jupyterlab-settings"
     plugin.parent.mkdir(parents=True)
-    plugin.write_text(json.dumps({"renderer": "dom"}))
+    plugin.write_text(json.dumps({"renderer": "dom", **(webpty_settings or {})}))
+    # JupyterLab's own terminal draws on a canvas; screen reader mode puts its text in the page.
+    terminal = settings / "@jupyterlab" / "terminal-extension" / "plugin.jupyterlab-settings"
+    terminal.parent.mkdir(parents=True)
+    terminal.write_text(json.dumps({"screenReaderMode": True}))
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
@@ -120,6 +129,9 @@ def start_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
         f"--LabApp.workspaces_dir={tmp_path_factory.mktemp('ws')}",
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--config={config}",
+        # `window.jupyterapp`: tests run commands from page script, as other extensions do.
+        "--LabApp.expose_app_in_browser=True",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
     ]  # fmt: skip
     log = root.parent / f"lab-{port}.log"
     server = Lab(f"http://127.0.0.1:{port}/", token, root, argv, log)
