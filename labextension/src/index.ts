@@ -25,6 +25,7 @@ import { ITerminalTracker } from '@jupyterlab/terminal';
 import { serverOptions, viewSettings } from './host';
 import { terminalIcon } from './icon';
 import { mimePlugin } from './mime';
+import { openHerePlugin } from './openhere';
 import { SessionsPanel } from './panel';
 import { SessionsClient } from './sessions';
 import { TerminalTab } from './tab';
@@ -246,6 +247,7 @@ namespace Private {
 export default [
   plugin,
   ...(ITerminalManager ? [managerPlugin] : []),
+  openHerePlugin,
   mimePlugin,
   widgetPlugin
 ];

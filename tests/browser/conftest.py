@@ -100,11 +100,14 @@ def _free_port() -> int:
 
 
 def start_lab(
-    tmp_path_factory: pytest.TempPathFactory, webpty_settings: dict[str, Any] | None = None
+    tmp_path_factory: pytest.TempPathFactory,
+    webpty_settings: dict[str, Any] | None = None,
+    terminal_settings: dict[str, Any] | None = None,
 ) -> Lab:
     """Start JupyterLab on a free port, with its own root, settings and workspaces.
 
-    ``webpty_settings`` are added to our plugin's settings (e.g. ``builtinTerminal``).
+    ``webpty_settings`` are added to our plugin's settings (e.g. ``builtinTerminal``),
+    ``terminal_settings`` to JupyterLab's terminal settings (e.g. ``scrollback``).
     """
     root = tmp_path_factory.mktemp("lab-root")
     settings = tmp_path_factory.mktemp("lab-settings")
@@ -115,7 +118,7 @@ def start_lab(
     # JupyterLab's own terminal draws on a canvas; screen reader mode puts its text in the page.
     terminal = settings / "@jupyterlab" / "terminal-extension" / "plugin.jupyterlab-settings"
     terminal.parent.mkdir(parents=True)
-    terminal.write_text(json.dumps({"screenReaderMode": True}))
+    terminal.write_text(json.dumps({"screenReaderMode": True, **(terminal_settings or {})}))
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))

@@ -1,0 +1,28 @@
+/**
+ * A shell's absolute cwd as a file browser path under the server root.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { relativeToRoot } from '../paths';
+
+describe('relativeToRoot', () => {
+  it('strips the root', () => {
+    expect(relativeToRoot('/srv/root/a/b', '/srv/root')).toBe('a/b');
+    expect(relativeToRoot('/srv/root/a/', '/srv/root/')).toBe('a');
+  });
+
+  it('gives the empty path for the root itself', () => {
+    expect(relativeToRoot('/srv/root', '/srv/root')).toBe('');
+    expect(relativeToRoot('/srv/root/', '/srv/root')).toBe('');
+  });
+
+  it('refuses paths outside the root, prefixes included', () => {
+    expect(relativeToRoot('/srv/rootless/a', '/srv/root')).toBeNull();
+    expect(relativeToRoot('/tmp', '/srv/root')).toBeNull();
+  });
+
+  it('takes every absolute path under a root of /', () => {
+    expect(relativeToRoot('/home/me', '/')).toBe('home/me');
+    expect(relativeToRoot('/', '/')).toBe('');
+  });
+});
