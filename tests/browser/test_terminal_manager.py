@@ -153,7 +153,16 @@ def test_network_drop_resumes_without_gap_or_duplicate(page: Any, lab: Lab) -> N
     wait_for(lambda: "line-3" in terminal_text(page), what="the loop printing")
     page.context.set_offline(True)
     try:
-        wait_for(lambda: lab.api("webpty/api/sessions")[0]["clients"] == 0, what="the page dropped")
+        listed: list[Any] = []
+
+        def dropped() -> bool:
+            listed[:] = lab.api("webpty/api/sessions")
+            return all(s["clients"] == 0 for s in listed)
+
+        try:
+            wait_for(dropped, what="the page dropped")
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}; sessions: {listed}") from None
         # The shell prints the rest while the page is away.
         wait_for(marker.exists, what="the loop finished while offline")
     finally:
