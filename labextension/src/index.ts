@@ -24,6 +24,7 @@ import { ITerminalTracker } from '@jupyterlab/terminal';
 
 import { serverOptions, viewSettings } from './host';
 import { terminalIcon } from './icon';
+import { labTerminalPlugin } from './labterminal';
 import { mimePlugin } from './mime';
 import { openHerePlugin } from './openhere';
 import { SessionsPanel } from './panel';
@@ -248,6 +249,7 @@ export default [
   plugin,
   ...(ITerminalManager ? [managerPlugin] : []),
   openHerePlugin,
+  labTerminalPlugin,
   mimePlugin,
   widgetPlugin
 ];

@@ -162,7 +162,8 @@ def test_network_drop_resumes_without_gap_or_duplicate(page: Any, lab: Lab) -> N
         try:
             wait_for(dropped, what="the page dropped")
         except TimeoutError as error:
-            raise TimeoutError(f"{error}; sessions: {listed}") from None
+            msg = f"{error}; sessions: {listed}"
+            raise TimeoutError(msg) from None
         # The shell prints the rest while the page is away.
         wait_for(marker.exists, what="the loop finished while offline")
     finally:

@@ -1,0 +1,265 @@
+"""What our plugin adds to JupyterLab's terminal tabs (labextension/src/labterminal.ts).
+
+Shell keys (Ctrl/Alt combinations reach the shell, Shift+Esc leaves), bell and activity
+marks on background tabs, OSC 52 clipboard writes (opt-in), multi-line paste confirmation,
+clickable file paths and file drops that upload into the shell's directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
+from .test_terminal_manager import close_all, current_terminal, open_lab, terminal_text
+
+
+@pytest.fixture(scope="module")
+def osc_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab with OSC 52 clipboard writes allowed."""
+    server = start_lab(tmp_path_factory, webpty_settings={"osc52Clipboard": True})
+    yield server
+    server.stop()
+
+
+def new_terminal(page: Any, lab: Lab, count: int) -> str:
+    """Open a terminal with JupyterLab's command; wait for its prompt (``count`` sessions then)."""
+    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
+    wait_for(lambda: len(lab.api("webpty/api/sessions")) == count, what=f"session {count}")
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "prompt")
+    return scope
+
+
+def left_area_collapsed(page: Any) -> bool:
+    return bool(page.evaluate("window.jupyterapp.shell.leftCollapsed"))
+
+
+def test_shell_keys_reach_the_shell_and_shift_esc_leaves(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    page.evaluate("window.jupyterapp.shell.activateById('filebrowser')")
+    wait_for(lambda: not left_area_collapsed(page), what="the file browser shown")
+    scope = new_terminal(page, lab, 1)
+    # Ctrl+B is JupyterLab's "toggle left sidebar" and readline's backward-char: the shell wins
+    # (xterm.js stops the keys it sends; JupyterLab matches shortcuts while they bubble).
+    type_into(page, scope, "echo ab")
+    page.keyboard.press("Control+b")
+    type_into(page, scope, "X\n")
+    wait_for(lambda: "\naXb\n" in terminal_text(page, scope), what="Ctrl+B moved the cursor")
+    assert not left_area_collapsed(page), "JupyterLab's shortcut ran too"
+    # Alt+B (backward-word) as well.
+    type_into(page, scope, "echo one two")
+    page.keyboard.press("Alt+b")
+    type_into(page, scope, "Y\n")
+    wait_for(lambda: "\none Ytwo\n" in terminal_text(page, scope), what="Alt+B moved a word")
+    # Shift+Esc leaves the terminal: JupyterLab's shortcuts work again.
+    page.keyboard.press("Shift+Escape")
+    wait_for(
+        lambda: (
+            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
+        ),
+        what="focus left the terminal",
+    )
+    page.keyboard.press("Control+b")
+    wait_for(lambda: left_area_collapsed(page), what="JupyterLab's Ctrl+B after Shift+Esc")
+    close_all(lab)
+
+
+def tab_classes(page: Any, label: str) -> str:
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=label).first
+    return str(tab.get_attribute("class") or "")
+
+
+def test_background_tab_shows_activity_and_bell(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    first = new_terminal(page, lab, 1)
+    flag, bell = lab.root / "print-now", lab.root / "ring-now"
+    flag.unlink(missing_ok=True)
+    bell.unlink(missing_ok=True)
+    type_into(
+        page,
+        first,
+        f"clear; while [ ! -e {flag} ]; do sleep 0.05; done; echo printed; "
+        f"while [ ! -e {bell} ]; do sleep 0.05; done; printf 'rang\\a\\n'\n",
+    )
+    # The command's echo and `clear` are output too: let them land before the tab goes away.
+    wait_for(lambda: "print-now" in terminal_text(page, first), what="the command typed")
+    wait_for(lambda: "print-now" not in terminal_text(page, first), what="the screen cleared")
+    new_terminal(page, lab, 2)  # The first tab is in the background now.
+    assert "jp-webpty-mod" not in tab_classes(page, "Terminal 1")
+    flag.touch()
+    wait_for(
+        lambda: "jp-webpty-mod-activity" in tab_classes(page, "Terminal 1"), what="activity mark"
+    )
+    bell.touch()
+    wait_for(lambda: "jp-webpty-mod-bell" in tab_classes(page, "Terminal 1"), what="bell mark")
+    page.screenshot(path=str(ARTIFACTS / "terminal-bell-tab.png"))
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Terminal 1").first.click()
+    wait_for(lambda: "jp-webpty-mod" not in tab_classes(page, "Terminal 1"), what="marks cleared")
+    close_all(lab)
+
+
+def osc52(text: str) -> str:
+    payload = base64.b64encode(text.encode()).decode()
+    return f"printf '\\033]52;c;{payload}\\a'\n"
+
+
+def test_osc52_writes_the_clipboard_only_when_allowed(page: Any, lab: Lab, osc_lab: Lab) -> None:
+    for server, allowed in ((lab, False), (osc_lab, True)):
+        close_all(server)
+        page.context.grant_permissions(
+            ["clipboard-read", "clipboard-write"], origin=server.url[:-1]
+        )
+        open_lab(page, server, reset=True)
+        scope = new_terminal(page, server, 1)
+        page.evaluate("navigator.clipboard.writeText('before')")
+        type_into(page, scope, osc52(f"from-vim-{allowed}") + "echo after-osc\n")
+        wait_for(lambda s=scope: "\nafter-osc" in terminal_text(page, s), what="the printf ran")
+        expected = f"from-vim-{allowed}" if allowed else "before"
+        wait_for(
+            lambda e=expected: page.evaluate("navigator.clipboard.readText()") == e,
+            what=f"clipboard {expected!r}",
+        )
+        # A query never reads the clipboard back into the terminal.
+        type_into(page, scope, "printf '\\033]52;c;?\\a'; echo asked\n")
+        wait_for(lambda s=scope: "\nasked" in terminal_text(page, s), what="the query ran")
+        assert page.evaluate("navigator.clipboard.readText()") == expected
+        close_all(server)
+
+
+def paste_event(page: Any, scope: str, text: str) -> None:
+    """Dispatch a paste of ``text`` on the terminal's input, as Ctrl+V would."""
+    page.locator(f"{scope} .xterm-helper-textarea").evaluate(
+        """(node, text) => {
+            const data = new DataTransfer();
+            data.setData('text/plain', text);
+            node.focus();
+            node.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                              cancelable: true}));
+        }""",
+        text,
+    )
+
+
+def test_multiline_paste_asks_unless_bracketed(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    scope = new_terminal(page, lab, 1)
+    # Bash turns bracketed paste on: a pasted block cannot run by itself, no question.
+    paste_event(page, scope, "echo bracketed-$((1+1))\necho second")
+    wait_for(lambda: "bracketed-$((1+1))" in terminal_text(page, scope), what="pasted as is")
+    assert page.locator(".jp-Dialog").count() == 0
+    page.keyboard.press("Control+c")
+    # Without bracketed paste each line would run at once: the user is asked first.
+    type_into(page, scope, "bind 'set enable-bracketed-paste off'; clear; echo off-$((5*5))\n")
+    wait_for(lambda: "off-25" in terminal_text(page, scope), what="bracketed paste off")
+    paste_event(page, scope, "echo first-$((2+2))\necho second-$((3+3))\n")
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=10_000)
+    assert "Paste 2 lines" in dialog.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "paste-confirmation.png"))
+    dialog.get_by_role("button", name="Cancel").click()
+    dialog.wait_for(state="detached", timeout=10_000)
+    assert "first-4" not in terminal_text(page, scope)
+    paste_event(page, scope, "echo first-$((2+2))\necho second-$((3+3))\n")
+    dialog.wait_for(timeout=10_000)
+    dialog.get_by_role("button", name="Paste").click()
+    wait_for(
+        lambda: (
+            "\nfirst-4\n" in terminal_text(page, scope)
+            and "\nsecond-6" in terminal_text(page, scope)
+        ),
+        what="both pasted lines ran",
+    )
+    close_all(lab)
+
+
+def test_printed_paths_open_in_jupyterlab(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    folder = lab.root / "linked"
+    folder.mkdir(exist_ok=True)
+    (folder / "notes-to-open.txt").write_text("opened through a link\n")
+    open_lab(page, lab, reset=True)
+    scope = new_terminal(page, lab, 1)
+    type_into(page, scope, "cd linked; clear; echo notes-to-open.txt; echo no-such-file.txt\n")
+    row = page.locator(
+        f"{scope} .xterm-accessibility-tree > div", has_text="notes-to-open.txt"
+    ).first
+    row.wait_for(timeout=20_000)
+    box = row.bounding_box()
+    assert box is not None
+    # Hover the path's first cells: xterm.js asks our provider (which asks the server) and
+    # underlines the link. It asks on moves to another cell, so keep moving between two.
+    moves = iter(range(10_000))
+
+    def hovered() -> bool:
+        x = box["x"] + (12 if next(moves) % 2 else 22)
+        page.mouse.move(x, box["y"] + box["height"] / 2)
+        return bool(page.locator(f"{scope} .xterm-cursor-pointer").count())
+
+    wait_for(hovered, what="the link under the mouse")
+    page.mouse.click(box["x"] + 12, box["y"] + box["height"] / 2)
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="notes-to-open.txt")
+    tab.first.wait_for(timeout=20_000)
+    # A name that does not exist is no link: hovering it leaves the plain cursor.
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Terminal 1").first.click()
+    missing = page.locator(
+        f"{scope} .xterm-accessibility-tree > div", has_text="no-such-file.txt"
+    ).first
+    mbox = missing.bounding_box()
+    assert mbox is not None
+    page.mouse.move(mbox["x"] + 12, mbox["y"] + mbox["height"] / 2)
+    assert page.locator(f"{scope} .xterm-cursor-pointer").count() == 0
+    close_all(lab)
+
+
+def test_dropped_files_upload_into_the_shells_directory(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    target = lab.root / "drops"
+    target.mkdir(exist_ok=True)
+    open_lab(page, lab, reset=True)
+    scope = new_terminal(page, lab, 1)
+    type_into(page, scope, "cd drops; clear\n")
+    wait_for(
+        lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(target), what="the shell in drops"
+    )
+    # 2.5 MB with bytes of every value: three chunks of the contents API's chunked upload.
+    big = bytes(range(256)) * 10_000
+    transfer = page.evaluate_handle(
+        """(b64) => {
+            const data = new DataTransfer();
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            data.items.add(new File([bytes], "big file.bin"));
+            data.items.add(new File(["small\\n"], "it's.txt"));
+            return data;
+        }""",
+        base64.b64encode(big).decode(),
+    )
+    page.locator(f"{scope} .xterm-screen").dispatch_event("drop", {"dataTransfer": transfer})
+    wait_for((target / "it's.txt").exists, 60, "the upload")
+    wait_for(
+        lambda: (
+            (target / "big file.bin").exists()
+            and hashlib.sha256((target / "big file.bin").read_bytes()).hexdigest()
+            == hashlib.sha256(big).hexdigest()
+        ),
+        60,
+        "the big file, byte-exact",
+    )
+    assert (target / "it's.txt").read_text() == "small\n"
+    # Their quoted names are typed at the prompt: running them as arguments finds both files.
+    wait_for(
+        lambda: "'big file.bin' 'it'\\''s.txt'" in terminal_text(page, scope), what="typed names"
+    )
+    page.keyboard.press("Home")
+    type_into(page, scope, "ls -l ")
+    page.keyboard.press("End")
+    type_into(page, scope, "&& echo both-listed\n")
+    wait_for(lambda: "\nboth-listed" in terminal_text(page, scope), what="ls found both")
+    close_all(lab)
