@@ -22,6 +22,7 @@ import {
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminalTracker } from '@jupyterlab/terminal';
 
+import { addCopyOutputCommand } from './copyoutput';
 import { serverOptions, viewSettings } from './host';
 import { terminalIcon } from './icon';
 import { mimePlugin } from './mime';
@@ -40,6 +41,7 @@ export namespace CommandIDs {
   export const open = 'webpty:open';
   export const openInMain = 'webpty:open-in-main';
   export const close = 'webpty:close';
+  export const copyLastOutput = 'webpty:copy-last-output';
 }
 
 const PLUGIN_ID = 'jupyter-webpty:plugin';
@@ -166,8 +168,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return info ? panel.closeSession(info) : false;
       }
     });
+    addCopyOutputCommand(app, CommandIDs.copyLastOutput, terminalTracker);
     for (const command of Object.values(CommandIDs)) {
       palette?.addItem({ command, category: 'Terminal' });
+    }
+    // Our views and JupyterLab's terminal widget (its own items have rank 1..3).
+    for (const selector of ['.jp-WebPty-view', '.jp-Terminal']) {
+      app.contextMenu.addItem({
+        command: CommandIDs.copyLastOutput,
+        selector,
+        rank: 4
+      });
     }
 
     void restorer?.restore(tracker, {
