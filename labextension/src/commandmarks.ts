@@ -29,6 +29,17 @@ export interface ICommandMark {
   readonly exitCode: number | null;
 }
 
+/** Ctrl+Up or Ctrl+Down with nothing else held: the jump keys. */
+export function isJumpKey(event: KeyboardEvent): boolean {
+  return (
+    event.ctrlKey &&
+    !event.shiftKey &&
+    !event.altKey &&
+    !event.metaKey &&
+    (event.key === 'ArrowUp' || event.key === 'ArrowDown')
+  );
+}
+
 /** Command marks of one xterm.js terminal; dispose with it. */
 export class CommandMarks implements IDisposable {
   constructor(term: Terminal) {
@@ -37,6 +48,13 @@ export class CommandMarks implements IDisposable {
     this._disposables.push(
       term.parser.registerOscHandler(133, data => {
         this._onMark(data);
+        return false;
+      }),
+      // ESC c (a full reset, as before a restored screen): a prompt seen
+      // before it is on the discarded buffer.
+      term.parser.registerEscHandler({ final: 'c' }, () => {
+        this._prompt?.dispose();
+        this._prompt = null;
         return false;
       }),
       term.parser.registerOscHandler(633, data => {
@@ -135,17 +153,22 @@ export class CommandMarks implements IDisposable {
       selected: false
     };
     this._marks.push(mark);
-    // Lines that scroll out of the scrollback take their markers with them.
-    marker.onDispose(() => {
+    // Lines that scroll out of the scrollback take their markers with them;
+    // a terminal reset (ESC c: a restored screen) drops the decorations but
+    // leaves the markers on the old buffer. Either ends the mark.
+    const drop = () => {
       const index = this._marks.indexOf(mark);
       if (index >= 0) {
         this._marks.splice(index, 1);
+        mark.decoration?.dispose();
+        marker.dispose();
       }
-      mark.decoration?.dispose();
-    });
+    };
+    marker.onDispose(drop);
     const decoration = this._term.registerDecoration({ marker, width: 1 });
     if (decoration) {
       mark.decoration = decoration;
+      decoration.onDispose(drop);
       // xterm.js renders it when its line is on screen (and again on scrolls).
       decoration.onRender(() => Private.paint(mark));
     }

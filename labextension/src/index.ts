@@ -24,6 +24,7 @@ import { ITerminalTracker } from '@jupyterlab/terminal';
 
 import { addCopyOutputCommand } from './copyoutput';
 import { serverOptions, viewSettings } from './host';
+import { addCommandMarks } from './labmarks';
 import { terminalIcon } from './icon';
 import { mimePlugin } from './mime';
 import { openHerePlugin } from './openhere';
@@ -73,7 +74,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     terminalTracker?.widgetAdded.connect((_, widget) => {
       const session = widget.content.session;
       if (session instanceof WebPtyTerminalConnection) {
-        widget.disposed.connect(() => session.dispose());
+        // Shell integration's command marks and jumps there too (see labmarks.ts).
+        const marks = addCommandMarks(widget.content);
+        widget.disposed.connect(() => {
+          marks.dispose();
+          session.dispose();
+        });
       }
     });
     // Our terminal manager waits for this choice (see `builtinTerminal`).

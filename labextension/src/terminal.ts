@@ -9,7 +9,7 @@ import type { FitAddon } from '@xterm/addon-fit';
 import type { SearchAddon } from '@xterm/addon-search';
 import type { Terminal } from '@xterm/xterm';
 
-import { CommandMarks } from './commandmarks';
+import { CommandMarks, isJumpKey } from './commandmarks';
 import { TerminalConnection } from './connection';
 import { IDisposable } from './emitter';
 import { StatusBanner } from './status';
@@ -214,7 +214,7 @@ export class TerminalView implements IDisposable {
         }
         return false;
       }
-      if (Private.isJump(event) && marks.canJump) {
+      if (isJumpKey(event) && marks.canJump) {
         if (event.type === 'keydown') {
           if (event.key === 'ArrowUp') {
             marks.previous();
@@ -339,17 +339,4 @@ export namespace TerminalView {
     theme: 'dark',
     rows: null
   };
-}
-
-namespace Private {
-  /** Ctrl+Up or Ctrl+Down, nothing else held. */
-  export function isJump(event: KeyboardEvent): boolean {
-    return (
-      event.ctrlKey &&
-      !event.shiftKey &&
-      !event.altKey &&
-      !event.metaKey &&
-      (event.key === 'ArrowUp' || event.key === 'ArrowDown')
-    );
-  }
 }

@@ -14,9 +14,18 @@ from typing import Any
 import nbformat
 import pytest
 
-from .conftest import ARTIFACTS, Lab, screen_text, start_lab, type_into, wait_for
+from .conftest import (
+    ARTIFACTS,
+    Lab,
+    screen_text,
+    start_lab,
+    type_into,
+    wait_for,
+    wait_for_lab_restored,
+)
 from .test_lab_panel import PANEL, open_panel
 from .test_notebook import kernel_idle
+from .test_terminal_manager import terminal_text
 
 MARK = ".jp-WebPty-commandMark"
 GREEN = "rgb(46, 160, 67)"
@@ -165,6 +174,16 @@ def test_panel_status_marks_jumps_and_copy_output(page: Any, lab: Lab) -> None:
     )
     page.screenshot(path=str(ARTIFACTS / "shell-ui-panel.png"))
 
+    # A full reset (ESC c, as when a screen is restored) drops the marks with the old screen;
+    # later commands are marked and jumped to as before.
+    run_in_panel(page, lab, "printf '\\033c'", finished=7)
+    wait_for(lambda: page.locator(f"{PANEL} {MARK}").count() == 0, what="marks gone with reset")
+    run_in_panel(page, lab, "false", finished=8)
+    page.keyboard.press("Control+ArrowUp")
+    wait_for(lambda: selected.count() == 1, what="jump after the reset")
+    assert selected.get_attribute("title") == '"false" exited with 1'
+    assert page.locator(f"{PANEL} {MARK}").count() == 1
+
 
 def test_webterm_cell_magic_in_a_notebook(page: Any, lab: Lab) -> None:
     notebook = nbformat.v4.new_notebook()
@@ -215,3 +234,64 @@ def test_webterm_cell_magic_in_a_notebook(page: Any, lab: Lab) -> None:
     wait_for(lambda: marks(page, scope, "success").count() == 2, what="two green marks")
     assert marks(page, scope, "failure").count() == 2
     page.screenshot(path=str(ARTIFACTS / "shell-ui-cell-magic.png"))
+
+
+def test_marks_jumps_and_copy_in_jupyterlab_terminal(page: Any, lab: Lab) -> None:
+    """JupyterLab's own terminal widget (Launcher, File > New > Terminal) gets them too."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url)
+    page.goto(lab.page_url("lab"))
+    wait_for_lab_restored(page)
+    name = page.evaluate(
+        "async () => (await window.jupyterapp.commands.execute('terminal:create-new'))"
+        ".content.session.name"
+    )
+    scope = "#jp-main-dock-panel .jp-Terminal"
+    [session] = [s for s in lab.api("webpty/api/sessions") if s["name"] == name]
+    url = f"webpty/api/sessions/{session['session_id']}/commands"
+
+    def run(command: str, finished: int) -> None:
+        type_into(page, scope, command + "\n")
+        wait_for(
+            lambda: sum(c["end"] is not None for c in lab.api(url)["commands"]) >= finished,
+            what=f"{command!r} finished",
+        )
+
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), what="prompt")
+    run("true", 1)
+    run("false", 2)
+    wait_for(lambda: marks(page, scope, "failure").count() == 1, what="a red mark")
+    assert marks(page, scope, "success").count() == 1
+    assert mark_colour(marks(page, scope, "success")) == GREEN
+    assert mark_colour(marks(page, scope, "failure")) == RED
+    # In the widget's left padding, not over the text.
+    mark = marks(page, scope, "failure").bounding_box()
+    screen = page.locator(f"{scope} .xterm-screen").bounding_box()
+    assert mark["x"] + mark["width"] <= screen["x"] + 1
+    page.screenshot(path=str(ARTIFACTS / "shell-ui-jupyterlab-terminal.png"))
+
+    run("seq 1 300", 3)
+    wait_for(lambda: marks(page, scope, "failure").count() == 0, what="false's mark off screen")
+    selected = page.locator(f"{scope} {MARK}.jp-mod-selected:visible")
+    page.keyboard.press("Control+ArrowUp")
+    wait_for(lambda: selected.count() == 1, what="jump to seq")
+    assert selected.get_attribute("title") == '"seq 1 300" exited with 0'
+    page.keyboard.press("Control+ArrowUp")
+    wait_for(
+        lambda: (
+            selected.count() == 1 and selected.get_attribute("title") == '"false" exited with 1'
+        ),
+        what="jump to false",
+    )
+    assert marks(page, scope, "failure").count() == 1  # scrolled back into view
+    page.keyboard.press("Control+ArrowDown")
+    page.keyboard.press("Control+ArrowDown")
+    wait_for(lambda: selected.count() == 0, what="back at the bottom")
+    assert ";5A" not in terminal_text(page, scope)
+
+    page.locator(f"{scope} .xterm-screen").click(button="right")
+    page.locator(".lm-Menu-item", has_text="Copy Output of Last Command").click()
+    expected = "".join(f"{n}\n" for n in range(1, 301))
+    wait_for(
+        lambda: page.evaluate("navigator.clipboard.readText()") == expected,
+        what="seq's output on the clipboard",
+    )
