@@ -104,6 +104,10 @@ def test_panel_status_marks_jumps_and_copy_output(page: Any, lab: Lab) -> None:
     assert failed["x"] + failed["width"] <= line["x"]  # in the gutter, not over the text
     assert abs(failed["y"] - line["y"]) < 2  # on the prompt line of `false`
     assert marks(page, PANEL, "failure").get_attribute("title") == '"false" exited with 1'
+    # Nothing covers it: the mouse reaches it (its title is the tooltip).
+    x, y = failed["x"] + failed["width"] / 2, failed["y"] + failed["height"] / 2
+    hit = page.evaluate(f"document.elementFromPoint({x}, {y}).className")
+    assert "jp-WebPty-commandMark" in hit
 
     # The panel's row: the last exit code, then the running command, live.
     wait_for(
@@ -124,6 +128,10 @@ def test_panel_status_marks_jumps_and_copy_output(page: Any, lab: Lab) -> None:
         "rgb(138, 138, 138)"
     )
     page.screenshot(path=str(ARTIFACTS / "shell-ui-running.png"))
+    # The panel alone (README's docs/shell-integration.png).
+    panel = page.locator(PANEL).bounding_box()
+    clip = {"x": panel["x"], "y": panel["y"], "width": panel["width"], "height": 200}
+    page.screenshot(path=str(ARTIFACTS / "shell-ui-running-panel.png"), clip=clip)
     type_into(page, PANEL, "\x03")
     wait_for(
         lambda: (
