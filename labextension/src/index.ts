@@ -22,7 +22,9 @@ import {
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminalTracker } from '@jupyterlab/terminal';
 
+import { addCopyOutputCommand } from './copyoutput';
 import { serverOptions, viewSettings } from './host';
+import { addCommandMarks } from './labmarks';
 import { terminalIcon } from './icon';
 import { labTerminalPlugin } from './labterminal';
 import { mimePlugin } from './mime';
@@ -41,6 +43,7 @@ export namespace CommandIDs {
   export const open = 'webpty:open';
   export const openInMain = 'webpty:open-in-main';
   export const close = 'webpty:close';
+  export const copyLastOutput = 'webpty:copy-last-output';
 }
 
 const PLUGIN_ID = 'jupyter-webpty:plugin';
@@ -72,7 +75,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     terminalTracker?.widgetAdded.connect((_, widget) => {
       const session = widget.content.session;
       if (session instanceof WebPtyTerminalConnection) {
-        widget.disposed.connect(() => session.dispose());
+        // Shell integration's command marks and jumps there too (see labmarks.ts).
+        const marks = addCommandMarks(widget.content);
+        widget.disposed.connect(() => {
+          marks.dispose();
+          session.dispose();
+        });
       }
     });
     // Our terminal manager waits for this choice (see `builtinTerminal`).
@@ -167,8 +175,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return info ? panel.closeSession(info) : false;
       }
     });
+    addCopyOutputCommand(app, CommandIDs.copyLastOutput, terminalTracker);
     for (const command of Object.values(CommandIDs)) {
       palette?.addItem({ command, category: 'Terminal' });
+    }
+    // Our views and JupyterLab's terminal widget (its own items have rank 1..3).
+    for (const selector of ['.jp-WebPty-view', '.jp-Terminal']) {
+      app.contextMenu.addItem({
+        command: CommandIDs.copyLastOutput,
+        selector,
+        rank: 4
+      });
     }
 
     void restorer?.restore(tracker, {

@@ -18,11 +18,9 @@
  *   current directory (contents API, with progress) and their quoted paths
  *   are typed at the prompt.
  *
- * JupyterLab's `Terminal` widget keeps its xterm.js instance private
- * (`_term`). Paths and the bracketed-paste check need it; they use it through
- * {@link Private.xtermOf}, which checks the shape it relies on and turns
- * those two features off (with one console warning) when a JupyterLab release
- * changes it. Everything else uses public API only.
+ * Path links and the bracketed-paste check need JupyterLab's private xterm.js
+ * instance, through {@link xtermOf} (checked; off when a release changes it).
+ * Everything else uses public API only.
  */
 import {
   JupyterFrontEnd,
@@ -34,9 +32,11 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminal, ITerminalTracker } from '@jupyterlab/terminal';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
+import type { ILink, Terminal } from '@xterm/xterm';
 
 import { serverOptions } from './host';
 import { OutputScanner, osc52Text, shellQuote } from './oscscan';
+import { xtermOf } from './labxterm';
 import { relativeToRoot } from './paths';
 import { SessionsClient } from './sessions';
 
@@ -114,52 +114,6 @@ namespace Private {
     app: JupyterFrontEnd;
     settings: IExtrasSettings;
     trans: ReturnType<ITranslator['load']>;
-  }
-
-  /** The part of xterm.js (5 or 6) used here. */
-  export interface IXterm {
-    modes: { bracketedPasteMode: boolean };
-    buffer: {
-      active: {
-        getLine(
-          y: number
-        ): { translateToString(trim?: boolean): string } | undefined;
-      };
-    };
-    registerLinkProvider(provider: {
-      provideLinks(
-        y: number,
-        callback: (links: ILink[] | undefined) => void
-      ): void;
-    }): { dispose(): void };
-  }
-
-  export interface ILink {
-    range: { start: { x: number; y: number }; end: { x: number; y: number } };
-    text: string;
-    activate(event: MouseEvent, text: string): void;
-  }
-
-  let warnedPrivate = false;
-
-  /** JupyterLab's xterm.js instance, when its private field has the expected shape. */
-  export function xtermOf(terminal: ITerminal.ITerminal): IXterm | null {
-    const term = (terminal as unknown as { _term?: Partial<IXterm> })._term;
-    if (
-      term &&
-      typeof term.registerLinkProvider === 'function' &&
-      term.modes !== undefined &&
-      term.buffer !== undefined
-    ) {
-      return term as IXterm;
-    }
-    if (!warnedPrivate) {
-      warnedPrivate = true;
-      console.warn(
-        'jupyter-webpty: this JupyterLab terminal has no usable xterm.js instance; path links and the bracketed-paste check are off'
-      );
-    }
-    return null;
   }
 
   export function clearMarks(widget: Widget): void {
@@ -471,7 +425,7 @@ namespace Private {
     constructor(
       private readonly _context: IContext,
       private readonly _terminal: ITerminal.ITerminal,
-      private readonly _term: IXterm
+      private readonly _term: Terminal
     ) {}
 
     provideLinks(

@@ -20,7 +20,7 @@ import { Widget } from '@lumino/widgets';
 
 import { ITerminalHandle, showTerminal } from './host';
 import { terminalIcon } from './icon';
-import { ISessionInfo } from './protocol';
+import { COMMAND_FINISHED, ICommandEvent, ISessionInfo } from './protocol';
 import { SessionsClient } from './sessions';
 
 /** Lists sessions (refreshed on `terminal:changed`) and shows one. */
@@ -40,6 +40,7 @@ export class SessionsPanel extends Widget {
     this._area.className = 'jp-WebPty-area';
     this.node.append(this._list, this._area);
     this._client.changed.event(() => this._scheduleRefresh());
+    this._client.command.event(event => this._onCommand(event));
   }
 
   /** The sessions last listed. */
@@ -162,6 +163,21 @@ export class SessionsPanel extends Widget {
     void handle.view.ready.then(() => handle.view.focus());
   }
 
+  /** Live: a command started or ended; the next listing says the same. */
+  private _onCommand({ session_id, event, command }: ICommandEvent): void {
+    const info = this._sessions.find(s => s.session_id === session_id);
+    if (!info) {
+      return; // Not listed yet: the refresh that lists it has the state.
+    }
+    if (event === COMMAND_FINISHED) {
+      info.running_command = null;
+      info.last_exit_code = command.exit_code;
+    } else {
+      info.running_command = command.command ?? '';
+    }
+    this._render();
+  }
+
   /** Changes come in bursts (create + attach): list once per burst. */
   private _scheduleRefresh(): void {
     clearTimeout(this._timer);
@@ -275,7 +291,8 @@ namespace Private {
       element('span', 'jp-WebPty-sessionCommand', info.command ?? ''),
       // Marks keep a path's leading '/' in place under the CSS rtl trick.
       element('div', 'jp-WebPty-sessionCwd', `\u200e${info.cwd ?? ''}\u200e`),
-      element('div', 'jp-WebPty-sessionMeta', `${activity} · ${clients}`)
+      element('div', 'jp-WebPty-sessionMeta', `${activity} · ${clients}`),
+      ...commandStatus(info)
     );
     const open = button('jp-WebPty-openMain', launchIcon, 'Open in a tab', () =>
       actions.openInMain()
@@ -291,6 +308,39 @@ namespace Private {
     );
     node.append(text, rename, open, close);
     return node;
+  }
+
+  /**
+   * The running command line and the last exit code (shell integration):
+   * nothing when the shell has no integration and nothing ran.
+   */
+  function commandStatus(info: ISessionInfo): HTMLElement[] {
+    const running = info.running_command;
+    const code = info.last_exit_code;
+    if (running === null && code === null) {
+      return [];
+    }
+    const node = element('div', 'jp-WebPty-sessionStatus');
+    if (code !== null) {
+      const exit = element(
+        'span',
+        `jp-WebPty-sessionExit ${code === 0 ? 'jp-mod-success' : 'jp-mod-failure'}`,
+        `${code === 0 ? '\u2713' : '\u2717'} ${code}`
+      );
+      exit.title = `The last command exited with ${code}`;
+      exit.dataset.exitCode = `${code}`;
+      node.append(exit);
+    }
+    if (running !== null) {
+      const line = element(
+        'span',
+        'jp-WebPty-sessionRunning',
+        `\u25b6 ${running || '(command)'}`
+      );
+      line.title = `Running: ${running}`;
+      node.append(line);
+    }
+    return [node];
   }
 
   function button(

@@ -5,7 +5,10 @@ import { Emitter, IDisposable } from './emitter';
 import * as protocol from './protocol';
 import { acquireSocket, IServerOptions, ISocketLike, request } from './sockets';
 
-/** List and close sessions; `changed` fires when the server says the list changed. */
+/**
+ * List and close sessions; `changed` fires when the server says the list
+ * changed, `command` when a command starts or ends in one of them.
+ */
 export class SessionsClient implements IDisposable {
   constructor(options: SessionsClient.IOptions) {
     if (options.socket) {
@@ -18,12 +21,15 @@ export class SessionsClient implements IDisposable {
       throw new Error('SessionsClient needs a socket or a baseUrl');
     }
     this._socket.on(protocol.CHANGED, this._onChanged);
+    this._socket.on(protocol.COMMAND, this._onCommand);
     // After a reconnect the list may have changed while we were away.
     this._socket.on('connect', this._onChanged);
   }
 
   /** The list changed (or the socket reconnected): list again. */
   readonly changed = new Emitter<void>();
+  /** A command started or finished in one of the caller's sessions (shell integration). */
+  readonly command = new Emitter<protocol.ICommandEvent>();
 
   /** Whether requests can be answered now. */
   get isConnected(): boolean {
@@ -90,13 +96,21 @@ export class SessionsClient implements IDisposable {
   /** Stop listening and drop the socket reference. */
   dispose(): void {
     this._socket.off(protocol.CHANGED, this._onChanged);
+    this._socket.off(protocol.COMMAND, this._onCommand);
     this._socket.off('connect', this._onChanged);
     this._release?.();
     this.changed.dispose();
+    this.command.dispose();
   }
 
   private _onChanged = (): void => {
     this.changed.fire();
+  };
+
+  private _onCommand = (event: protocol.ICommandEvent): void => {
+    if (event && typeof event.session_id === 'string' && event.command) {
+      this.command.fire(event);
+    }
   };
 
   private readonly _socket: ISocketLike;

@@ -9,6 +9,7 @@ import type { FitAddon } from '@xterm/addon-fit';
 import type { SearchAddon } from '@xterm/addon-search';
 import type { Terminal } from '@xterm/xterm';
 
+import { CommandMarks, isJumpKey } from './commandmarks';
 import { TerminalConnection } from './connection';
 import { IDisposable } from './emitter';
 import { StatusBanner } from './status';
@@ -24,6 +25,13 @@ import { IXterm, loadXterm, ThemeName, xtermTheme } from './xterm';
  * the terminal, after which JupyterLab's shortcuts work again; xterm does not
  * see it, so Escape alone still reaches vi and friends. Ctrl+C copies when
  * text is selected (as in JupyterLab's terminal) and sends SIGINT otherwise.
+ * **Ctrl+Up / Ctrl+Down** jump between the shell's commands (see
+ * CommandMarks) once a command was marked and unless a full-screen program
+ * (alternate screen) runs; otherwise they reach the program as usual.
+ *
+ * The view's element carries the attached session's id (`data-session-id`):
+ * commands (Copy Output of Last Command) find the session of a view from the
+ * DOM, whichever host (panel, tab, output, widget) made it.
  */
 export class TerminalView implements IDisposable {
   constructor(
@@ -89,6 +97,16 @@ export class TerminalView implements IDisposable {
     this._scheduleFit();
   }
 
+  /** The view's outermost element (class `jp-WebPty-view`). */
+  get node(): HTMLElement {
+    return this._node;
+  }
+
+  /** The shell's commands seen in this terminal (null until xterm is open). */
+  get commandMarks(): CommandMarks | null {
+    return this._marks;
+  }
+
   /** Give the terminal the keyboard. */
   focus(): void {
     this._term?.focus();
@@ -126,6 +144,7 @@ export class TerminalView implements IDisposable {
     cancelAnimationFrame(this._frame);
     this._observer.disconnect();
     this._webgl?.dropWebgl();
+    this._marks?.dispose();
     for (const disposable of this._disposables.splice(0).reverse()) {
       disposable.dispose();
     }
@@ -184,12 +203,24 @@ export class TerminalView implements IDisposable {
     term.loadAddon(new xterm.WebLinksAddon());
     term.unicode.activeVersion = '11';
     term.open(this._xtermNode);
+    const marks = new CommandMarks(term);
+    this._marks = marks;
     this._webgl = new WebglRenderer(term, xterm);
     this._useWebgl(false);
     term.attachCustomKeyEventHandler(event => {
       if (event.key === 'Escape' && event.shiftKey) {
         if (event.type === 'keydown') {
           term.blur();
+        }
+        return false;
+      }
+      if (isJumpKey(event) && marks.canJump) {
+        if (event.type === 'keydown') {
+          if (event.key === 'ArrowUp') {
+            marks.previous();
+          } else {
+            marks.next();
+          }
         }
         return false;
       }
@@ -230,7 +261,15 @@ export class TerminalView implements IDisposable {
       }),
       // onBinary (mouse reports beyond column 95 in X10 mode) is not
       // forwarded: input is text on the wire and those bytes are not UTF-8.
-      term.onResize(({ cols, rows }) => connection.resize(cols, rows))
+      term.onResize(({ cols, rows }) => connection.resize(cols, rows)),
+      connection.attached.event(({ session_id }) => {
+        this._node.dataset.sessionId = session_id;
+      }),
+      connection.statusChanged.event(() => {
+        if (connection.sessionId === undefined) {
+          delete this._node.dataset.sessionId; // Exited or lost.
+        }
+      })
     );
     if (term.textarea) {
       this._listen(term.textarea, 'focus', () => this._useWebgl(true));
@@ -270,6 +309,7 @@ export class TerminalView implements IDisposable {
   private _term: Terminal | null = null;
   private _fit: FitAddon | null = null;
   private _search: SearchAddon | null = null;
+  private _marks: CommandMarks | null = null;
   private _webgl: WebglRenderer | null = null;
   private _frame = 0;
   private _disposed = false;

@@ -103,11 +103,13 @@ def start_lab(
     tmp_path_factory: pytest.TempPathFactory,
     webpty_settings: dict[str, Any] | None = None,
     terminal_settings: dict[str, Any] | None = None,
+    config_lines: str = "",
 ) -> Lab:
     """Start JupyterLab on a free port, with its own root, settings and workspaces.
 
     ``webpty_settings`` are added to our plugin's settings (e.g. ``builtinTerminal``),
-    ``terminal_settings`` to JupyterLab's terminal settings (e.g. ``scrollback``).
+    ``terminal_settings`` to JupyterLab's terminal settings (e.g. ``scrollback``), ``config_lines``
+    (Python) to the server's config file after the shell command.
     """
     root = tmp_path_factory.mktemp("lab-root")
     settings = tmp_path_factory.mktemp("lab-settings")
@@ -123,7 +125,7 @@ def start_lab(
     news.parent.mkdir(parents=True)
     news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     config = root.parent / f"{root.name}-config.py"
-    config.write_text(f"c.WebPtyApp.shell_command = {SHELL_ARGV!r}\n")
+    config.write_text(f"c.WebPtyApp.shell_command = {SHELL_ARGV!r}\n{config_lines}")
     port, token = _free_port(), secrets.token_hex(16)
     argv = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
