@@ -30,12 +30,13 @@ import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { PageConfig, PathExt } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminal, ITerminalTracker } from '@jupyterlab/terminal';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { ITranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import type { ILink, Terminal } from '@xterm/xterm';
 
 import { serverOptions } from './host';
 import { OutputScanner, osc52Text, shellQuote } from './oscscan';
+import { __, setTranslator } from './i18n';
 import { xtermOf } from './labxterm';
 import { relativeToRoot } from './paths';
 import { SessionsClient } from './sessions';
@@ -72,7 +73,7 @@ export const labTerminalPlugin: JupyterFrontEndPlugin<void> = {
     registry: ISettingRegistry | null,
     translator: ITranslator | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('jupyter_webpty');
+    setTranslator(translator);
     const settings: IExtrasSettings = { ...DEFAULTS };
     if (registry) {
       void registry
@@ -94,7 +95,7 @@ export const labTerminalPlugin: JupyterFrontEndPlugin<void> = {
           console.warn('jupyter-webpty: terminal settings not loaded', reason)
         );
     }
-    const context: Private.IContext = { app, settings, trans };
+    const context: Private.IContext = { app, settings };
     tracker.widgetAdded.connect((_, widget) =>
       Private.decorate(context, widget as TerminalWidget)
     );
@@ -113,7 +114,6 @@ namespace Private {
   export interface IContext {
     app: JupyterFrontEnd;
     settings: IExtrasSettings;
-    trans: ReturnType<ITranslator['load']>;
   }
 
   export function clearMarks(widget: Widget): void {
@@ -189,7 +189,7 @@ namespace Private {
         }
         event.preventDefault();
         event.stopPropagation();
-        void confirmPaste(context, text).then(ok => {
+        void confirmPaste(text).then(ok => {
           if (ok) {
             terminal.paste(text);
           }
@@ -263,21 +263,17 @@ namespace Private {
     return /[\r\n]/.test(text.replace(/[\r\n]+$/, ''));
   }
 
-  async function confirmPaste(
-    context: IContext,
-    text: string
-  ): Promise<boolean> {
-    const { trans } = context;
+  async function confirmPaste(text: string): Promise<boolean> {
     const lines = text.replace(/[\r\n]+$/, '').split(/\r\n|\r|\n/).length;
     const body = document.createElement('pre');
     body.className = 'jp-webpty-paste-preview';
     body.textContent = text.length > 2000 ? text.slice(0, 2000) + '\n…' : text;
     const result = await showDialog({
-      title: trans.__('Paste %1 lines into the terminal?', lines),
+      title: __('Paste %1 lines into the terminal?', lines),
       body: new Widget({ node: body }),
       buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.okButton({ label: trans.__('Paste') })
+        Dialog.cancelButton({ label: __('Cancel') }),
+        Dialog.okButton({ label: __('Paste') })
       ]
     });
     return result.button.accept;
@@ -344,11 +340,11 @@ namespace Private {
     terminal: ITerminal.ITerminal,
     files: File[]
   ): Promise<void> {
-    const { app, trans } = context;
+    const { app } = context;
     const dir = await cwdOf(terminal, 0);
     if (dir === null) {
       Notification.error(
-        trans.__(
+        __(
           "Cannot upload: the terminal's directory is unknown or outside the server root."
         ),
         { autoClose: 5000 }
@@ -358,7 +354,7 @@ namespace Private {
     const total = files.reduce((sum, f) => sum + f.size, 0) || 1;
     let done = 0;
     const id = Notification.emit(
-      trans.__('Uploading %1 file(s) to %2', files.length, '/' + dir),
+      __('Uploading %1 file(s) to %2', files.length, '/' + dir),
       'in-progress',
       { progress: 0, autoClose: false }
     );
@@ -384,7 +380,7 @@ namespace Private {
       }
       Notification.update({
         id,
-        message: trans.__('Uploaded %1 file(s) to %2', files.length, '/' + dir),
+        message: __('Uploaded %1 file(s) to %2', files.length, '/' + dir),
         type: 'success',
         progress: 1,
         autoClose: 3000
@@ -392,7 +388,7 @@ namespace Private {
     } catch (reason) {
       Notification.update({
         id,
-        message: trans.__('Upload failed: %1', String(reason)),
+        message: __('Upload failed: %1', String(reason)),
         type: 'error',
         autoClose: false
       });

@@ -22,6 +22,7 @@ import { serverOptions } from './host';
 import { terminalIcon } from './icon';
 import { relativeToRoot } from './paths';
 import { SessionsClient } from './sessions';
+import { __ } from './i18n';
 
 /** Command ids. */
 export namespace OpenHereCommandIDs {
@@ -71,8 +72,8 @@ export const openHerePlugin: JupyterFrontEndPlugin<void> = {
     };
 
     commands.addCommand(OpenHereCommandIDs.openHere, {
-      label: 'Open Terminal Here',
-      caption: 'Start a terminal in this directory',
+      label: __('Open Terminal Here'),
+      caption: __('Start a terminal in this directory'),
       icon: args => (args.isPalette ? undefined : terminalIcon),
       isVisible: args =>
         pathArg(args) !== undefined ||
@@ -83,8 +84,8 @@ export const openHerePlugin: JupyterFrontEndPlugin<void> = {
 
     let client: SessionsClient | null = null;
     commands.addCommand(OpenHereCommandIDs.showCwd, {
-      label: "Show Terminal's Directory in File Browser",
-      caption: "Point the file browser at the shell's current directory",
+      label: __("Show Terminal's Directory in File Browser"),
+      caption: __("Point the file browser at the shell's current directory"),
       isEnabled: () => !!terminals?.currentWidget && !!browser,
       execute: async () => {
         const widget = terminals?.currentWidget;

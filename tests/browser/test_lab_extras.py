@@ -263,3 +263,40 @@ def test_dropped_files_upload_into_the_shells_directory(page: Any, lab: Lab) -> 
     type_into(page, scope, "&& echo both-listed\n")
     wait_for(lambda: "\nboth-listed" in terminal_text(page, scope), what="ls found both")
     close_all(lab)
+
+
+@pytest.fixture(scope="module")
+def styled_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab whose terminal settings a user changed: our views must follow them."""
+    server = start_lab(
+        tmp_path_factory,
+        terminal_settings={"theme": "dark", "lineHeight": 1.6, "fontSize": 20},
+    )
+    yield server
+    server.stop()
+
+
+def test_side_panel_follows_jupyterlabs_terminal_settings(page: Any, styled_lab: Lab) -> None:
+    lab = styled_lab
+    close_all(lab)
+    page.goto(lab.page_url("lab"))
+    panel = ".jp-WebPty-panel"
+    tab = page.locator('[data-id="jp-WebPty-panel"]')
+    tab.wait_for(timeout=60_000)
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+    page.locator(f"{panel} .jp-WebPty-new").click()
+    wait_for(lambda: len(lab.api("webpty/api/sessions")) == 1, what="the panel's session")
+    view = page.locator(f"{panel} .jp-WebPty-view").first
+    view.wait_for(timeout=20_000)
+    # The page's theme is light; JupyterLab's terminal theme says dark: the view is dark.
+    assert page.evaluate("document.body.dataset.jpThemeLight") == "true"
+    wait_for(lambda: view.get_attribute("data-theme") == "dark", what="the dark terminal theme")
+    # Screen reader mode (set for every test server) gives an accessible copy of the screen.
+    page.locator(f"{panel} .xterm-accessibility-tree").wait_for(timeout=20_000)
+    # 20 px at line height 1.6: rows at least 30 px apart (13 px at 1.0 gives about 17).
+    row = page.locator(f"{panel} .xterm-rows > div").first
+    box = row.bounding_box()
+    assert box is not None
+    assert box["height"] >= 30, box
+    close_all(lab)
