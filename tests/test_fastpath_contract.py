@@ -243,7 +243,7 @@ def test_ptyprocess_details_spawn_relies_on() -> None:
     assert isinstance(process.fd, int)
     assert process.closed is False
     process.fileobj.close()  # closes .fd itself
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="Bad file descriptor"):
         os.fstat(process.fd)
     process.closed = True
     os.waitpid(process.pid, 0)
