@@ -182,6 +182,15 @@ class WebPtyApp(ExtensionApp):
         ),
     ).tag(config=True)
 
+    fast_path = Bool(
+        True,
+        help=(
+            "Send output and take keystrokes past python-socketio's and tornado's queues "
+            "(jupyter_webpty/fastpath.py; A/B figures in bench/README.md). "
+            "False: every packet takes python-socketio's public path, same protocol."
+        ),
+    ).tag(config=True)
+
     manager: SessionManager
 
     @property
@@ -281,7 +290,7 @@ class WebPtyApp(ExtensionApp):
             engineio_logger=False,
         )
         self.sio = sio
-        self.events = TerminalEvents(sio, self.manager, identify, wire)
+        self.events = TerminalEvents(sio, self.manager, identify, wire if self.fast_path else None)
         self.events.register()
         handler: Any = socket_handler(sio, self.session_owner)
         routes = [

@@ -23,6 +23,24 @@ SHELL_ARGV = [shutil.which("bash") or "/bin/bash", "--norc", "--noprofile", "-i"
 PROMPT = "webpty$ "
 
 
+#: Modules whose server tests run twice: with ``WebPtyApp.fast_path`` on and off (the protocol
+#: suite; ~20 s more on 2 cores). Elsewhere the fast path is on, as by default.
+BOTH_PATHS = frozenset(
+    {"tests.test_protocol", "tests.test_resume", "tests.test_flow", "tests.test_transport"}
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__ in BOTH_PATHS and "jp_server_config" in metafunc.fixturenames:
+        metafunc.parametrize("fast_path", [True, False], ids=["fast", "plain"], indirect=True)
+
+
+@pytest.fixture
+def fast_path(request: pytest.FixtureRequest) -> bool:
+    """``WebPtyApp.fast_path`` for this test's server (see ``BOTH_PATHS``)."""
+    return bool(getattr(request, "param", True))
+
+
 @pytest.fixture
 def webpty_config() -> dict[str, Any]:
     """Per-test overrides of ``WebPtyApp`` traits."""
@@ -30,13 +48,14 @@ def webpty_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def jp_server_config(webpty_config: dict[str, Any]) -> dict[str, Any]:
+def jp_server_config(webpty_config: dict[str, Any], fast_path: bool) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_webpty": True}},
         "WebPtyApp": {
             "shell_command": SHELL_ARGV,
             "extra_env": {"PS1": PROMPT, "HISTFILE": "/dev/null"},
             "kill_grace": 0.5,
+            "fast_path": fast_path,
             **webpty_config,
         },
     }
