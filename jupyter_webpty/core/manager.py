@@ -209,8 +209,7 @@ class SessionManager:
         shells = [s.pid for s in self._sessions.values() if s.is_alive and s.pid is not None]
         _spawn.end_sessions_blocking(shells, self.limits.kill_grace)
         for pid in shells:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+            _spawn.wait(pid)
         return len(shells)
 
     def _forget(self, session: PtySession) -> None:

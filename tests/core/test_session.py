@@ -118,11 +118,11 @@ async def test_pending_input_is_capped_and_ctrl_c_drops_the_queue(tmp_path: Path
 
     with pytest.raises(InputOverflow):
         flood()
-    assert session._pending_size > 128 * 1024
+    assert session._input.pending_bytes > 128 * 1024
     # An interrupt drops our queued input, as the tty driver flushes its queue on ^C; the
     # tty's own buffer is full here (sleep never reads), so only our queue is checked.
     session.write(b"\x03")
-    assert session._pending_size <= 1
+    assert session._input.pending_bytes <= 1
     await session.terminate()
     assert session.exit_code is not None
 
@@ -170,7 +170,8 @@ async def test_streaming_output_is_drained_off_the_loop_and_closes_cleanly(
         )
         code = await session.terminate()
         assert code != 0
-        assert session._drain is None
+        assert session._reader is not None
+        assert not session._reader.is_draining
         assert bytes(viewer.data).count(b"flood-line\r\n") > 1000
     await wait_until(lambda: _open_fds() <= before, 5, "fds closed")
 
