@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
+from jupyter_webpty import protocol
 from jupyter_webpty.api import Server, SessionsClient
 from jupyter_webpty.widget import MIME_TYPE, WebTerminal
 
@@ -64,7 +65,9 @@ async def test_widget_bundle_names_the_session(rest: SessionsClient) -> None:
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert terminal.get_state()["session"] == "build"
     with pytest.raises(ValueError, match="height"):
-        WebTerminal("x", height=1000, client=rest)
+        WebTerminal("x", height=protocol.MAX_SIZE + 1, client=rest)
+    assert WebTerminal("x", height=protocol.MAX_SIZE, client=rest).height == protocol.MAX_SIZE
+    assert WebTerminal("x", height=protocol.MIN_SIZE, client=rest).height == protocol.MIN_SIZE
     with pytest.raises(ValueError, match="name"):
         WebTerminal("   ", client=rest)
 

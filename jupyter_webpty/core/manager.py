@@ -19,7 +19,7 @@ from .budget import RetentionBudget
 from .culling import Culler
 from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
 from .integration import integrate
-from .marks import CommandRecord
+from .marks import MAX_COMMANDS, CommandRecord
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class SessionManager:
         kill_on_exit: bool = True,
         on_activity: Callable[[], None] | None = None,
         shell_dir: str | None = None,
-        max_commands: int = 1000,
+        max_commands: int = MAX_COMMANDS,
     ) -> None:
         self.argv = list(argv)
         self._sessions: dict[str, PtySession] = {}

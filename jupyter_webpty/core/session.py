@@ -31,7 +31,7 @@ from pathlib import Path
 from . import _spawn
 from .errors import SessionClosed
 from .input_queue import InputQueue
-from .marks import CommandCallback, CommandRecord
+from .marks import MAX_COMMANDS, CommandCallback, CommandRecord
 from .output import Output
 from .reading import Reader
 from .reaper import reaper
@@ -77,7 +77,7 @@ class PtySession:
         limits: Limits | None = None,
         kill_on_exit: bool = True,
         integrated: bool = False,
-        max_commands: int = 1000,
+        max_commands: int = MAX_COMMANDS,
     ) -> None:
         self.id = secrets.token_urlsafe(16)  # 128 bits: unguessable
         self.owner = owner
