@@ -16,18 +16,10 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from jupyter_webpty import protocol
-from jupyter_webpty.api import Server, SessionsClient
+from jupyter_webpty.api import SessionsClient
 from jupyter_webpty.widget import MIME_TYPE, WebTerminal
 
 from .conftest import PROMPT
-
-
-@pytest.fixture
-def rest(
-    http_server_client: Any, jp_http_port: int, jp_base_url: str, jp_serverapp: Any
-) -> SessionsClient:
-    token = jp_serverapp.identity_provider.token
-    return SessionsClient(Server(f"http://127.0.0.1:{jp_http_port}{jp_base_url}", token))
 
 
 @pytest.fixture
