@@ -139,7 +139,7 @@ class OutputHandler(SessionHandler):
         text = self.get_argument(key, "")
         if not text:
             return default
-        # Bounded before int(): Python refuses over 4300 digits (FACTS.md).
+        # Bounded before int(): Python refuses over 4300 digits (sys.int_info).
         if len(text) > 19 or not text.isdigit():
             raise web.HTTPError(400, f"{key} must be a stream offset (a non-negative integer)")
         return int(text)

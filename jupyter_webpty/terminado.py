@@ -138,7 +138,8 @@ class TerminalSocket(Guarded, WebSocketMixin, JupyterHandler, websocket.WebSocke
         self.manager = manager
         self.owner_policy = owner_policy
         self.sockets = sockets
-        # One decoder per connection: a read may end inside a character (FACTS.md).
+        # One decoder per connection: a read may end inside a character (decoding each
+        # read alone turned split characters into U+FFFD).
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     @property
