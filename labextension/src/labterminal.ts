@@ -3,9 +3,9 @@
  * (webpty sessions, and the built-in ones when the user opted out):
  *
  * - **Shift+Esc leaves the terminal** (focus moves to its tab) in one key,
- *   besides JupyterLab's Esc Esc; Ctrl+Shift+C / V copy and paste (bound in
- *   our settings schema). Ctrl and Alt combinations already reach the shell
- *   only (see the keydown listener).
+ *   besides JupyterLab's Esc Esc; Ctrl+Shift+C / V copy and paste (JupyterLab's
+ *   `terminal:copy` / `terminal:paste`). Ctrl and Alt combinations already
+ *   reach the shell only (see the keydown listener).
  * - **Bell and activity** marks on the tab of a terminal that is not shown.
  * - **OSC 52**: a program may write to the clipboard (opt-in, write-only,
  *   size-capped; never read).
@@ -31,6 +31,7 @@ import { PageConfig, PathExt } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminal, ITerminalTracker } from '@jupyterlab/terminal';
 import { ITranslator } from '@jupyterlab/translation';
+import { Platform } from '@lumino/domutils';
 import { Widget } from '@lumino/widgets';
 import type { ILink, Terminal } from '@xterm/xterm';
 
@@ -162,14 +163,30 @@ namespace Private {
     node.addEventListener(
       'keydown',
       event => {
-        if (
-          event.key === 'Escape' &&
-          event.shiftKey &&
-          isXtermInput(event.target)
-        ) {
+        if (!isXtermInput(event.target)) {
+          return;
+        }
+        if (event.key === 'Escape' && event.shiftKey) {
           leaveTerminal(widget, event.target as HTMLElement);
           event.preventDefault();
           event.stopPropagation();
+          return;
+        }
+        // Ctrl+Shift+C / V: xterm.js would send ^C / ^V (and stop the key
+        // there, so a JupyterLab shortcut could not run). macOS has Cmd+C / V.
+        const key = event.key.toLowerCase();
+        if (
+          !Platform.IS_MAC &&
+          event.ctrlKey &&
+          event.shiftKey &&
+          !event.altKey &&
+          (key === 'c' || key === 'v')
+        ) {
+          event.preventDefault();
+          event.stopPropagation();
+          void context.app.commands.execute(
+            key === 'c' ? 'terminal:copy' : 'terminal:paste'
+          );
         }
       },
       true

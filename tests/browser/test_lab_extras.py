@@ -57,6 +57,25 @@ def test_shell_keys_reach_the_shell_and_shift_esc_leaves(page: Any, lab: Lab) ->
     page.keyboard.press("Alt+b")
     type_into(page, scope, "Y\n")
     wait_for(lambda: "\none Ytwo\n" in terminal_text(page, scope), what="Alt+B moved a word")
+    # Ctrl+Shift+C copies the selection (no ^C to the shell), Ctrl+Shift+V pastes it.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    type_into(page, scope, "clear; echo copy-$((6*7))-keys\n")
+    row = page.locator(f"{scope} .xterm-accessibility-tree > div", has_text="copy-42-keys").first
+    row.wait_for(timeout=20_000)
+    box = row.bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.locator(f"{scope} .xterm-helper-textarea").focus()
+    page.keyboard.press("Control+Shift+C")
+    wait_for(
+        lambda: page.evaluate("navigator.clipboard.readText()") == "copy-42-keys",
+        what="Ctrl+Shift+C copied the selection",
+    )
+    type_into(page, scope, "echo pasted:")
+    page.keyboard.press("Control+Shift+V")
+    wait_for(lambda: "echo pasted:copy-42-keys" in terminal_text(page, scope), what="pasted")
+    type_into(page, scope, "\n")
+    wait_for(lambda: "\npasted:copy-42-keys" in terminal_text(page, scope), what="it ran")
     # Shift+Esc leaves the terminal: JupyterLab's shortcuts work again.
     page.keyboard.press("Shift+Escape")
     wait_for(
