@@ -27,7 +27,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
-import { PageConfig, PathExt } from '@jupyterlab/coreutils';
+import { PathExt } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminal, ITerminalTracker } from '@jupyterlab/terminal';
 import { ITranslator } from '@jupyterlab/translation';
@@ -35,7 +35,7 @@ import { Platform } from '@lumino/domutils';
 import { Widget } from '@lumino/widgets';
 import type { ILink, Terminal } from '@xterm/xterm';
 
-import { serverOptions } from './host';
+import { pageRoot, serverOptions } from './host';
 import { OutputScanner, osc52Text, shellQuote } from './oscscan';
 import { __, setTranslator } from './i18n';
 import { xtermOf } from './labxterm';
@@ -156,6 +156,10 @@ namespace Private {
     }, widget);
 
     const node = terminal.node;
+    // JupyterLab's shortcuts stay out of the terminal, as in our own views:
+    // Notebook 7 matches them in the capture phase, before any listener here,
+    // and binds Ctrl+Shift+C to its command palette. Shift+Esc is the way out.
+    node.setAttribute('data-lm-suppress-shortcuts', 'true');
     // Capture phase: before xterm.js, which would send ESC to the shell. The
     // other keys need nothing from us: xterm.js stops the propagation of every
     // key it turns into input (Ctrl+B, Ctrl+R, Alt+B, ...), and JupyterLab
@@ -341,7 +345,7 @@ namespace Private {
     try {
       client ??= new SessionsClient(serverOptions());
       const info = (await client.list()).find(s => s.name === name);
-      const root = PageConfig.getOption('serverRoot');
+      const root = pageRoot();
       cwd = info?.cwd && root ? relativeToRoot(info.cwd, root) : null;
     } catch {
       cwd = null;
@@ -475,7 +479,7 @@ namespace Private {
         return undefined;
       }
       const cwd = await cwdOf(this._terminal);
-      const root = PageConfig.getOption('serverRoot');
+      const root = pageRoot();
       const links: ILink[] = [];
       for (const { text, path, index } of candidates.slice(0, 20)) {
         const resolved = resolvePath(path, cwd, root);

@@ -319,3 +319,40 @@ def test_side_panel_follows_jupyterlabs_terminal_settings(page: Any, styled_lab:
     assert box is not None
     assert box["height"] >= 30, box
     close_all(lab)
+
+
+def test_notebook7_terminal_has_the_same_extras(page: Any, lab: Lab) -> None:
+    # Notebook 7's terminal page is JupyterLab's widget too: paste confirmation, Ctrl+Shift+C
+    # and file drops work there the same way.
+    close_all(lab)
+    created = lab.api("webpty/api/sessions", method="POST")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    page.goto(lab.page_url(f"terminals/{created['name']}"))
+    scope = ".jp-Terminal"
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 60, "Notebook 7's prompt")
+    type_into(page, scope, "bind 'set enable-bracketed-paste off'; clear; echo nb7-$((5*5))\n")
+    wait_for(lambda: "nb7-25" in terminal_text(page, scope), what="bracketed paste off")
+    paste_event(page, scope, "echo nb7-a\necho nb7-b\n")
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=10_000)
+    dialog.get_by_role("button", name="Paste").click()
+    wait_for(lambda: "\nnb7-b" in terminal_text(page, scope), what="the pasted lines ran")
+    row = page.locator(f"{scope} .xterm-accessibility-tree > div", has_text="nb7-b").last
+    box = row.bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 10, box["y"] + box["height"] / 2)
+    page.locator(f"{scope} .xterm-helper-textarea").focus()
+    page.keyboard.press("Control+Shift+C")
+    # (Where the double-click lands differs from Lab's layout; what counts is that the
+    # selection, whatever it is, reached the clipboard and no command palette opened.)
+    selected = page.evaluate("window.jupyterapp.shell.currentWidget.content.getSelection()")
+    assert selected
+    wait_for(lambda: page.evaluate("navigator.clipboard.readText()") == selected, what="copied")
+    assert page.locator(".lm-CommandPalette:visible").count() == 0
+    transfer = page.evaluate_handle(
+        "() => { const d = new DataTransfer(); d.items.add(new File(['x'], 'nb7-drop.txt'));"
+        " return d; }"
+    )
+    page.locator(f"{scope} .xterm-screen").dispatch_event("drop", {"dataTransfer": transfer})
+    wait_for((lab.root / "nb7-drop.txt").exists, 30, "the upload from Notebook 7")
+    close_all(lab)
