@@ -356,3 +356,17 @@ def test_notebook7_terminal_has_the_same_extras(page: Any, lab: Lab) -> None:
     page.locator(f"{scope} .xterm-screen").dispatch_event("drop", {"dataTransfer": transfer})
     wait_for((lab.root / "nb7-drop.txt").exists, 30, "the upload from Notebook 7")
     close_all(lab)
+
+
+def test_tab_title_follows_the_programs_title(page: Any, lab: Lab) -> None:
+    # JupyterLab's widget does this for any connection; checked on ours (OSC 0 and OSC 2).
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    scope = new_terminal(page, lab, 1)
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+    wait_for(lambda: tab.inner_text() == "Terminal 1", what="the session's name as the title")
+    type_into(page, scope, "printf '\\033]0;%s\\007' title-$((6*7))\n")
+    wait_for(lambda: tab.inner_text() == "title-42", what="OSC 0 title")
+    type_into(page, scope, "printf '\\033]2;%s\\033\\\\' other-$((6*7))\n")
+    wait_for(lambda: tab.inner_text() == "other-42", what="OSC 2 title")
+    close_all(lab)
