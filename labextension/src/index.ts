@@ -237,9 +237,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (settings) {
       let lab: Partial<TerminalView.IOptions> = {};
       let ours: Partial<TerminalView.IOptions> = {};
-      let oursDefault: Partial<TerminalView.IOptions> = {};
-      const update = () =>
-        viewSettings.update({ ...oursDefault, ...lab, ...ours });
+      const update = () => viewSettings.update({ ...lab, ...ours });
       void settings.load(LAB_TERMINAL_SETTINGS).then(
         loaded => {
           const read = () => {
@@ -268,7 +266,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
           ...Private.pick(loaded.user, [
             'fontSize',
             'fontFamily',
-            'scrollback'
+            'scrollback',
+            'screenReaderMode'
           ]),
           renderer: loaded.composite
             .renderer as TerminalView.IOptions['renderer']

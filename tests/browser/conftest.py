@@ -116,7 +116,11 @@ def start_lab(
     # The DOM renderer puts the screen's text in the page, where the tests can read it.
     plugin = settings / "jupyter-webpty" / "plugin.jupyterlab-settings"
     plugin.parent.mkdir(parents=True)
-    plugin.write_text(json.dumps({"renderer": "dom", **(webpty_settings or {})}))
+    # Our views read their text from the DOM renderer; screen reader mode (set below for
+    # JupyterLab's widget, which our views would follow) would slow them under floods.
+    plugin.write_text(
+        json.dumps({"renderer": "dom", "screenReaderMode": False, **(webpty_settings or {})})
+    )
     # JupyterLab's own terminal draws on a canvas; screen reader mode puts its text in the page.
     terminal = settings / "@jupyterlab" / "terminal-extension" / "plugin.jupyterlab-settings"
     terminal.parent.mkdir(parents=True)

@@ -311,8 +311,6 @@ def test_side_panel_follows_jupyterlabs_terminal_settings(page: Any, styled_lab:
     # The page's theme is light; JupyterLab's terminal theme says dark: the view is dark.
     assert page.evaluate("document.body.dataset.jpThemeLight") == "true"
     wait_for(lambda: view.get_attribute("data-theme") == "dark", what="the dark terminal theme")
-    # Screen reader mode (set for every test server) gives an accessible copy of the screen.
-    page.locator(f"{panel} .xterm-accessibility-tree").wait_for(timeout=20_000)
     # 20 px at line height 1.6: rows at least 30 px apart (13 px at 1.0 gives about 17).
     row = page.locator(f"{panel} .xterm-rows > div").first
     box = row.bounding_box()
