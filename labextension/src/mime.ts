@@ -113,7 +113,7 @@ export class TerminalRenderer extends Widget implements IRenderMime.IRenderer {
       parsed.height ?? DEFAULT_ROWS
     );
     if (known) {
-      handle.connection.attached.event(identity =>
+      handle.connection.attached.connect((_, identity) =>
         rememberSession(known, identity.session_id)
       );
     }

@@ -87,7 +87,7 @@ export class WebTermView extends DOMWidgetView {
       { name, sessionId: knownSession(known), create: true, cwd },
       this._rows()
     );
-    handle.connection.attached.event(identity =>
+    handle.connection.attached.connect((_, identity) =>
       rememberSession(known, identity.session_id)
     );
     this._handle = handle;
