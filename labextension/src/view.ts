@@ -18,8 +18,8 @@ import type { SearchAddon } from '@xterm/addon-search';
 import type { Terminal } from '@xterm/xterm';
 
 import { CommandMarks, isJumpKey } from './commandmarks';
-import { isCopyKey } from './keys';
 import { TerminalConnection } from './connection';
+import { isCopyKey } from './keys';
 import { StatusBanner } from './status';
 import { WebglRenderer } from './webgl';
 import { IXterm, loadXterm, ThemeName, xtermTheme } from './xterm';
