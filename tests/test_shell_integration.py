@@ -15,6 +15,7 @@ from jupyter_webpty.api import SessionsClient
 from jupyter_webpty.commands import CommandFailed, CommandTimeout, SessionBusy, run
 
 from .conftest import PROMPT, wait_until
+from .processes import processes_with
 
 BASH = shutil.which("bash") or "/bin/bash"
 ZSH = shutil.which("zsh")
@@ -97,6 +98,9 @@ async def exercise(client: Any, rest: SessionsClient) -> tuple[str, list[protoco
     # Ctrl+C'd: wait until it runs, then interrupt.
     await client.send(session_id, "sleep 30\n")
     await wait_until(lambda: any(e["command"]["command"] == "sleep 30" for e in events))
+    # The start mark comes from bash's DEBUG trap, before the fork: a ^C that early interrupts
+    # the trap, not sleep. Wait for sleep itself, as a user would see it run.
+    await wait_until(lambda: bool(processes_with("sleep\x0030")))
     await client.send(session_id, "\x03")
     await commands_when(rest, session_id, 6)
     # Typed while the previous one still runs (typeahead).

@@ -4,10 +4,10 @@
  * and theme, and a one-call way to show a session in an element.
  */
 import { PageConfig } from '@jupyterlab/coreutils';
-
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
 import { TerminalConnection } from './connection';
+import { serverRootPath } from './paths';
 import { IServerOptions } from './sockets';
 import { TerminalView } from './view';
 
@@ -84,4 +84,14 @@ export function showTerminal(
     connection.dispose();
   });
   return Object.assign(handle, { view, connection });
+}
+
+/** The server root, from the page config (JupyterLab's or Notebook 7's), or ''. */
+export function pageRoot(): string {
+  return (
+    serverRootPath(
+      PageConfig.getOption('serverRoot'),
+      PageConfig.getOption('rootUri')
+    ) ?? ''
+  );
 }

@@ -3,9 +3,9 @@
  * (webpty sessions, and the built-in ones when the user opted out):
  *
  * - **Shift+Esc leaves the terminal** (focus moves to its tab) in one key,
- *   besides JupyterLab's Esc Esc; Ctrl+Shift+C / V copy and paste (bound in
- *   our settings schema). Ctrl and Alt combinations already reach the shell
- *   only (see the keydown listener).
+ *   besides JupyterLab's Esc Esc; Ctrl+Shift+C / V copy and paste (JupyterLab's
+ *   `terminal:copy` / `terminal:paste`). Ctrl and Alt combinations already
+ *   reach the shell only (see the keydown listener).
  * - **Bell and activity** marks on the tab of a terminal that is not shown.
  * - **OSC 52**: a program may write to the clipboard (opt-in, write-only,
  *   size-capped; never read).
@@ -27,14 +27,15 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
-import { PageConfig, PathExt } from '@jupyterlab/coreutils';
+import { PathExt } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminal, ITerminalTracker } from '@jupyterlab/terminal';
 import { ITranslator } from '@jupyterlab/translation';
+import { Platform } from '@lumino/domutils';
 import { Widget } from '@lumino/widgets';
 import type { ILink, Terminal } from '@xterm/xterm';
 
-import { serverOptions } from './host';
+import { pageRoot, serverOptions } from './host';
 import { OutputScanner, osc52Text, shellQuote } from './oscscan';
 import { __, setTranslator } from './i18n';
 import { xtermOf } from './labxterm';
@@ -155,6 +156,10 @@ namespace Private {
     }, widget);
 
     const node = terminal.node;
+    // JupyterLab's shortcuts stay out of the terminal, as in our own views:
+    // Notebook 7 matches them in the capture phase, before any listener here,
+    // and binds Ctrl+Shift+C to its command palette. Shift+Esc is the way out.
+    node.setAttribute('data-lm-suppress-shortcuts', 'true');
     // Capture phase: before xterm.js, which would send ESC to the shell. The
     // other keys need nothing from us: xterm.js stops the propagation of every
     // key it turns into input (Ctrl+B, Ctrl+R, Alt+B, ...), and JupyterLab
@@ -162,14 +167,30 @@ namespace Private {
     node.addEventListener(
       'keydown',
       event => {
-        if (
-          event.key === 'Escape' &&
-          event.shiftKey &&
-          isXtermInput(event.target)
-        ) {
+        if (!isXtermInput(event.target)) {
+          return;
+        }
+        if (event.key === 'Escape' && event.shiftKey) {
           leaveTerminal(widget, event.target as HTMLElement);
           event.preventDefault();
           event.stopPropagation();
+          return;
+        }
+        // Ctrl+Shift+C / V: xterm.js would send ^C / ^V (and stop the key
+        // there, so a JupyterLab shortcut could not run). macOS has Cmd+C / V.
+        const key = event.key.toLowerCase();
+        if (
+          !Platform.IS_MAC &&
+          event.ctrlKey &&
+          event.shiftKey &&
+          !event.altKey &&
+          (key === 'c' || key === 'v')
+        ) {
+          event.preventDefault();
+          event.stopPropagation();
+          void context.app.commands.execute(
+            key === 'c' ? 'terminal:copy' : 'terminal:paste'
+          );
         }
       },
       true
@@ -324,7 +345,7 @@ namespace Private {
     try {
       client ??= new SessionsClient(serverOptions());
       const info = (await client.list()).find(s => s.name === name);
-      const root = PageConfig.getOption('serverRoot');
+      const root = pageRoot();
       cwd = info?.cwd && root ? relativeToRoot(info.cwd, root) : null;
     } catch {
       cwd = null;
@@ -458,7 +479,7 @@ namespace Private {
         return undefined;
       }
       const cwd = await cwdOf(this._terminal);
-      const root = PageConfig.getOption('serverRoot');
+      const root = pageRoot();
       const links: ILink[] = [];
       for (const { text, path, index } of candidates.slice(0, 20)) {
         const resolved = resolvePath(path, cwd, root);

@@ -14,11 +14,10 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ITerminalTracker } from '@jupyterlab/terminal';
 
-import { serverOptions } from './host';
+import { pageRoot, serverOptions } from './host';
 import { terminalIcon } from './icon';
 import { relativeToRoot } from './paths';
 import { SessionsClient } from './sessions';
@@ -96,7 +95,7 @@ export const openHerePlugin: JupyterFrontEndPlugin<void> = {
         // Made on first use: most pages never run this command.
         client ??= new SessionsClient(serverOptions());
         const info = (await client.list()).find(s => s.name === name);
-        const root = PageConfig.getOption('serverRoot');
+        const root = pageRoot();
         const path = info?.cwd && root ? relativeToRoot(info.cwd, root) : null;
         if (path === null) {
           console.warn(
