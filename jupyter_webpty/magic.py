@@ -40,8 +40,11 @@ class WebTermMagics(Magics):
     @argument(
         "--height",
         type=int,
-        default=20,
-        help=f"Height in rows ({protocol.MIN_SIZE}..{protocol.MAX_SIZE}, default 20).",
+        default=protocol.DEFAULT_ROWS,
+        help=(
+            f"Height in rows ({protocol.MIN_SIZE}..{protocol.MAX_SIZE}, "
+            f"default {protocol.DEFAULT_ROWS})."
+        ),
     )
     @line_magic
     def webterm(self, line: str) -> Any:

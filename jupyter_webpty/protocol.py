@@ -19,8 +19,6 @@ from typing import Any, TypedDict
 if typing.TYPE_CHECKING:
     from .core import CommandRecord, PtySession
 
-PROTOCOL_VERSION = 1
-
 #: Socket.IO path below the server's ``base_url`` (no leading or trailing slash).
 SOCKETIO_PATH = "webpty/socket.io"
 #: REST collection below the server's ``base_url``.
@@ -57,9 +55,16 @@ CLIENT_EVENTS = (CREATE, INPUT, RESIZE, CLOSE, LIST, RECONNECT, DETACH, ACK, REN
 NO_ACK_EVENTS = frozenset({INPUT, RESIZE, ACK})
 SERVER_EVENTS = (OUTPUT, ERROR, EXIT, CHANGED, COMMAND)
 
-#: Bounds for ``cols`` and ``rows``.
+#: Bounds for ``cols`` and ``rows`` (also for a notebook output's ``height`` in rows).
 MIN_SIZE = 1
 MAX_SIZE = 1000
+#: Rows of a notebook output (``%webterm``, the widget) that gives no height.
+DEFAULT_ROWS = 20
+
+#: The notebook output's mime type: its data names a session (docs/protocol.md, "Outputs").
+MIME_TYPE = "application/vnd.jupyter.webpty.terminal+json"
+#: The ipywidget's ``_model_module``/``_view_module`` (its version is the package's).
+WIDGET_MODULE = "jupyter-webpty"
 #: Most characters in one ``terminal:input`` (JSON-escaped it stays below 1 MB).
 MAX_INPUT_CHARS = 65_536
 #: Longest session name.

@@ -29,8 +29,8 @@ from ._version import __version__
 from .api import SessionsClient
 from .commands import RunResult
 
-MIME_TYPE = "application/vnd.jupyter.webpty.terminal+json"
-MODULE = "jupyter-webpty"
+MIME_TYPE = protocol.MIME_TYPE
+MODULE = protocol.WIDGET_MODULE
 MODULE_VERSION = f"^{__version__}"
 
 
@@ -45,7 +45,7 @@ class WebTerminal(ipywidgets.DOMWidget):  # type: ignore[misc]
     _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
 
     session = Unicode("default", help="Name of the server-side session.").tag(sync=True)
-    height = Int(20, help="Height in terminal rows.").tag(sync=True)
+    height = Int(protocol.DEFAULT_ROWS, help="Height in terminal rows.").tag(sync=True)
     cwd = Unicode(None, allow_none=True, help="Start directory if the session is new.").tag(
         sync=True
     )
@@ -55,7 +55,7 @@ class WebTerminal(ipywidgets.DOMWidget):  # type: ignore[misc]
         session: str = "default",
         *,
         cwd: str | None = None,
-        height: int = 20,
+        height: int = protocol.DEFAULT_ROWS,
         client: SessionsClient | None = None,
         **kwargs: Any,
     ) -> None:

@@ -32,9 +32,17 @@ def test_protocol_ts_equals_protocol_py() -> None:
     assert typescript_constants() == python_constants()
 
 
-def test_versions_agree() -> None:
+def test_version_has_one_source() -> None:
+    """package.json holds the version; the build and ``__version__`` both read it there."""
     package = json.loads((ROOT / "labextension" / "package.json").read_text())
     assert package["version"] == __version__
+    # (a regex: tomllib is 3.11+, and the package supports 3.10)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    section = re.search(r"^\[tool\.hatch\.version\]\n((?:.+\n)+)", pyproject, re.MULTILINE)
+    assert section is not None
+    assert 'source = "nodejs"' in section.group(1)
+    assert 'path = "labextension/package.json"' in section.group(1)
+    assert not re.search(r"\d+\.\d+\.\d+", (ROOT / "jupyter_webpty" / "_version.py").read_text())
 
 
 def test_every_event_is_documented() -> None:

@@ -15,7 +15,7 @@
  */
 import type { IDecoration, IMarker, Terminal } from '@xterm/xterm';
 
-import { IDisposable } from './emitter';
+import type { IDisposable } from '@xterm/xterm';
 
 /** Where a command is: `unknown` ended without an exit code. */
 export type CommandState = 'running' | 'success' | 'failure' | 'unknown';

@@ -6,15 +6,12 @@
  * status changes. Resume is lossless: the connection remembers the end offset
  * of the last chunk it handed over and asks the server for what follows.
  */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
 import { attach, AttachResult } from './attach';
-import { Emitter, IDisposable } from './emitter';
 import * as protocol from './protocol';
-import {
-  acquireSocket,
-  IServerOptions,
-  ISocketLease,
-  ISocketLike
-} from './sockets';
+import { ISocketChoice, ISocketLease, leaseSocket } from './sockets';
 import { clampSize, OutputStream, splitInput, toBytes } from './stream';
 import {
   GoneReason,
@@ -22,12 +19,36 @@ import {
   IResetRequest,
   ISessionIdentity,
   ITerminalStatus
-} from './tokens';
+} from './types';
 
-export * from './tokens';
+export * from './types';
 
-/** Wait before retrying an attach that timed out while connected, ms. */
-export const RETRY_DELAY = 2000;
+/**
+ * Retries of an attach that timed out while connected: the n-th waits
+ * {@link retryDelay}(n). Exponential, so a server too busy to answer is not
+ * asked ever more often; capped, so a recovered server is found soon.
+ */
+export const RETRY_BACKOFF = { initial: 2000, growth: 2, max: 30000 };
+
+/**
+ * The wait before retry number `attempt` (0-based), ms: exponential backoff
+ * with "equal jitter" (half of the step fixed, half random), so the tabs of
+ * a page, or the pages of a server, spread their retries out instead of
+ * asking in lockstep, and none asks again at once.
+ *
+ * Not Lumino's `Poll` itself: a poll runs until disposed, ties its rhythm to
+ * the page's visibility (`standby`) and backs off on failures of a recurring
+ * task; this is one request retried until it is answered, and a hidden
+ * notebook output must attach as soon as a visible one.
+ */
+export function retryDelay(
+  attempt: number,
+  random: () => number = Math.random
+): number {
+  const { initial, growth, max } = RETRY_BACKOFF;
+  const step = Math.min(max, initial * growth ** Math.max(0, attempt));
+  return step / 2 + (random() * step) / 2;
+}
 /** Most output events kept while an attach is in flight. */
 const MAX_EARLY_EVENTS = 1000;
 
@@ -48,22 +69,14 @@ const MAX_EARLY_EVENTS = 1000;
  */
 export class TerminalConnection implements IDisposable {
   constructor(options: TerminalConnection.IOptions) {
-    if (options.socket) {
-      this._socket = options.socket;
-    } else if (options.baseUrl) {
-      // Claim the session: another view of it gets another socket.
-      const claims = [
-        options.name ? `name:${options.name}` : '',
-        options.sessionId ? `id:${options.sessionId}` : ''
-      ].filter(Boolean);
-      this._lease = acquireSocket(options as IServerOptions, claims);
-      this._socket = this._lease.socket;
-    } else {
-      throw new Error('TerminalConnection needs a socket or a baseUrl');
-    }
+    // Claim the session: another view of it gets another socket.
+    const claims = [
+      options.name ? `name:${options.name}` : '',
+      options.sessionId ? `id:${options.sessionId}` : ''
+    ].filter(Boolean);
+    this._lease = leaseSocket(options, claims);
     this._name = options.name ?? undefined;
     this._sessionId = options.sessionId ?? undefined;
-    this._known = this._sessionId !== undefined;
     this._cwd = options.cwd ?? undefined;
     // Nothing to look up means "a new terminal".
     this._create =
@@ -75,15 +88,34 @@ export class TerminalConnection implements IDisposable {
   }
 
   /** Output to write, in order, without duplicates. */
-  readonly output = new Emitter<IOutputChunk>();
+  get output(): ISignal<this, IOutputChunk> {
+    return this._output;
+  }
+
   /** The terminal must be reset (a restored screen or a new session). */
-  readonly reset = new Emitter<IResetRequest>();
+  get reset(): ISignal<this, IResetRequest> {
+    return this._reset;
+  }
+
   /** Status changes. */
-  readonly statusChanged = new Emitter<ITerminalStatus>();
+  get statusChanged(): ISignal<this, ITerminalStatus> {
+    return this._statusChanged;
+  }
+
   /** Each successful attach, with the session's identity. */
-  readonly attached = new Emitter<ISessionIdentity>();
+  get attached(): ISignal<this, ISessionIdentity> {
+    return this._attached;
+  }
+
   /** A `terminal:error` about this session: worth showing, not fatal. */
-  readonly message = new Emitter<string>();
+  get message(): ISignal<this, string> {
+    return this._message;
+  }
+
+  /** Whether {@link dispose} ran. */
+  get isDisposed(): boolean {
+    return this._phase === Private.Phase.Disposed;
+  }
 
   /** The current status. */
   get status(): ITerminalStatus {
@@ -103,10 +135,10 @@ export class TerminalConnection implements IDisposable {
   /** Start attaching with the terminal's size; call once output can be written. */
   open(cols: number, rows: number): void {
     this._size = clampSize(cols, rows);
-    if (this._opened || this._disposed) {
-      return;
+    if (this._phase !== Private.Phase.Closed) {
+      return; // Opened already (or disposed).
     }
-    this._opened = true;
+    this._phase = Private.Phase.Detached;
     if (this._socket.connected) {
       void this._attach();
     }
@@ -114,11 +146,11 @@ export class TerminalConnection implements IDisposable {
 
   /** Type `data`: split to fit one message, queued until attached. */
   write(data: string): void {
-    if (this._disposed || this._isEnded() || !data) {
+    if (this.isDisposed || this._isEnded() || !data) {
       return;
     }
     const pieces = splitInput(data);
-    if (this._attached) {
+    if (this._phase === Private.Phase.Attached) {
       for (const piece of pieces) {
         this._send(protocol.INPUT, { data: piece });
       }
@@ -135,11 +167,12 @@ export class TerminalConnection implements IDisposable {
 
   /** Attach again after an exit, a loss or an error; creates the session if needed. */
   restart(): void {
-    if (this._disposed) {
+    if (this.isDisposed) {
       return;
     }
     this._create = true;
-    this._opened = true;
+    this._phase = Private.Phase.Detached;
+    this._attempt = 0;
     if (this._socket.connected) {
       void this._attach();
     } else {
@@ -149,34 +182,32 @@ export class TerminalConnection implements IDisposable {
 
   /** Detach (the session keeps running) and drop the socket reference. */
   dispose(): void {
-    if (this._disposed) {
+    if (this.isDisposed) {
       return;
     }
-    if (this._attached) {
+    if (this._phase === Private.Phase.Attached) {
       this._send(protocol.DETACH, {});
     }
-    this._disposed = true;
-    this._detached();
+    this._detached(Private.Phase.Disposed);
     for (const [event, handler] of this._handlers) {
       this._socket.off(event, handler);
     }
-    this._lease?.release();
-    this.output.dispose();
-    this.reset.dispose();
-    this.statusChanged.dispose();
-    this.attached.dispose();
-    this.message.dispose();
+    this._lease.release();
+    Signal.clearData(this);
+  }
+
+  private get _socket() {
+    return this._lease.socket;
   }
 
   private async _attach(): Promise<void> {
-    this._detached();
+    this._detached(Private.Phase.Attaching);
     const epoch = this._epoch;
-    this._attaching = true;
     this._setStatus({ state: this._hadAttach ? 'reconnecting' : 'connecting' });
     let result: AttachResult;
     // A known session is looked up by its id alone: by name, or by
     // creating, we would show another shell as if it were the same one.
-    const known = this._known && this._sessionId !== undefined;
+    const known = this._sessionId !== undefined;
     try {
       result = await attach(this._socket, {
         sessionId: this._sessionId,
@@ -188,8 +219,8 @@ export class TerminalConnection implements IDisposable {
       });
     } catch (error) {
       if (epoch === this._epoch) {
-        // Timed out while connected: try again (a disconnect also restarts).
-        this._attaching = false;
+        // Timed out while connected: try again later (a disconnect also restarts).
+        this._phase = Private.Phase.Detached;
         this._early = [];
         const message = (error as Error).message ?? String(error);
         this._setStatus({ state: 'reconnecting', message });
@@ -197,14 +228,14 @@ export class TerminalConnection implements IDisposable {
           if (epoch === this._epoch && this._socket.connected) {
             void this._attach();
           }
-        }, RETRY_DELAY);
+        }, retryDelay(this._attempt++));
       }
       return;
     }
     if (epoch !== this._epoch) {
       return; // Disconnected or disposed meanwhile.
     }
-    this._attaching = false;
+    this._phase = Private.Phase.Detached;
     if (result.reply.success) {
       this._attachedTo(result.created, result.reply);
     } else if (known) {
@@ -225,7 +256,6 @@ export class TerminalConnection implements IDisposable {
       this._stream.forget(); // Another stream: our offset means nothing there.
     }
     this._sessionId = reply.session_id;
-    this._known = true;
     this._name = reply.name;
     this._lease?.claim(`name:${reply.name}`);
     this._lease?.claim(`id:${reply.session_id}`);
@@ -233,13 +263,14 @@ export class TerminalConnection implements IDisposable {
     if (created || truncated || this._stream.received === null) {
       const preamble = 'preamble' in reply ? reply.preamble || '' : '';
       this._stream.reset(reply.offset);
-      this.reset.fire({ preamble, offset: reply.offset });
+      this._reset.emit({ preamble, offset: reply.offset });
     }
-    this._attached = true;
+    this._phase = Private.Phase.Attached;
     this._hadAttach = true;
+    this._attempt = 0;
     this._sentSize = { cols: reply.cols, rows: reply.rows };
     this._setStatus({ state: 'connected' });
-    this.attached.fire({ session_id: reply.session_id, name: reply.name });
+    this._attached.emit({ session_id: reply.session_id, name: reply.name });
     // Output that raced the acknowledgement, then input typed meanwhile.
     const early = this._early;
     this._early = [];
@@ -252,33 +283,48 @@ export class TerminalConnection implements IDisposable {
     this._sendSize();
   }
 
-  /** Not attached any more; replies to requests in flight are now stale. */
-  private _detached(): void {
+  /**
+   * Not attached any more; replies to requests in flight are now stale.
+   * Moves to `next`, or from attaching or attached to detached.
+   */
+  private _detached(next?: Private.Phase): void {
     this._epoch++;
-    this._attached = false;
-    this._attaching = false;
     this._early = [];
     clearTimeout(this._retry);
+    if (next !== undefined) {
+      this._phase = next;
+    } else if (
+      this._phase === Private.Phase.Attaching ||
+      this._phase === Private.Phase.Attached
+    ) {
+      this._phase = Private.Phase.Detached;
+    }
   }
 
   private _onOutput = (event: protocol.IOutputEvent): void => {
     if (!event || typeof event.offset !== 'number') {
       return;
     }
-    if (this._attaching) {
+    if (this._phase === Private.Phase.Attaching) {
       // Attaching by name, we do not know the id yet: keep all, filter later.
       if (this._early.length < MAX_EARLY_EVENTS) {
         this._early.push(event);
       }
       return;
     }
-    if (!this._attached || event.session_id !== this._sessionId) {
+    if (
+      this._phase !== Private.Phase.Attached ||
+      event.session_id !== this._sessionId
+    ) {
       return;
     }
     if (event.truncated) {
       // Resynchronisation: we fell behind what the server still retains.
       this._stream.reset(event.offset);
-      this.reset.fire({ preamble: event.preamble ?? '', offset: event.offset });
+      this._reset.emit({
+        preamble: event.preamble ?? '',
+        offset: event.offset
+      });
       return;
     }
     const data = this._stream.accept(toBytes(event.data), event.offset);
@@ -287,12 +333,12 @@ export class TerminalConnection implements IDisposable {
     }
     const { offset } = event;
     const generation = this._stream.generation;
-    this.output.fire({
+    this._output.emit({
       data,
       offset,
       done: () => {
         const ack = this._stream.processed(generation, offset);
-        if (ack !== null && this._attached) {
+        if (ack !== null && this._phase === Private.Phase.Attached) {
           this._send(protocol.ACK, { offset: ack });
         }
       }
@@ -317,36 +363,41 @@ export class TerminalConnection implements IDisposable {
     this._setStatus({ state: 'gone', reason });
   }
 
-  /** Drop the session: nothing to resume, nothing to send it. */
+  /** Drop the session (it ended): nothing to resume, nothing to send it. */
   private _forget(): void {
-    this._detached();
+    this._detached(Private.Phase.Ended);
     this._sessionId = undefined;
-    this._known = false;
     this._stream.forget();
     this._queue = [];
   }
 
   /** The session ended (exited or gone): only `restart()` attaches again. */
   private _isEnded(): boolean {
-    const { state } = this._status;
-    return state === 'exited' || state === 'gone';
+    return this._phase === Private.Phase.Ended;
+  }
+
+  /** Opened, not ended, not disposed: attach whenever the socket is up. */
+  private _isLive(): boolean {
+    const { Closed, Ended, Disposed } = Private.Phase;
+    return ![Closed, Ended, Disposed].includes(this._phase);
   }
 
   private _onError = (event: protocol.IErrorEvent): void => {
     if (event && event.session_id && event.session_id === this._sessionId) {
-      this.message.fire(event.error);
+      this._message.emit(event.error);
     }
   };
 
   private _onConnect = (): void => {
-    if (this._opened && !this._isEnded()) {
+    if (this._isLive()) {
+      this._attempt = 0; // A new connection: retries start over.
       void this._attach();
     }
   };
 
   private _onDisconnect = (): void => {
     this._detached();
-    if (this._opened && !this._isEnded()) {
+    if (this._isLive()) {
       this._setStatus({
         state: this._hadAttach ? 'reconnecting' : 'connecting'
       });
@@ -354,7 +405,7 @@ export class TerminalConnection implements IDisposable {
   };
 
   private _onConnectError = (error: Error): void => {
-    if (!this._opened || this._isEnded()) {
+    if (!this._isLive()) {
       return;
     }
     const message = error?.message ?? String(error);
@@ -370,7 +421,8 @@ export class TerminalConnection implements IDisposable {
   private _sendSize(): void {
     const { cols, rows } = this._size;
     const sent = this._sentSize;
-    if (this._attached && (sent.cols !== cols || sent.rows !== rows)) {
+    const attached = this._phase === Private.Phase.Attached;
+    if (attached && (sent.cols !== cols || sent.rows !== rows)) {
       this._sentSize = { cols, rows };
       this._send(protocol.RESIZE, { cols, rows });
     }
@@ -390,12 +442,16 @@ export class TerminalConnection implements IDisposable {
       old.reason !== status.reason
     ) {
       this._status = status;
-      this.statusChanged.fire(status);
+      this._statusChanged.emit(status);
     }
   }
 
-  private readonly _socket: ISocketLike;
-  private readonly _lease?: ISocketLease;
+  private readonly _lease: ISocketLease;
+  private readonly _output = new Signal<this, IOutputChunk>(this);
+  private readonly _reset = new Signal<this, IResetRequest>(this);
+  private readonly _statusChanged = new Signal<this, ITerminalStatus>(this);
+  private readonly _attached = new Signal<this, ISessionIdentity>(this);
+  private readonly _message = new Signal<this, string>(this);
   private readonly _handlers: Array<[string, (...args: any[]) => void]> = [
     [protocol.OUTPUT, this._onOutput],
     [protocol.EXIT, this._onExit],
@@ -407,20 +463,22 @@ export class TerminalConnection implements IDisposable {
   private readonly _cwd: string | undefined;
   private readonly _stream = new OutputStream();
   private _name: string | undefined;
+  /**
+   * A session we know (see the class comment), never a guess: given by the
+   * host or learnt at attach, cleared when the session ended.
+   */
   private _sessionId: string | undefined;
-  /** `_sessionId` is a session we knew (see the class comment), not a guess. */
-  private _known: boolean;
   private _create: boolean;
+  private _phase = Private.Phase.Closed;
   private _status: ITerminalStatus = { state: 'connecting' };
   private _size = { cols: 80, rows: 24 };
   private _sentSize = { cols: 0, rows: 0 };
-  private _opened = false;
-  private _disposed = false;
-  private _attached = false;
-  private _attaching = false;
+  /** Some attach succeeded before: a new try says "reconnecting". */
   private _hadAttach = false;
   private _epoch = 0;
   private _retry: ReturnType<typeof setTimeout> | undefined;
+  /** Attach retries since the last success or (re)connect: the backoff's exponent. */
+  private _attempt = 0;
   private _early: protocol.IOutputEvent[] = [];
   private _queue: string[] = [];
 }
@@ -428,9 +486,7 @@ export class TerminalConnection implements IDisposable {
 /** Types for {@link TerminalConnection}. */
 export namespace TerminalConnection {
   /** Which session, and how to reach the server. */
-  export interface IOptions extends Partial<IServerOptions> {
-    /** A socket to use instead of the page's shared one (tests, custom hosts). */
-    socket?: ISocketLike;
+  export interface IOptions extends ISocketChoice {
     /** Attach to the session with this name. */
     name?: string | null;
     /**
@@ -442,5 +498,26 @@ export namespace TerminalConnection {
     create?: boolean;
     /** Working directory for a created session, relative to the server root. */
     cwd?: string | null;
+  }
+}
+
+namespace Private {
+  /**
+   * Where a connection is in its life: the one state its methods consult
+   * (the status shown to the user follows from it and from the last error).
+   */
+  export enum Phase {
+    /** Not opened yet: input is queued, nothing is requested. */
+    Closed,
+    /** Opened, not attached: waits for the socket or for a retry. */
+    Detached,
+    /** An attach is in flight; output that races its reply is kept. */
+    Attaching,
+    /** Bound to `_sessionId`: input, resizes and acks are sent. */
+    Attached,
+    /** The session exited or is gone: only `restart()` attaches again. */
+    Ended,
+    /** Disposed: nothing happens any more. */
+    Disposed
   }
 }

@@ -4,12 +4,12 @@
  * and theme, and a one-call way to show a session in an element.
  */
 import { PageConfig } from '@jupyterlab/coreutils';
+import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
 import { TerminalConnection } from './connection';
 import { serverRootPath } from './paths';
-import { IDisposable } from './emitter';
 import { IServerOptions } from './sockets';
-import { TerminalView } from './terminal';
+import { TerminalView } from './view';
 
 /** View options from settings and theme, applied to every live view. */
 export class ViewSettings {
@@ -33,7 +33,7 @@ export class ViewSettings {
   /** Keep `view` up to date until it is disposed (or the result is). */
   track(view: TerminalView): IDisposable {
     this._views.add(view);
-    return { dispose: () => this._views.delete(view) };
+    return new DisposableDelegate(() => this._views.delete(view));
   }
 
   private _options: Partial<TerminalView.IOptions> = {
@@ -78,15 +78,12 @@ export function showTerminal(
     rows
   });
   const tracking = viewSettings.track(view);
-  return {
-    view,
-    connection,
-    dispose: () => {
-      tracking.dispose();
-      view.dispose();
-      connection.dispose();
-    }
-  };
+  const handle = new DisposableDelegate(() => {
+    tracking.dispose();
+    view.dispose();
+    connection.dispose();
+  });
+  return Object.assign(handle, { view, connection });
 }
 
 /** The server root, from the page config (JupyterLab's or Notebook 7's), or ''. */

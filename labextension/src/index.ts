@@ -36,8 +36,8 @@ import { SessionsClient } from './sessions';
 import { TerminalTab } from './tab';
 import { WebPtyTerminalConnection } from './termconnection';
 import { WebPtyTerminalManager } from './termmanager';
-import { TerminalView } from './terminal';
-import { widgetPlugin } from './widget';
+import { TerminalView } from './view';
+import { widgetPlugin } from './ipywidget';
 import { ThemeName } from './xterm';
 import { __, setTranslator } from './i18n';
 
@@ -157,7 +157,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         // Save the name for the layout restorer once the server gave it.
         const connection = content.handle.connection;
         let attached = false;
-        connection.attached.event(() => {
+        connection.attached.connect(() => {
           attached = true;
           void tracker.save(widget);
         });
@@ -165,7 +165,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         // the panel), and a restored tab whose session is gone closes instead of showing an
         // error. A tab that was live in this page stays open when its shell is lost with the
         // server, to say so (and start a new shell on Enter).
-        connection.statusChanged.event(status => {
+        connection.statusChanged.connect((_, status) => {
           const missing = status.state === 'error' || status.state === 'gone';
           if (status.state === 'exited' || (restored && !attached && missing)) {
             widget.dispose();

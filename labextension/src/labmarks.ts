@@ -14,7 +14,7 @@
 import { ITerminal, Terminal as TerminalWidget } from '@jupyterlab/terminal';
 
 import { CommandMarks, isJumpKey } from './commandmarks';
-import { IDisposable } from './emitter';
+import type { IDisposable } from '@xterm/xterm';
 import { xtermOf } from './labxterm';
 
 /** Add marks to `widget` once it is ready; dispose to remove them. */

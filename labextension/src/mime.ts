@@ -19,14 +19,17 @@ import { Widget } from '@lumino/widgets';
 
 import { ITerminalHandle, showTerminal } from './host';
 import { knownSession, rememberSession } from './known';
-import { MAX_NAME_CHARS, MAX_PATH_CHARS, MAX_SIZE } from './protocol';
+import {
+  DEFAULT_ROWS,
+  MAX_NAME_CHARS,
+  MAX_PATH_CHARS,
+  MAX_SIZE,
+  MIME_TYPE,
+  MIN_SIZE
+} from './protocol';
 
-/** The output's mime type. */
-export const MIME_TYPE = 'application/vnd.jupyter.webpty.terminal+json';
 /** Below the widget-view renderer's -10, so ours wins when both are present. */
 export const RANK = -20;
-/** Rows when the output gives no height. */
-export const DEFAULT_ROWS = 20;
 /** Longest `display` key. */
 const MAX_DISPLAY_CHARS = 64;
 
@@ -54,10 +57,10 @@ export function parseOutput(data: unknown): ITerminalOutput | string {
   const isRows =
     typeof height === 'number' &&
     Number.isInteger(height) &&
-    height >= 1 &&
+    height >= MIN_SIZE &&
     height <= MAX_SIZE;
   if (height !== undefined && height !== null && !isRows) {
-    return `"height" must be a number of rows (1 to ${MAX_SIZE}) or null`;
+    return `"height" must be a number of rows (${MIN_SIZE} to ${MAX_SIZE}) or null`;
   }
   if (cwd !== undefined && cwd !== null) {
     if (typeof cwd !== 'string' || cwd.length > MAX_PATH_CHARS) {
@@ -113,7 +116,7 @@ export class TerminalRenderer extends Widget implements IRenderMime.IRenderer {
       parsed.height ?? DEFAULT_ROWS
     );
     if (known) {
-      handle.connection.attached.event(identity =>
+      handle.connection.attached.connect((_, identity) =>
         rememberSession(known, identity.session_id)
       );
     }

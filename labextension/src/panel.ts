@@ -16,6 +16,7 @@ import {
   launchIcon
 } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
+import { Debouncer } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import { ITerminalHandle, showTerminal } from './host';
@@ -40,8 +41,8 @@ export class SessionsPanel extends Widget {
     this._area = document.createElement('div');
     this._area.className = 'jp-WebPty-area';
     this.node.append(this._list, this._area);
-    this._client.changed.event(() => this._scheduleRefresh());
-    this._client.command.event(event => this._onCommand(event));
+    this._client.changed.connect(() => void this._refreshSoon.invoke());
+    this._client.command.connect((_, event) => this._onCommand(event));
   }
 
   /** The sessions last listed. */
@@ -155,6 +156,7 @@ export class SessionsPanel extends Widget {
   }
 
   override dispose(): void {
+    this._refreshSoon.dispose();
     this._handle?.dispose();
     this._handle = null;
     super.dispose();
@@ -164,7 +166,7 @@ export class SessionsPanel extends Widget {
     this._handle?.dispose();
     const handle = showTerminal(this._area, options);
     this._handle = handle;
-    handle.connection.attached.event(({ name }) => {
+    handle.connection.attached.connect((_, { name }) => {
       Private.saveSelected(name);
       this._render();
     });
@@ -184,12 +186,6 @@ export class SessionsPanel extends Widget {
       info.running_command = command.command ?? '';
     }
     this._render();
-  }
-
-  /** Changes come in bursts (create + attach): list once per burst. */
-  private _scheduleRefresh(): void {
-    clearTimeout(this._timer);
-    this._timer = setTimeout(() => void this.refresh(), 100);
   }
 
   private _render(): void {
@@ -218,7 +214,8 @@ export class SessionsPanel extends Widget {
   private _sessions: ISessionInfo[] = [];
   private _handle: ITerminalHandle | null = null;
   private _stale = true;
-  private _timer: ReturnType<typeof setTimeout> | undefined;
+  /** Changes come in bursts (create + attach): list once per burst. */
+  private readonly _refreshSoon = new Debouncer(() => this.refresh(), 100);
 }
 
 /** Types for {@link SessionsPanel}. */

@@ -7,8 +7,6 @@
  * Python constants. `docs/protocol.md` is the prose contract.
  */
 
-export const PROTOCOL_VERSION = 1;
-
 /** Socket.IO path below the server's base URL (no leading or trailing slash). */
 export const SOCKETIO_PATH = 'webpty/socket.io';
 /** REST collection below the server's base URL. */
@@ -36,9 +34,16 @@ export const COMMAND_FINISHED = 'finished';
 /** `terminal:exit` `reason` when the server ended the shell because it is stopping. */
 export const EXIT_REASON_SHUTDOWN = 'shutdown';
 
-/** Bounds for `cols` and `rows`. */
+/** Bounds for `cols` and `rows` (also for a notebook output's `height` in rows). */
 export const MIN_SIZE = 1;
 export const MAX_SIZE = 1000;
+/** Rows of a notebook output (`%webterm`, the widget) that gives no height. */
+export const DEFAULT_ROWS = 20;
+
+/** The notebook output's mime type: its data names a session. */
+export const MIME_TYPE = 'application/vnd.jupyter.webpty.terminal+json';
+/** The ipywidget's `_model_module`/`_view_module` (its version is the package's). */
+export const WIDGET_MODULE = 'jupyter-webpty';
 /** Most characters in one `terminal:input` (JSON-escaped it stays below 1 MB). */
 export const MAX_INPUT_CHARS = 65536;
 /** Longest session name. */

@@ -1,9 +1,11 @@
 /**
  * The caller's list of sessions, over the page's shared socket.
  */
-import { Emitter, IDisposable } from './emitter';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
 import * as protocol from './protocol';
-import { acquireSocket, IServerOptions, ISocketLike, request } from './sockets';
+import { ISocketChoice, ISocketLease, leaseSocket, request } from './sockets';
 
 /**
  * List and close sessions; `changed` fires when the server says the list
@@ -11,15 +13,7 @@ import { acquireSocket, IServerOptions, ISocketLike, request } from './sockets';
  */
 export class SessionsClient implements IDisposable {
   constructor(options: SessionsClient.IOptions) {
-    if (options.socket) {
-      this._socket = options.socket;
-    } else if (options.baseUrl) {
-      const lease = acquireSocket(options as IServerOptions);
-      this._socket = lease.socket;
-      this._release = lease.release;
-    } else {
-      throw new Error('SessionsClient needs a socket or a baseUrl');
-    }
+    this._lease = leaseSocket(options);
     this._socket.on(protocol.CHANGED, this._onChanged);
     this._socket.on(protocol.COMMAND, this._onCommand);
     // After a reconnect the list may have changed while we were away.
@@ -27,9 +21,19 @@ export class SessionsClient implements IDisposable {
   }
 
   /** The list changed (or the socket reconnected): list again. */
-  readonly changed = new Emitter<void>();
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
   /** A command started or finished in one of the caller's sessions (shell integration). */
-  readonly command = new Emitter<protocol.ICommandEvent>();
+  get command(): ISignal<this, protocol.ICommandEvent> {
+    return this._command;
+  }
+
+  /** Whether {@link dispose} ran. */
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
 
   /** Whether requests can be answered now. */
   get isConnected(): boolean {
@@ -95,33 +99,41 @@ export class SessionsClient implements IDisposable {
 
   /** Stop listening and drop the socket reference. */
   dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
     this._socket.off(protocol.CHANGED, this._onChanged);
     this._socket.off(protocol.COMMAND, this._onCommand);
     this._socket.off('connect', this._onChanged);
-    this._release?.();
-    this.changed.dispose();
-    this.command.dispose();
+    this._lease.release();
+    Signal.clearData(this);
+  }
+
+  private get _socket() {
+    return this._lease.socket;
   }
 
   private _onChanged = (): void => {
-    this.changed.fire();
+    this._changed.emit();
   };
 
   private _onCommand = (event: protocol.ICommandEvent): void => {
     if (event && typeof event.session_id === 'string' && event.command) {
-      this.command.fire(event);
+      this._command.emit(event);
     }
   };
 
-  private readonly _socket: ISocketLike;
-  private readonly _release?: () => void;
+  private readonly _lease: ISocketLease;
+  private readonly _changed = new Signal<this, void>(this);
+  private readonly _command = new Signal<this, protocol.ICommandEvent>(this);
+  private _isDisposed = false;
 }
 
 /** Types for {@link SessionsClient}. */
 export namespace SessionsClient {
   /** How to reach the server. */
-  export interface IOptions extends Partial<IServerOptions> {
-    /** A socket to use instead of the page's shared one. */
-    socket?: ISocketLike;
-  }
+  /** How to reach the server: a socket of its own or the page's shared one. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-interface
+  export interface IOptions extends ISocketChoice {}
 }

@@ -170,6 +170,31 @@ export function acquireSocket(
   return lease;
 }
 
+/** Either a socket of one's own or the page's shared one (`baseUrl`). */
+export interface ISocketChoice extends Partial<IServerOptions> {
+  /** A socket to use instead of the page's shared one (tests, custom hosts). */
+  socket?: ISocketLike;
+}
+
+/**
+ * The lease every client of the server takes (a terminal connection, the
+ * sessions client): `options.socket` as given (its owner keeps it; claims and
+ * release do nothing), else a shared socket from {@link acquireSocket}.
+ */
+export function leaseSocket(
+  options: ISocketChoice,
+  claims: string[] = []
+): ISocketLease {
+  if (options.socket) {
+    const socket = options.socket;
+    return { socket, claim: () => undefined, release: () => undefined };
+  }
+  if (options.baseUrl) {
+    return acquireSocket(options as IServerOptions, claims);
+  }
+  throw new Error('a socket or a baseUrl is needed');
+}
+
 namespace Private {
   export const GRACE = 3000;
 

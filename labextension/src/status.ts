@@ -3,10 +3,12 @@
  * reconnecting, the session ended, the session was lost with the server, or
  * an error.
  */
+import { IDisposable } from '@lumino/disposable';
+import { Signal } from '@lumino/signaling';
+
 import { TerminalConnection } from './connection';
 import { __ } from './i18n';
-import { IDisposable } from './emitter';
-import { ITerminalStatus } from './tokens';
+import { ITerminalStatus } from './types';
 
 /** How long a non-fatal `terminal:error` message stays up, ms. */
 const MESSAGE_TIME = 5000;
@@ -21,10 +23,8 @@ export class StatusBanner implements IDisposable {
     this._node.setAttribute('role', 'status');
     this._node.hidden = true;
     parent.appendChild(this._node);
-    this._subscriptions = [
-      connection.statusChanged.event(status => this._update(status)),
-      connection.message.event(text => this._flash(text))
-    ];
+    connection.statusChanged.connect((_, status) => this._update(status), this);
+    connection.message.connect((_, text) => this._flash(text), this);
     this._update(connection.status);
   }
 
@@ -36,12 +36,16 @@ export class StatusBanner implements IDisposable {
     this._node.hidden = false;
   }
 
+  /** Whether {@link dispose} ran. */
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
   /** Remove the banner. */
   dispose(): void {
+    this._isDisposed = true;
     clearTimeout(this._timer);
-    for (const subscription of this._subscriptions) {
-      subscription.dispose();
-    }
+    Signal.disconnectReceiver(this);
     this._node.remove();
   }
 
@@ -72,7 +76,7 @@ export class StatusBanner implements IDisposable {
   }
 
   private readonly _node: HTMLElement;
-  private readonly _subscriptions: IDisposable[];
+  private _isDisposed = false;
   private _timer: ReturnType<typeof setTimeout> | undefined;
 }
 

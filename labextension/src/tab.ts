@@ -31,7 +31,7 @@ export class TerminalTab extends Widget {
       create: options.create ?? true
     });
     // A new session learns its name here (the server picks it).
-    this._handle.connection.attached.event(identity => {
+    this._handle.connection.attached.connect((_, identity) => {
       this.title.label = identity.name;
       this.title.caption = `Persistent terminal "${identity.name}"`;
     });

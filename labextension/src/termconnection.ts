@@ -19,10 +19,11 @@
  * numbers for a `yes` flood are in the README ("One terminal everywhere").
  */
 import type { ServerConnection, Terminal } from '@jupyterlab/services';
+import { PromiseDelegate } from '@lumino/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { TerminalConnection } from './connection';
-import { IOutputChunk, ITerminalStatus } from './tokens';
+import { IOutputChunk, ITerminalStatus } from './types';
 
 /** Adapts a {@link TerminalConnection} to `Terminal.ITerminalConnection`. */
 export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
@@ -37,17 +38,17 @@ export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
     this.serverSettings = options.serverSettings;
     this._shutdown = options.shutdown;
     const connection = this._connection;
-    connection.output.event(this._onOutput);
-    connection.reset.event(({ preamble }) => {
+    connection.output.connect(this._onOutput);
+    connection.reset.connect((_, { preamble }) => {
       // A new stream: bytes of the old one must not complete a character.
       this._decoder = new TextDecoder();
       // ESC c: a full reset, then the restored screen.
       this._emit('stdout', '\x1bc' + preamble);
     });
-    connection.attached.event(identity => {
+    connection.attached.connect((_, identity) => {
       this._name = identity.name;
     });
-    connection.statusChanged.event(this._onStatus);
+    connection.statusChanged.connect(this._onStatus);
     connection.open(80, 24);
   }
 
@@ -122,16 +123,16 @@ export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
     if (state === 'connected') {
       return Promise.resolve();
     }
-    const attached = new Promise<void>(resolve => {
-      const once = this._connection.attached.event(() => {
-        once.dispose();
-        resolve();
-      });
-    });
+    const attached = new PromiseDelegate<void>();
+    const once = () => {
+      this._connection.attached.disconnect(once);
+      attached.resolve();
+    };
+    this._connection.attached.connect(once);
     if (state === 'exited' || state === 'gone' || state === 'error') {
       this._connection.restart();
     }
-    return attached;
+    return attached.promise;
   }
 
   /** End the shell (the session is closed on the server), then dispose. */
@@ -154,13 +155,13 @@ export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
     Signal.clearData(this);
   }
 
-  private _onOutput = (chunk: IOutputChunk): void => {
+  private _onOutput = (_: unknown, chunk: IOutputChunk): void => {
     this._emit('stdout', this._decoder.decode(chunk.data, { stream: true }));
     // See the module comment: after xterm.js had its turn at the queue.
     setTimeout(() => chunk.done(), 0);
   };
 
-  private _onStatus = (status: ITerminalStatus): void => {
+  private _onStatus = (_: unknown, status: ITerminalStatus): void => {
     const mapped = Private.status(status);
     if (mapped !== this._lastStatus) {
       this._lastStatus = mapped;

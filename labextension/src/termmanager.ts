@@ -26,6 +26,7 @@ import { API_PATH, ISessionInfo } from './protocol';
 import { SessionsClient } from './sessions';
 import { IServerOptions, ISocketLike } from './sockets';
 import { WebPtyTerminalConnection } from './termconnection';
+import { ITerminalStatus } from './types';
 
 /** `Terminal.IManager` over webpty sessions, or over the built-in one when chosen. */
 export class WebPtyTerminalManager implements Terminal.IManager {
@@ -96,7 +97,7 @@ export class WebPtyTerminalManager implements Terminal.IManager {
     void this._isServed().then(served => {
       if (served) {
         this._client = new SessionsClient(this._server);
-        this._client.changed.event(() => void this.refreshRunning());
+        this._client.changed.connect(() => void this.refreshRunning());
         this._chosen.resolve();
         void this.refreshRunning().finally(() => this._setReady());
       } else {
@@ -175,20 +176,22 @@ export class WebPtyTerminalManager implements Terminal.IManager {
       create: true
     });
     // Resolve with a name: JupyterLab titles and restores tabs by it.
-    await new Promise<void>((resolve, reject) => {
-      const attached = connection.connection.attached.event(() => {
-        attached.dispose();
-        status.dispose();
-        resolve();
-      });
-      const status = connection.connection.statusChanged.event(s => {
-        if (s.state === 'error') {
-          attached.dispose();
-          status.dispose();
-          reject(new Error(s.message ?? 'terminal not started'));
-        }
-      });
-    });
+    const started = new PromiseDelegate<void>();
+    const inner = connection.connection;
+    const attached = () => started.resolve();
+    const status = (_: unknown, s: ITerminalStatus) => {
+      if (s.state === 'error') {
+        started.reject(new Error(s.message ?? 'terminal not started'));
+      }
+    };
+    inner.attached.connect(attached);
+    inner.statusChanged.connect(status);
+    try {
+      await started.promise;
+    } finally {
+      inner.attached.disconnect(attached);
+      inner.statusChanged.disconnect(status);
+    }
     void this.refreshRunning();
     return connection;
   }

@@ -1,12 +1,12 @@
 /**
  * Connection logic against a fake socket: dedup, resume, acks, input, resets.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { TerminalConnection } from '../connection';
+import { RETRY_BACKOFF, retryDelay, TerminalConnection } from '../connection';
 import * as protocol from '../protocol';
 import { ACK_INTERVAL, splitInput } from '../stream';
-import { IOutputChunk, IResetRequest, ITerminalStatus } from '../tokens';
+import { IOutputChunk, IResetRequest, ITerminalStatus } from '../types';
 import { FakeSocket } from './fakeSocket';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -23,9 +23,9 @@ function setup(options: Partial<TerminalConnection.IOptions> = {}) {
   const chunks: IOutputChunk[] = [];
   const resets: IResetRequest[] = [];
   const statuses: ITerminalStatus[] = [];
-  connection.output.event(chunk => chunks.push(chunk));
-  connection.reset.event(reset => resets.push(reset));
-  connection.statusChanged.event(status => statuses.push(status));
+  connection.output.connect((_, chunk) => chunks.push(chunk));
+  connection.reset.connect((_, reset) => resets.push(reset));
+  connection.statusChanged.connect((_, status) => statuses.push(status));
   return { socket, connection, chunks, resets, statuses };
 }
 
@@ -445,5 +445,63 @@ describe('splitInput', () => {
 
   it('returns nothing for empty input', () => {
     expect(splitInput('')).toEqual([]);
+  });
+});
+
+describe('attach retries', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('back off exponentially up to a cap, with half of each step random', () => {
+    const { initial, growth, max } = RETRY_BACKOFF;
+    expect(retryDelay(0, () => 0)).toBe(initial / 2);
+    expect(retryDelay(0, () => 1)).toBe(initial);
+    expect(retryDelay(1, () => 0)).toBe((initial * growth) / 2);
+    expect(retryDelay(3, () => 1)).toBe(initial * growth ** 3);
+    expect(retryDelay(50, () => 1)).toBe(max);
+    expect(retryDelay(50, () => 0)).toBe(max / 2);
+    const spread = new Set(Array.from({ length: 20 }, () => retryDelay(2)));
+    expect(spread.size).toBeGreaterThan(1); // jitter: tabs do not retry in lockstep
+  });
+
+  it('wait longer after each timeout and start over once attached', async () => {
+    vi.useFakeTimers();
+    vi.spyOn(Math, 'random').mockReturnValue(1); // the longest wait of each step
+    const { socket, connection, statuses } = setup();
+    connection.open(80, 24);
+    socket.serverEmit('connect');
+    const requests = () =>
+      socket.events().filter(e => e === protocol.RECONNECT);
+    const timeOut = async () => {
+      socket.pending(protocol.RECONNECT).fail!(
+        new Error('operation has timed out')
+      );
+      await FakeSocket.flush();
+    };
+    const { initial, growth } = RETRY_BACKOFF;
+    await timeOut();
+    expect(statuses.at(-1)).toEqual({
+      state: 'reconnecting',
+      message: 'operation has timed out'
+    });
+    vi.advanceTimersByTime(initial - 1);
+    expect(requests()).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(requests()).toHaveLength(2);
+    await timeOut();
+    vi.advanceTimersByTime(initial * growth - 1);
+    expect(requests()).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(requests()).toHaveLength(3);
+    await answerReconnect(socket);
+    expect(connection.status.state).toBe('connected');
+    // After a success the next timeout waits the first step again.
+    socket.serverEmit('disconnect', 'transport close');
+    socket.serverEmit('connect');
+    await timeOut();
+    vi.advanceTimersByTime(initial);
+    expect(requests()).toHaveLength(5);
   });
 });

@@ -23,7 +23,7 @@ describe('SessionsClient.command', () => {
     const socket = new FakeSocket();
     const client = new SessionsClient({ socket });
     const seen: protocol.ICommandEvent[] = [];
-    client.command.event(event => seen.push(event));
+    client.command.connect((_, event) => seen.push(event));
     const started: protocol.ICommandEvent = {
       session_id: 's1',
       event: protocol.COMMAND_STARTED,

@@ -11,7 +11,13 @@ vi.mock('socket.io-client', () => ({
   }))
 }));
 
-import { acquireSocket, isTokenNeeded, socketOptions } from '../sockets';
+import {
+  acquireSocket,
+  isTokenNeeded,
+  leaseSocket,
+  socketOptions
+} from '../sockets';
+import { FakeSocket } from './fakeSocket';
 
 const server = { baseUrl: 'http://example.org/user/a%40b/', token: 'abc' };
 
@@ -99,5 +105,29 @@ describe('acquireSocket', () => {
     vi.advanceTimersByTime(5000);
     expect(socket.disconnect).toHaveBeenCalledTimes(1);
     vi.useRealTimers();
+  });
+});
+
+describe('leaseSocket', () => {
+  it('lends a given socket without ever closing it', () => {
+    vi.useFakeTimers();
+    const socket = new FakeSocket();
+    const disconnect = vi.spyOn(socket, 'disconnect');
+    const lease = leaseSocket({ socket }, ['name:x']);
+    expect(lease.socket).toBe(socket);
+    lease.claim('id:y');
+    lease.release();
+    vi.advanceTimersByTime(60000);
+    expect(disconnect).not.toHaveBeenCalled();
+    vi.useRealTimers();
+  });
+
+  it('shares the page socket by base URL, and needs one or the other', () => {
+    const a = leaseSocket({ baseUrl: 'http://lease/' });
+    const b = leaseSocket({ baseUrl: 'http://lease/' });
+    expect(a.socket).toBe(b.socket);
+    expect(() => leaseSocket({})).toThrow(/socket or a baseUrl/);
+    a.release();
+    b.release();
   });
 });

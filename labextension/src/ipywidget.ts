@@ -20,11 +20,11 @@ import { Message } from '@lumino/messaging';
 
 import { ITerminalHandle, showTerminal } from './host';
 import { knownSession, rememberSession } from './known';
-import { DEFAULT_ROWS } from './mime';
+import { DEFAULT_ROWS, MAX_SIZE, MIN_SIZE, WIDGET_MODULE } from './protocol';
 import { VERSION } from './version';
 
 /** `_model_module` / `_view_module` of the Python widget. */
-export const MODULE_NAME = 'jupyter-webpty';
+export const MODULE_NAME = WIDGET_MODULE;
 /** `_model_module_version` / `_view_module_version` of the Python widget. */
 export const MODULE_VERSION = `^${VERSION}`;
 
@@ -72,7 +72,9 @@ export class WebTermView extends DOMWidgetView {
 
   private _rows(): number {
     const height = this.model.get('height');
-    return Number.isInteger(height) && height > 0 ? height : DEFAULT_ROWS;
+    return Number.isInteger(height) && height >= MIN_SIZE && height <= MAX_SIZE
+      ? height
+      : DEFAULT_ROWS;
   }
 
   private _show(): void {
@@ -87,7 +89,7 @@ export class WebTermView extends DOMWidgetView {
       { name, sessionId: knownSession(known), create: true, cwd },
       this._rows()
     );
-    handle.connection.attached.event(identity =>
+    handle.connection.attached.connect((_, identity) =>
       rememberSession(known, identity.session_id)
     );
     this._handle = handle;

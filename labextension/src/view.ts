@@ -5,13 +5,21 @@
  * connection, call `setOptions` when settings or the theme change, and
  * `dispose` when done (the connection is theirs to dispose).
  */
+import { Platform } from '@lumino/domutils';
+import {
+  DisposableDelegate,
+  DisposableSet,
+  IDisposable
+} from '@lumino/disposable';
+import { PromiseDelegate } from '@lumino/coreutils';
+import { Signal } from '@lumino/signaling';
 import type { FitAddon } from '@xterm/addon-fit';
 import type { SearchAddon } from '@xterm/addon-search';
 import type { Terminal } from '@xterm/xterm';
 
 import { CommandMarks, isJumpKey } from './commandmarks';
 import { TerminalConnection } from './connection';
-import { IDisposable } from './emitter';
+import { isCopyKey } from './keys';
 import { StatusBanner } from './status';
 import { WebglRenderer } from './webgl';
 import { IXterm, loadXterm, ThemeName, xtermTheme } from './xterm';
@@ -24,7 +32,8 @@ import { IXterm, loadXterm, ThemeName, xtermTheme } from './xterm';
  * notebook or widget handlers. The one way out is **Shift+Escape**: it blurs
  * the terminal, after which JupyterLab's shortcuts work again; xterm does not
  * see it, so Escape alone still reaches vi and friends. Ctrl+C copies when
- * text is selected (as in JupyterLab's terminal) and sends SIGINT otherwise.
+ * text is selected (as in JupyterLab's terminal) and sends SIGINT otherwise;
+ * on macOS Cmd+C copies and Ctrl+C is always SIGINT (see {@link isCopyKey}).
  * **Ctrl+Up / Ctrl+Down** jump between the shell's commands (see
  * CommandMarks) once a command was marked and unless a full-screen program
  * (alternate screen) runs; otherwise they reach the program as usual.
@@ -58,7 +67,6 @@ export class TerminalView implements IDisposable {
     });
     this._observer = new ResizeObserver(() => this._scheduleFit());
     this._observer.observe(this._node);
-    this.ready = new Promise(resolve => (this._resolveReady = resolve));
     loadXterm().then(
       xterm => {
         this._xterm = xterm;
@@ -69,7 +77,14 @@ export class TerminalView implements IDisposable {
   }
 
   /** Resolves once xterm is open and the connection started. */
-  readonly ready: Promise<void>;
+  get ready(): Promise<void> {
+    return this._ready.promise;
+  }
+
+  /** Whether {@link dispose} ran. */
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
 
   /** The xterm.js terminal, once open. */
   get terminal(): Terminal | null {
@@ -145,9 +160,8 @@ export class TerminalView implements IDisposable {
     this._observer.disconnect();
     this._webgl?.dropWebgl();
     this._marks?.dispose();
-    for (const disposable of this._disposables.splice(0).reverse()) {
-      disposable.dispose();
-    }
+    this._disposables.dispose();
+    Signal.disconnectReceiver(this);
     this._banner.dispose();
     this._term?.dispose();
     this._node.remove();
@@ -222,28 +236,42 @@ export class TerminalView implements IDisposable {
         return false;
       }
       // Let the browser copy the selection instead of sending ^C.
-      const isCopy = event.ctrlKey && !event.shiftKey && event.key === 'c';
-      return !(isCopy && term.hasSelection());
+      return !(isCopyKey(event, Platform.IS_MAC) && term.hasSelection());
     });
     this._wire(term);
     this.fit();
     this._connection.open(term.cols, term.rows);
-    this._resolveReady();
+    this._ready.resolve();
   }
 
   /** Connection <-> terminal. */
   private _wire(term: Terminal): void {
     const connection = this._connection;
-    this._disposables.push(
-      connection.output.event(chunk => term.write(chunk.data, chunk.done)),
-      // Through the write queue (not term.reset()) so it lands after
-      // anything still queued: ESC c is a full reset, like term.reset().
-      connection.reset.event(({ preamble }) => {
-        term.write('\x1bc');
-        if (preamble) {
-          term.write(preamble);
-        }
-      }),
+    // Signals: `this` is the receiver, disconnected as one in dispose().
+    connection.output.connect(
+      (_, chunk) => term.write(chunk.data, chunk.done),
+      this
+    );
+    // Through the write queue (not term.reset()) so it lands after
+    // anything still queued: ESC c is a full reset, like term.reset().
+    connection.reset.connect((_, { preamble }) => {
+      term.write('\x1bc');
+      if (preamble) {
+        term.write(preamble);
+      }
+    }, this);
+    connection.attached.connect((_, { session_id }) => {
+      this._node.dataset.sessionId = session_id;
+    }, this);
+    connection.statusChanged.connect(() => {
+      if (connection.sessionId === undefined) {
+        delete this._node.dataset.sessionId; // Exited or lost.
+      }
+    }, this);
+    // xterm's own disposables have no `isDisposed`: Lumino's set wants one.
+    const own = (disposable: { dispose(): void }) =>
+      this._disposables.add(new DisposableDelegate(() => disposable.dispose()));
+    own(
       term.onData(data => {
         const { state } = connection.status;
         if (state === 'exited' || state === 'gone' || state === 'error') {
@@ -255,19 +283,11 @@ export class TerminalView implements IDisposable {
           return; // Typing into an ended session goes nowhere.
         }
         connection.write(data);
-      }),
-      // onBinary (mouse reports beyond column 95 in X10 mode) is not
-      // forwarded: input is text on the wire and those bytes are not UTF-8.
-      term.onResize(({ cols, rows }) => connection.resize(cols, rows)),
-      connection.attached.event(({ session_id }) => {
-        this._node.dataset.sessionId = session_id;
-      }),
-      connection.statusChanged.event(() => {
-        if (connection.sessionId === undefined) {
-          delete this._node.dataset.sessionId; // Exited or lost.
-        }
       })
     );
+    // onBinary (mouse reports beyond column 95 in X10 mode) is not
+    // forwarded: input is text on the wire and those bytes are not UTF-8.
+    own(term.onResize(({ cols, rows }) => connection.resize(cols, rows)));
     if (term.textarea) {
       this._listen(term.textarea, 'focus', () => this._useWebgl(true));
     }
@@ -289,9 +309,9 @@ export class TerminalView implements IDisposable {
     listener: (event: Event) => void
   ): void {
     target.addEventListener(type, listener);
-    this._disposables.push({
-      dispose: () => target.removeEventListener(type, listener)
-    });
+    this._disposables.add(
+      new DisposableDelegate(() => target.removeEventListener(type, listener))
+    );
   }
 
   private _options: TerminalView.IOptions;
@@ -300,8 +320,8 @@ export class TerminalView implements IDisposable {
   private readonly _xtermNode: HTMLElement;
   private readonly _banner: StatusBanner;
   private readonly _observer: ResizeObserver;
-  private readonly _disposables: IDisposable[] = [];
-  private _resolveReady: () => void = () => undefined;
+  private readonly _disposables = new DisposableSet();
+  private readonly _ready = new PromiseDelegate<void>();
   private _xterm: IXterm | null = null;
   private _term: Terminal | null = null;
   private _fit: FitAddon | null = null;
