@@ -262,13 +262,16 @@ class SessionManager:
 
     async def close_all(self) -> None:
         """Terminate every session (server shutdown); they stay saved for revival."""
-        self._stop_saving()
+        self._stopping = True
         self.stop_culling()
         sessions = [s for s in self._sessions.values() if s.is_alive]
         results = await asyncio.gather(*(s.terminate() for s in sessions), return_exceptions=True)
         for session, result in zip(sessions, results, strict=True):
             if isinstance(result, BaseException):
                 log.error("closing terminal %s failed: %s", session.id, result)
+        # After the shells ended: what they printed last was sent to pages, so it is saved too
+        # (a page's offset then never points past the saved end).
+        self._stop_saving()
 
     def close_all_blocking(self) -> int:
         """End every live session without an event loop (interpreter exit); return how many.
@@ -285,10 +288,12 @@ class SessionManager:
         return len(shells)
 
     def _stop_saving(self) -> None:
-        # Before the shells are ended: what they print while dying is not worth reviving.
         self._stopping = True
         if self.store is not None:
-            self.store.stop()
+            try:
+                self.store.stop()
+            except Exception:  # the shells must end all the same
+                log.exception("saving sessions for revival failed")
 
     def is_kept(self, session: PtySession) -> bool:
         """Whether ``session`` ended only because the server stops, and a later one revives it."""

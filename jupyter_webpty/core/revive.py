@@ -61,13 +61,21 @@ class SavedSession:
     data: bytes
 
 
-def _meta(session: PtySession) -> dict[str, Any]:
-    _, cwd = session.foreground()
+#: Added to the offsets of sessions revived after a crash: a page may have been sent output
+#: that never reached the disk (the last write interval), so its offset may point past the
+#: saved end, into what the revived session prints next. Shifted this far, every old offset
+#: falls before the revived stream and gets a screen restore instead (docs/protocol.md).
+CRASH_SHIFT = 1 << 40
+_CLEAN = "stopped"  # a file the store leaves when the server stopped cleanly
+
+
+def _meta(session: PtySession, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    _, cwd = session.foreground()  # None once the shell ended: keep the last one known
     return {
         "session_id": session.id,
         "owner": session.owner,
         "name": session.name,
-        "cwd": cwd or session.initial_cwd,
+        "cwd": cwd or (previous or {}).get("cwd") or session.initial_cwd,
         "cols": session.cols,
         "rows": session.rows,
         "created_at": session.created_at,
@@ -111,12 +119,18 @@ class SessionStore:
 
     # -- loading -------------------------------------------------------------------------------
     def load(self) -> list[SavedSession]:
-        """Every session saved here, oldest first; unreadable leftovers are removed."""
+        """Every session saved here, oldest first; unreadable leftovers are removed.
+
+        After a crash their offsets are shifted by ``CRASH_SHIFT``; after a clean stop every
+        byte any page was sent is saved, so offsets go on where they were.
+        """
+        clean = (self.directory / _CLEAN).exists()
+        (self.directory / _CLEAN).unlink(missing_ok=True)
         saved = []
         for meta_path in self.directory.glob("*.json"):
             session_id = meta_path.stem
             try:
-                saved.append(self._load_one(session_id, meta_path))
+                saved.append(self._load_one(session_id, meta_path, 0 if clean else CRASH_SHIFT))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("cannot revive terminal %s (%s); removing its files", session_id, exc)
                 self._remove_files(session_id)
@@ -125,7 +139,7 @@ class SessionStore:
                 log_path.unlink(missing_ok=True)
         return sorted(saved, key=lambda s: s.created_at)
 
-    def _load_one(self, session_id: str, meta_path: Path) -> SavedSession:
+    def _load_one(self, session_id: str, meta_path: Path, shift: int) -> SavedSession:
         meta = json.loads(meta_path.read_text())
         if not _VALID_ID.match(session_id) or meta["session_id"] != session_id:
             msg = "the file name and the id differ"
@@ -136,7 +150,11 @@ class SessionStore:
             if not header.startswith(_HEADER):
                 msg = "the output log has no header"
                 raise ValueError(msg)
-            base = int(header[len(_HEADER) : len(_HEADER) + 20])
+            base = int(header[len(_HEADER) : len(_HEADER) + 20]) + shift
+            if shift:  # the revived session appends to this log: its offsets must agree
+                _write_atomically(
+                    self._path(session_id, ".log"), b"%s%d\n%s" % (_HEADER, base, logged)
+                )
         data = logged[-self._bound :] if self._bound else b""
         cwd = meta.get("cwd")
         return SavedSession(
@@ -219,7 +237,7 @@ class SessionStore:
             session = self._sessions.get(session_id)
             if session is None:
                 continue
-            meta = _meta(session)
+            meta = _meta(session, self._saved_meta.get(session_id))
             encoded = None
             if meta != self._saved_meta.get(session_id):
                 self._saved_meta[session_id] = meta
@@ -234,7 +252,10 @@ class SessionStore:
         _write_atomically(self._path(session.id, ".json"), json.dumps(meta).encode())
 
     def stop(self) -> None:
-        """The server stops: write what is pending, now, and save nothing more (kept for revival)."""
+        """The server stopped: write what is pending, now, save nothing more, mark it clean.
+
+        Called after the shells ended, so that all output any page was sent is saved.
+        """
         if self._stopped:
             return
         if self._timer is not None:
@@ -242,9 +263,12 @@ class SessionStore:
             self._timer = None
         batch = self._take()
         self._stopped = True
-        if batch:
-            self._writer.submit(self._write, batch).add_done_callback(_log_failure)
+        # The writes in flight first, then the rest here: at interpreter exit (close_all_blocking)
+        # the executor takes no new work.
         self._writer.shutdown(wait=True)
+        if batch:
+            self._write(batch)
+        (self.directory / _CLEAN).touch(mode=0o600)
 
     # -- the writer thread ---------------------------------------------------------------------
     def _path(self, session_id: str, suffix: str) -> Path:

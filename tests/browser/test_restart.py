@@ -187,7 +187,9 @@ def test_a_view_open_through_a_restart_shows_the_revived_shell(
         lambda: re.search(r"^after-42\s*$", screen_text(page, PANEL), re.MULTILINE),
         what="echo in the revived shell",
     )
-    assert f"{lab.root}/work" in screen_text(page, PANEL)
+    screen = screen_text(page, PANEL)
+    assert f"{lab.root}/work" in screen.replace("\n", "")
+    assert "[?" not in screen  # no escape sequence cut in two
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"restart-{how.name}-revived.png"))
     lab.api(f"webpty/api/sessions/{new['session_id']}", method="DELETE")
