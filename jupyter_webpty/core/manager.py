@@ -20,7 +20,7 @@ from .culling import Culler
 from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
 from .integration import integrate
 from .marks import MAX_COMMANDS, CommandRecord
-from .revive import SavedSession, SessionStore
+from .revive import SavedSession, SessionStore, restored_line
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
@@ -344,23 +344,3 @@ class SessionManager:
     def stop_culling(self) -> None:
         """Stop the culling timer."""
         self._culler.stop()
-
-
-def restored_line(saved: SavedSession, cwd: str) -> bytes:
-    """What a revived session shows between its old output and its new shell.
-
-    First it undoes what a program killed mid-screen may have left: attributes, a scroll region
-    (saved and restored cursor around it, as setting one moves the cursor), the alternate
-    screen, mouse and application modes, a hidden cursor.
-    """
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime())
-    moved = "" if saved.cwd in (None, cwd) else f"; {saved.cwd} is gone, starting in {cwd}"
-    reset = (
-        "\x1b[0m\x1b7\x1b[r\x1b8\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l"
-        "\x1b[?2004l\x1b[?1l\x1b>\x1b[?25h"
-    )
-    text = (
-        f"\r\n\x1b[7m restored after restart \x1b[0m\x1b[2m {when}: a new shell; the old one "
-        f"and its jobs ended with the server{moved}\x1b[0m\r\n"
-    )
-    return (reset + text).encode()
