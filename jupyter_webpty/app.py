@@ -436,5 +436,8 @@ class WebPtyApp(ExtensionApp):
         if self.events is not None:
             self.events.stopping()  # pages then say "ended when the server stopped"
         await self.manager.close_all()
+        if self._revival_lock is not None:  # the next server on this root may take over
+            self._revival_lock.close()
+            self._revival_lock = None
         if self.sio is not None:
             await self.sio.stop()  # Engine.IO's ping tasks too, so none is left pending
