@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -35,6 +37,7 @@ from traitlets import (
 from . import protocol, terminado
 from .audit import AuditLog
 from .core import MAX_COMMANDS, Limits, SessionManager
+from .core.revive import SessionStore
 from .rest import rest_handlers
 from .sioserver import BoundedJson, TerminalServer
 from .sockethandler import identify, socket_handler, wire
@@ -209,6 +212,24 @@ class WebPtyApp(ExtensionApp):
         ),
     ).tag(config=True)
 
+    revive_sessions = Bool(
+        True,
+        help=(
+            "Save each session's name, working directory, size and last scrollback_bytes of "
+            "output to a private file (0600) as it runs, and revive it as a new shell when the "
+            "next server starts on the same root_dir (after a restart or a crash). Sessions the "
+            "user closed, and shells that exited by themselves, are never revived. False: "
+            "nothing is written, and what an earlier run saved for this root_dir is deleted."
+        ),
+    ).tag(config=True)
+    revive_dir = Unicode(
+        "",
+        help=(
+            "Directory for the saved sessions; one subdirectory per user and root_dir is made "
+            "in it (default: <Jupyter data dir>/webpty/sessions)."
+        ),
+    ).tag(config=True)
+
     fast_path = Bool(
         True,
         help=(
@@ -257,6 +278,7 @@ class WebPtyApp(ExtensionApp):
         return self.serverapp
 
     events: TerminalEvents | None = None
+    _revival_lock: Any = None  # the open, flock-ed file that makes the revival dir ours
     sio: TerminalServer | None = None
 
     def initialize_settings(self) -> None:
@@ -275,12 +297,54 @@ class WebPtyApp(ExtensionApp):
             on_activity=self._record_activity,
             shell_dir=str(SHELL_DIR) if self.shell_integration else None,
             max_commands=self.max_commands,
+            store=self._session_store(),
         )
         if self.audit_log:
             self.manager.on_command(AuditLog(self.audit_log).command)
         self.settings["webpty_manager"] = self.manager
         atexit.register(self._close_at_exit)
         self._stop_on_sighup()
+
+    def revival_dir(self) -> Path:
+        """Where this server saves its sessions: keyed by the user and the root directory.
+
+        Two servers with different roots keep apart; the data dir survives a machine restart
+        and, in JupyterHub, a pod restart when the home directory is persistent.
+        """
+        root = str(Path(self._server.root_dir).resolve())
+        key = hashlib.sha256(f"{os.getuid()}\0{root}".encode()).hexdigest()[:16]
+        base = Path(self.revive_dir) if self.revive_dir else Path(self._server.data_dir, "webpty")
+        return base / "sessions" / key if not self.revive_dir else base / key
+
+    def _session_store(self) -> SessionStore | None:
+        """The revival store, if on and if no other live server uses the same directory."""
+        directory = self.revival_dir()
+        store = SessionStore(str(directory), self.scrollback_bytes)
+        if not self.revive_sessions:
+            if directory.is_dir():
+                store.discard_all()
+            return None
+        try:
+            store.prepare()
+            # One server per directory: a second one on the same root neither revives nor saves
+            # (it would revive the first one's live sessions). The lock dies with its process.
+            lock = (directory / "lock").open("a")
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self.log.warning(
+                "jupyter-webpty: sessions will not be saved for revival (%s is in use or "
+                "unwritable: %s)", directory, exc,
+            )  # fmt: skip
+            return None
+        self._revival_lock = lock
+        (directory / "root").write_text(str(Path(self._server.root_dir).resolve()) + "\n")
+        return store
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Revive the sessions a previous server on this root left (the loop runs now)."""
+        revived = self.manager.revive()
+        if revived:
+            self.log.info("jupyter-webpty: revived %d terminal session(s)", len(revived))
 
     def _stop_on_sighup(self) -> None:
         """Let SIGHUP stop the server cleanly, as SIGTERM does, unless SIGHUP is ignored.
@@ -372,5 +436,8 @@ class WebPtyApp(ExtensionApp):
         if self.events is not None:
             self.events.stopping()  # pages then say "ended when the server stopped"
         await self.manager.close_all()
+        if self._revival_lock is not None:  # the next server on this root may take over
+            self._revival_lock.close()
+            self._revival_lock = None
         if self.sio is not None:
             await self.sio.stop()  # Engine.IO's ping tasks too, so none is left pending

@@ -325,13 +325,19 @@ class TerminalEvents:
         self._stopping = True
 
     def session_exited(self, session: PtySession) -> None:
-        """Tell the owner's connections that the shell ended."""
+        """Tell the owner's connections that the shell ended.
+
+        Not when it ended only because the server stops and the next server revives it under
+        the same id: pages then just lose the connection and reconnect to the revived one.
+        """
+        for sessions in self._attached.values():
+            sessions.discard(session.id)
+        if self._stopping and self._manager.is_kept(session):
+            return
         payload: Reply = {"session_id": session.id, "exit_code": session.exit_code}
         if self._stopping:
             payload["reason"] = protocol.EXIT_REASON_SHUTDOWN
         self._emit(protocol.EXIT, payload, self._room(session.owner))
-        for sessions in self._attached.values():
-            sessions.discard(session.id)
 
     def _command(self, session: PtySession, record: CommandRecord, finished: bool) -> None:
         """Tell the owner's connections that a command started or finished."""

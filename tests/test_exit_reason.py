@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from jupyter_webpty import protocol
 
 from .conftest import wait_until
@@ -21,6 +23,7 @@ def record_exits(client: Any) -> list[dict[str, Any]]:
     return exits
 
 
+@pytest.mark.parametrize("webpty_config", [{"revive_sessions": False}])
 async def test_exit_on_server_stop_carries_the_shutdown_reason(
     connect: Any, jp_serverapp: Any
 ) -> None:
@@ -41,3 +44,22 @@ async def test_exit_on_server_stop_carries_the_shutdown_reason(
         await wait_until(lambda: len(exits) == 2, what="exit at server stop")
         assert exits[1]["session_id"] == running
         assert exits[1]["reason"] == protocol.EXIT_REASON_SHUTDOWN
+
+
+async def test_no_exit_on_server_stop_for_a_session_the_next_server_revives(
+    connect: Any, jp_serverapp: Any
+) -> None:
+    app = next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_webpty"]))
+    async with connect() as client:
+        exits = record_exits(client)
+        closed = await client.create()
+        assert (await client.call(protocol.CLOSE, {"session_id": closed}))["success"]
+        await wait_until(lambda: len(exits) == 1, what="exit of the closed session")
+        running = await client.create()
+        app.events.stopping()
+        await app.manager.close_all()
+        assert len(app.manager) == 0  # its shell ended
+        # Events are emitted in order: a reply after the close means no exit was sent before.
+        assert (await client.call(protocol.LIST, {}))["success"]
+        assert running not in [e["session_id"] for e in exits]
+        assert [e["session_id"] for e in exits] == [closed]

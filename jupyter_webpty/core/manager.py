@@ -20,6 +20,7 @@ from .culling import Culler
 from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
 from .integration import integrate
 from .marks import MAX_COMMANDS, CommandRecord
+from .revive import SavedSession, SessionStore, restored_line
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,12 @@ class SessionManager:
         on_activity: Callable[[], None] | None = None,
         shell_dir: str | None = None,
         max_commands: int = MAX_COMMANDS,
+        store: SessionStore | None = None,
     ) -> None:
         self.argv = list(argv)
+        #: Saves sessions for a later server to revive (None: revival is off).
+        self.store = store
+        self._stopping = False
         self._sessions: dict[str, PtySession] = {}
         self.root_dir = str(Path(root_dir).resolve())
         self.default_cwd = default_cwd
@@ -133,11 +138,25 @@ class SessionManager:
             name = next(str(n) for n in range(1, len(taken) + 2) if str(n) not in taken)
         elif name in taken:
             raise SessionNameTaken(name)
+        session = self._start(owner, name, self.resolve_cwd(cwd), cols, rows)
+        log.info("terminal %s (%r) started for %s", session.id, name, owner)
+        self._changed(owner)
+        return session
+
+    def _start(
+        self,
+        owner: str,
+        name: str,
+        cwd: str,
+        cols: int,
+        rows: int,
+        saved: SavedSession | None = None,
+    ) -> PtySession:
         session = PtySession(
             self._spawn_argv,
             owner=owner,
             name=name,
-            cwd=self.resolve_cwd(cwd),
+            cwd=cwd,
             env=self._spawn_env,
             cols=cols,
             rows=rows,
@@ -145,17 +164,67 @@ class SessionManager:
             kill_on_exit=self.kill_on_exit,
             integrated=self.integrated,
             max_commands=self.max_commands,
+            session_id=saved.session_id if saved else None,
+            restored=(saved.base, saved.data) if saved else None,
         )
         session.on_command(lambda record, finished: self._command(session, record, finished))
         session.on_exit(self._forget)
         session.on_activity(self._activity)
         session.on_retained(self._budget.change)
-        session.start()
+        if saved is not None:
+            session.created_at = saved.created_at
+            self._budget.change(session.retained_bytes)
+        if self.store is not None:
+            self.store.track(session, revived=saved is not None)
+        if saved is not None:
+            session.note(restored_line(saved, cwd))
+        try:
+            session.start()
+        except Exception:
+            if self.store is not None:
+                self.store.forget(session.id)
+            raise
         self._sessions[session.id] = session
         self.start_culling()  # here, where a loop surely runs; a no-op when already started
-        log.info("terminal %s (%r) started for %s", session.id, name, owner)
-        self._changed(owner)
         return session
+
+    def revive(self) -> list[PtySession]:
+        """Start a new shell for each session a previous server saved (``core/revive.py``).
+
+        Each keeps its id, owner, name, size, creation time and output, and starts in its last
+        working directory (or the nearest one that still exists inside the root directory),
+        after a line saying it was restored. Limits are not applied: these sessions existed.
+        """
+        if self.store is None:
+            return []
+        revived = []
+        for saved in self.store.load():
+            if saved.session_id in self._sessions:
+                continue
+            try:
+                session = self._start(
+                    saved.owner, saved.name, self._revival_cwd(saved.cwd), saved.cols,
+                    saved.rows, saved,
+                )  # fmt: skip
+            except Exception:  # one that cannot start must not keep the others down
+                log.exception("could not revive terminal %s", saved.session_id)
+                continue
+            log.info("terminal %s (%r) revived for %s", session.id, saved.name, saved.owner)
+            revived.append(session)
+        for owner in {s.owner for s in revived}:
+            self._changed(owner)
+        return revived
+
+    def _revival_cwd(self, cwd: str | None) -> str:
+        """The saved directory if still valid, else its nearest valid parent, else the root."""
+        if not cwd:
+            return self.root_dir
+        for candidate in (Path(cwd), *Path(cwd).parents):
+            try:
+                return self.resolve_cwd(str(candidate))
+            except InvalidCwd:
+                continue
+        return self.root_dir
 
     def resolve_cwd(self, cwd: str | None) -> str:
         """The directory a shell starts in: inside the root directory, existing."""
@@ -182,6 +251,8 @@ class SessionManager:
         if name != session.name and any(s.name == name for s in self.sessions(owner)):
             raise SessionNameTaken(name)
         session.name = name
+        if self.store is not None:
+            self.store.changed(session)
         self._changed(owner)
         return session
 
@@ -190,13 +261,17 @@ class SessionManager:
         return await self.get(owner, session_id).terminate()
 
     async def close_all(self) -> None:
-        """Terminate every session (server shutdown)."""
+        """Terminate every session (server shutdown); they stay saved for revival."""
+        self._stopping = True
         self.stop_culling()
         sessions = [s for s in self._sessions.values() if s.is_alive]
         results = await asyncio.gather(*(s.terminate() for s in sessions), return_exceptions=True)
         for session, result in zip(sessions, results, strict=True):
             if isinstance(result, BaseException):
                 log.error("closing terminal %s failed: %s", session.id, result)
+        # After the shells ended: what they printed last was sent to pages, so it is saved too
+        # (a page's offset then never points past the saved end).
+        self._stop_saving()
 
     def close_all_blocking(self) -> int:
         """End every live session without an event loop (interpreter exit); return how many.
@@ -205,15 +280,30 @@ class SessionManager:
         KeyboardInterrupt and never runs ``stop_extension``; an ``atexit`` hook calls this. All
         sessions go through one ladder together, as ``close_all`` does.
         """
+        self._stop_saving()
         shells = [s.pid for s in self._sessions.values() if s.is_alive and s.pid is not None]
         _spawn.end_sessions_blocking(shells, self.limits.kill_grace)
         for pid in shells:
             _spawn.wait(pid)
         return len(shells)
 
+    def _stop_saving(self) -> None:
+        self._stopping = True
+        if self.store is not None:
+            try:
+                self.store.stop()
+            except Exception:  # the shells must end all the same
+                log.exception("saving sessions for revival failed")
+
+    def is_kept(self, session: PtySession) -> bool:
+        """Whether ``session`` ended only because the server stops, and a later one revives it."""
+        return self._stopping and self.store is not None
+
     def _forget(self, session: PtySession) -> None:
         if self._sessions.pop(session.id, None) is not None:
             self._budget.forget(session)
+        if self.store is not None and not self._stopping:
+            self.store.forget(session.id)  # closed, culled or exited by itself: never revived
         log.info("terminal %s ended with code %s", session.id, session.exit_code)
         for listener in self._listeners:
             try:

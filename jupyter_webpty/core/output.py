@@ -109,6 +109,19 @@ class Output:
         self._command_refilled = time.monotonic()
         self._command_throttled = False
 
+    def preload(self, base: int, data: bytes) -> None:
+        """Start from ``data``, a saved stream's last bytes starting at offset ``base`` (revival).
+
+        The screen tracker scans it for restore points; the command marks do not, so the
+        revived shell's command log starts empty instead of replaying (and re-auditing) old ones.
+        """
+        self._retained.base = base
+        self.end = base
+        self._retained.append(data)
+        self.end += len(data)
+        if self._screen is not None and data:
+            self._screen.feed(data, self.end)
+
     # -- the stream ----------------------------------------------------------------------------
     @property
     def base(self) -> int:

@@ -78,8 +78,11 @@ class PtySession:
         kill_on_exit: bool = True,
         integrated: bool = False,
         max_commands: int = MAX_COMMANDS,
+        session_id: str | None = None,
+        restored: tuple[int, bytes] | None = None,
     ) -> None:
-        self.id = secrets.token_urlsafe(16)  # 128 bits: unguessable
+        # 128 bits: unguessable. A revived session keeps its id (core/revive.py).
+        self.id = session_id or secrets.token_urlsafe(16)
         self.owner = owner
         self.name = name
         self.argv = list(argv)
@@ -98,6 +101,8 @@ class PtySession:
         self._output = Output(
             self._limits.scrollback_bytes, max_commands=max_commands, label=self.id
         )
+        if restored is not None:
+            self._output.preload(*restored)
         self._viewers = Viewers(
             self._output,
             high_water=self._limits.high_water,
@@ -114,6 +119,8 @@ class PtySession:
         self._on_exit: list[Callable[[PtySession], None]] = []
         self._on_activity: Callable[[], None] | None = None
         self._on_retained: Callable[[int], None] | None = None
+        self._on_record: Callable[[bytes, int], None] | None = None
+        self._on_size: Callable[[], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -139,6 +146,18 @@ class PtySession:
         """Call ``callback(change)`` when the retained output grows or shrinks by reading."""
         self._on_retained = callback
 
+    def on_record(self, callback: Callable[[bytes, int], None]) -> None:
+        """Call ``callback(data, end)`` with each piece of output recorded (the revival store)."""
+        self._on_record = callback
+
+    def on_size(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after the terminal's size changed."""
+        self._on_size = callback
+
+    def note(self, data: bytes) -> None:
+        """Record ``data`` as if the terminal had printed it (the "restored" line of a revival)."""
+        self._record(data)
+
     def on_activity(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` on input and output (the manager throttles it)."""
         self._on_activity = callback
@@ -146,6 +165,11 @@ class PtySession:
     def on_command(self, callback: CommandCallback) -> None:
         """Call ``callback(record, finished)`` when a command starts or finishes (marks.py)."""
         self._output.on_command(callback)
+
+    @property
+    def initial_cwd(self) -> str:
+        """The directory the shell started in."""
+        return self._cwd
 
     @property
     def pid(self) -> int | None:
@@ -270,6 +294,8 @@ class PtySession:
         self.cols, self.rows = cols, rows
         with contextlib.suppress(OSError):
             _spawn.set_size(self._child.fd, cols, rows)
+        if self._on_size is not None:
+            self._on_size()
 
     def _repaint(self) -> None:
         """Make a full-screen program redraw: two size changes, two SIGWINCH."""
@@ -293,6 +319,8 @@ class PtySession:
         change = self._output.record(data)
         if self._on_retained is not None:
             self._on_retained(change)
+        if self._on_record is not None:
+            self._on_record(data, self._output.end)
         self._touch()
         self._viewers.deliver(data, start)
         self._update_reading()

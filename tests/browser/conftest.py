@@ -129,7 +129,12 @@ def start_lab(
     news.parent.mkdir(parents=True)
     news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     config = root.parent / f"{root.name}-config.py"
-    config.write_text(f"c.WebPtyApp.shell_command = {SHELL_ARGV!r}\n{config_lines}")
+    # Saved sessions (revive_sessions) go to a directory of the test's, not the home's data dir.
+    saved = tmp_path_factory.mktemp("revive")
+    config.write_text(
+        f"c.WebPtyApp.shell_command = {SHELL_ARGV!r}\n"
+        f"c.WebPtyApp.revive_dir = {str(saved)!r}\n{config_lines}"
+    )
     port, token = _free_port(), secrets.token_hex(16)
     argv = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",

@@ -1,10 +1,12 @@
-"""A server restart ends every shell: views say so and start a new one only when asked."""
+"""A server restart ends every shell. With ``revive_sessions`` off, views say so and start a
+new one only when asked; with it on (the default), an open view shows the revived shell."""
 
 from __future__ import annotations
 
 import re
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +20,18 @@ BANNER = f"{PANEL} .jp-WebPty-status"
 
 @pytest.fixture
 def restartable_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    server = start_lab(tmp_path_factory)
+    """A lab whose sessions are not revived after a restart."""
+    server = start_lab(tmp_path_factory, config_lines="c.WebPtyApp.revive_sessions = False\n")
     yield server
+    server.stop()
+
+
+@pytest.fixture
+def reviving_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
+    """A lab with the default ``revive_sessions``, and the directory it saves sessions in."""
+    saved = tmp_path_factory.mktemp("saved")
+    server = start_lab(tmp_path_factory, config_lines=f"c.WebPtyApp.revive_dir = {str(saved)!r}\n")
+    yield server, saved
     server.stop()
 
 
@@ -139,3 +151,45 @@ def test_notebook_output_reloaded_after_a_restart_does_not_revive_its_shell(
         lambda: re.search(r"^nb-42\s*$", screen_text(page, OUTPUT), re.MULTILINE),
         what="echo in the new shell",
     )
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_a_view_open_through_a_restart_shows_the_revived_shell(
+    page: Any, reviving_lab: tuple[Lab, Path], how: signal.Signals
+) -> None:
+    lab, saved = reviving_lab
+    (lab.root / "work").mkdir()
+    open_panel(page, lab)
+    page.locator(f"{PANEL} .jp-WebPty-new").click()
+    wait_for(lambda: "webpty$" in screen_text(page, PANEL), what="prompt in the panel")
+    type_into(page, PANEL, "cd work && echo before-$((6*7))\n")
+    wait_for(lambda: "before-42" in screen_text(page, PANEL), what="echo before the restart")
+    [old] = lab.api("webpty/api/sessions")
+    wait_for(lambda: str(old["cwd"]).endswith("work"), what="cwd")
+    # What a SIGKILL loses is at most the last quarter second: give the write its time.
+    wait_for(
+        lambda: any(b"before-42" in p.read_bytes() for p in saved.rglob("*.log")), what="saved"
+    )
+
+    lab.stop(how)
+    lab.start()
+
+    # The same view reconnects to the same id: the old screen, the restored line, a new shell.
+    wait_for(lambda: "restored after restart" in screen_text(page, PANEL), 60, "restored line")
+    assert banner(page) == ""
+    [new] = lab.api("webpty/api/sessions")
+    assert (new["session_id"], new["name"]) == (old["session_id"], old["name"])
+    text = screen_text(page, PANEL)
+    assert text.index("before-42") < text.index("restored after restart")
+    close_dialogs(page)
+    type_into(page, PANEL, "pwd; echo after-$((6*7))\n")
+    wait_for(
+        lambda: re.search(r"^after-42\s*$", screen_text(page, PANEL), re.MULTILINE),
+        what="echo in the revived shell",
+    )
+    screen = screen_text(page, PANEL)
+    assert f"{lab.root}/work" in screen.replace("\n", "")
+    assert "[?" not in screen  # no escape sequence cut in two
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"restart-{how.name}-revived.png"))
+    lab.api(f"webpty/api/sessions/{new['session_id']}", method="DELETE")
