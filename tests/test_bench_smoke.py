@@ -62,3 +62,23 @@ def test_bench_floor_quick_run() -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for target in ("webpty", "builtin", "relay", "raw"):
         assert proc.stdout.count(f"  {target} ") == 2, proc.stdout  # idle and beside a flood
+
+
+@pytest.mark.slow
+def test_bench_browser_quick_run(tmp_path: Path) -> None:
+    """Keystroke to paint in Chromium, idle only, a few keys: both tabs type and paint."""
+    out = tmp_path / "browser.json"
+    argv = [sys.executable, "-m", "bench.browser", "--quick", "--no-flood", "--keys", "40"]
+    started = time.monotonic()
+    proc = subprocess.run(
+        [*argv, "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=110,
+        check=False,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    for target in ("webpty", "builtin"):
+        assert results["idle"][target]["samples"] == 40
+        assert 0 < results["idle"][target]["p50_ms"] < 1000
+    assert "chromium" in results["meta"]["versions"]
+    assert elapsed < 60, f"the browser smoke run took {elapsed:.0f} s"

@@ -30,6 +30,11 @@ OutputSink = Callable[[bytes, int], None]
 ResetSink = Callable[[str, int], None]
 
 _READ_LIMIT = 256 * 1024  # most bytes taken from the PTY per message
+#: Messages are at most this share of the flow-control window, so that several are in flight and
+#: the client's acks (every 64 KiB) arrive while the server still sends: with messages as large
+#: as the window (256 KiB) the server mostly waited for each ack and `cat` ran at a third of
+#: ttyd's rate (issue 16; bench/README.md has the figures).
+_MESSAGES_PER_WINDOW = 4
 _DRAIN_SECONDS = 0.004  # most time one worker-thread drain reads before handing over
 #: A read this large (a full line-discipline buffer) means output streams: drain in a thread.
 _STREAMING = 4096
@@ -197,6 +202,9 @@ class PtySession:
         self._kill_on_exit = kill_on_exit
         self._child: _spawn.Child | None = None
         self._retained = _Retained()
+        self._read_limit = min(
+            _READ_LIMIT, max(_STREAMING, self._limits.high_water // _MESSAGES_PER_WINDOW)
+        )
         self._end = 0  # stream offset after the last byte read
         self._screen: ScreenTracker | None = ScreenTracker()  # None: tracking failed, see _record
         #: Whether the shell was started with our init files (marks are read in any case).
@@ -417,7 +425,7 @@ class PtySession:
                 viewer.sent = viewer.acked = restore.offset
                 viewer.reset(restore.preamble, restore.offset)
                 continue
-            chunk = self._retained.read(viewer.sent, _READ_LIMIT)
+            chunk = self._retained.read(viewer.sent, self._read_limit)
             viewer.sent += len(chunk)
             viewer.sink(chunk, viewer.sent)
 
@@ -516,7 +524,7 @@ class PtySession:
                 self._reading = False
             # A dup: the thread may outlive the session's fd by a read (see _spawn.drain).
             self._drain = loop.run_in_executor(
-                _drain_pool(), _spawn.drain, os.dup(child.fd), _READ_LIMIT, _DRAIN_SECONDS
+                _drain_pool(), _spawn.drain, os.dup(child.fd), self._read_limit, _DRAIN_SECONDS
             )
             self._drain.add_done_callback(self._on_drained)
         elif not self._reading:
@@ -541,7 +549,7 @@ class PtySession:
 
     def _on_readable(self) -> None:
         try:
-            data, eof = _spawn.read_ready(self._child.fd, _READ_LIMIT)  # type: ignore[union-attr]
+            data, eof = _spawn.read_ready(self._child.fd, self._read_limit)  # type: ignore[union-attr]
         except OSError as exc:
             log.warning("reading terminal %s failed: %s", self.id, exc)
             data, eof = b"", True
