@@ -33,7 +33,12 @@ class Harness:
     terminal on the other, so that each server's RSS and CPU are its own."""
 
     def __init__(
-        self, prefix: str, webpty_options: Sequence[str] = (), *, with_ttyd: bool = False
+        self,
+        prefix: str,
+        webpty_options: Sequence[str] = (),
+        *,
+        with_ttyd: bool = False,
+        fast_path_ab: bool = False,
     ) -> None:
         self.with_ttyd = with_ttyd
         #: Peers asked for but not run, and why (a missing ttyd build).
@@ -44,6 +49,9 @@ class Harness:
             JupyterServer(self.workdir, SHELL, self.env, "webpty", list(webpty_options)),
             JupyterServer(self.workdir, SHELL, self.env, "builtin"),
         ]
+        if fast_path_ab:  # a third, identical server with WebPtyApp.fast_path off
+            off = [*webpty_options, "--WebPtyApp.fast_path=False"]
+            self.servers.append(JupyterServer(self.workdir, SHELL, self.env, "webpty-plain", off))
         self.targets: list[Target] = []
         self.ttyd: ttyd.TtydTarget | None = None
 
@@ -66,6 +74,7 @@ class Harness:
                 print(f"[bench] {reason}", flush=True)
         self.targets = [
             WebptyTarget(self.servers[0], prompt),
+            *(WebptyTarget(s, prompt, "webpty_plain") for s in self.servers[2:]),
             BuiltinTarget(self.servers[1], prompt),
             *peers,
             *(extra(self.env) if extra is not None else []),

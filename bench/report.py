@@ -163,6 +163,34 @@ def table(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+#: The A/B target (``--fast-path-ab``): webpty with ``WebPtyApp.fast_path = False``.
+PLAIN = "webpty_plain"
+
+
+def ab_table(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fast path on vs off, for each figure both servers measured (empty without the A/B run)."""
+    out = []
+    for row in rows():
+        on, off = row.read(results, "webpty"), row.read(results, PLAIN)
+        if not isinstance(on, (int, float)) or not isinstance(off, (int, float)):
+            continue
+        if isinstance(on, bool) or isinstance(off, bool):
+            continue
+        ratio = off / on if on else None
+        out.append({"metric": row.metric, "unit": row.unit, "on": on, "off": off, "off_on": ratio})
+    return out
+
+
+def ab_markdown(lines: list[dict[str, Any]]) -> str:
+    """The A/B table in GitHub markdown."""
+    text = ["| figure | fast path on | fast path off | off / on |", "|---|---:|---:|---:|"]
+    for line in lines:
+        unit = f" ({line['unit']})" if line["unit"] else ""
+        cells = [line["metric"] + unit, _fmt(line["on"]), _fmt(line["off"])]
+        text.append("| " + " | ".join([*cells, _ratio_text(line["off_on"])]) + " |")
+    return "\n".join(text)
+
+
 def markdown(lines: list[dict[str, Any]]) -> str:
     """The table in GitHub markdown."""
     head = "| figure | jupyter-webpty | built-in terminal | ttyd | raw PTY | x built-in | x ttyd | x raw | target | met |"
@@ -280,8 +308,9 @@ def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool
     """Write latest.json, latest.md and latest.png to ``out``; return the plain table."""
     out.mkdir(parents=True, exist_ok=True)
     lines = table(results)
+    ab = ab_table(results)
     info = machine()
-    document = {"machine": info, "meta": meta, "table": lines, "results": results}
+    document = {"machine": info, "meta": meta, "table": lines, "ab": ab, "results": results}
     (out / "latest.json").write_text(json.dumps(document, indent=1, default=str) + "\n")
     md = (
         f"Measured {info['date']} on {info['nproc']} x {info['cpu']}, {info['ram_gb']} GB RAM, "
@@ -291,7 +320,12 @@ def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool
         f"{meta.get('seconds', 0):.0f} s; medians of interleaved rounds; ratios are "
         "jupyter-webpty's figure over the other's).\n\n" + markdown(lines) + "\n"
     )
+    if ab:
+        ab_text = "jupyter-webpty with `WebPtyApp.fast_path` on and off (`--fast-path-ab`):"
+        md += f"\n{ab_text}\n\n{ab_markdown(ab)}\n"
     (out / "latest.md").write_text(md)
     if png:
         chart(results, out / "latest.png")
+    if ab:
+        return plain(lines) + "\n\nA/B, fast path on vs off:\n" + ab_markdown(ab)
     return plain(lines)

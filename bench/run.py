@@ -54,6 +54,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-ttyd", action="store_true", help="leave ttyd out even if it is built")
     parser.add_argument("--no-png", action="store_true", help="skip the chart (no matplotlib)")
     parser.add_argument(
+        "--fast-path-ab",
+        action="store_true",
+        help="also measure webpty with WebPtyApp.fast_path=False (a third server): the A/B table",
+    )
+    parser.add_argument(
         "--webpty-option",
         action="append",
         default=[],
@@ -97,7 +102,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if unknown:
         msg = f"unknown workloads: {sorted(unknown)}"
         raise SystemExit(msg)
-    harness = Harness("webpty-bench-", args.webpty_option, with_ttyd=not args.no_ttyd)
+    harness = Harness(
+        "webpty-bench-",
+        args.webpty_option,
+        with_ttyd=not args.no_ttyd,
+        fast_path_ab=args.fast_path_ab,
+    )
     load_before = os.getloadavg()
     results: dict[str, Any] = {}
     profiler = None

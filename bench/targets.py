@@ -67,9 +67,8 @@ class Target(Protocol):
 class WebptyTarget:
     """jupyter-webpty over a lean Socket.IO client (same aiohttp websocket as the built-in's)."""
 
-    name = "webpty"
-
-    def __init__(self, server: JupyterServer, prompt: bytes) -> None:
+    def __init__(self, server: JupyterServer, prompt: bytes, name: str = "webpty") -> None:
+        self.name = name  # "webpty_plain": the A/B target, fast path off (run.py --fast-path-ab)
         self.server = server
         self.prompt = prompt
         self.pid = server.pid
@@ -235,5 +234,6 @@ class BuiltinTarget:
 
 def describe(target: Any) -> str:
     """A short label for tables."""
-    labels = {"webpty": "jupyter-webpty", "builtin": "built-in terminal", "ttyd": "ttyd"}
+    labels = {"webpty": "jupyter-webpty", "webpty_plain": "jupyter-webpty, fast path off"}
+    labels.update(builtin="built-in terminal", ttyd="ttyd")
     return {**labels, "raw": "raw PTY"}[target if isinstance(target, str) else target.name]

@@ -18,16 +18,31 @@ from jupyter_server._tz import utcnow
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from tornado.escape import url_unescape
-from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode, Union
+from traitlets import (
+    Bool,
+    CaselessStrEnum,
+    Dict,
+    Float,
+    Integer,
+    List,
+    TraitError,
+    Unicode,
+    Union,
+    default,
+    validate,
+)
 
 from . import protocol, terminado
 from .audit import AuditLog
-from .core import Limits, SessionManager
+from .core import MAX_COMMANDS, Limits, SessionManager
 from .rest import rest_handlers
 from .sioserver import BoundedJson, TerminalServer
 from .sockethandler import identify, socket_handler, wire
 from .transport import TerminalEvents
 
+#: The per-session defaults, written once in the core's ``Limits``; the traits below take theirs
+#: from it (tests/test_config.py holds them equal).
+_LIMITS = Limits()
 #: Our shell init files (package data), by shell: see core/integration.py.
 SHELL_DIR = Path(__file__).parent / "shell"
 
@@ -106,34 +121,44 @@ class WebPtyApp(ExtensionApp):
         help="Directory new sessions start in, relative to the server's root_dir (default: root_dir).",
     ).tag(config=True)
     max_sessions_per_user = Integer(
-        20, help="Most live sessions one owner may have at once (0: no limit)."
+        20, min=0, help="Most live sessions one owner may have at once (0: no limit)."
     ).tag(config=True)
-    max_sessions = Integer(0, help="Most live sessions on this server at once (0: no limit).").tag(
-        config=True
-    )
+    max_sessions = Integer(
+        0, min=0, help="Most live sessions on this server at once (0: no limit)."
+    ).tag(config=True)
     scrollback_bytes = Integer(
-        4 * 1024 * 1024,
+        _LIMITS.scrollback_bytes,
+        min=0,
         help="Output retained per session for resume and screen restore (bytes).",
     ).tag(config=True)
     max_retained_bytes = Integer(
         128 * 1024 * 1024,
+        min=0,
         help=(
             "Output retained by all sessions together (bytes; 0: no limit). Past it the oldest "
             "detached sessions' scrollback is trimmed first, down to 64 KiB each."
         ),
     ).tag(config=True)
     flow_high_water = Integer(
-        256 * 1024, help="Unacknowledged output per client before delivery to it pauses (bytes)."
+        _LIMITS.high_water,
+        min=1,  # 0 would hold every client before its first byte
+        help="Unacknowledged output per client before delivery to it pauses (bytes).",
     ).tag(config=True)
     flow_low_water = Integer(
-        64 * 1024, help="Unacknowledged output below which a paused client resumes (bytes)."
+        min=0,
+        help=(
+            "Unacknowledged output below which a paused client resumes (bytes; at most "
+            f"flow_high_water; default {_LIMITS.low_water}, or flow_high_water if lower)."
+        ),
     ).tag(config=True)
     max_pending_input = Integer(
-        16 * 1024 * 1024,
+        _LIMITS.max_pending_input,
+        min=1,
         help="Input waiting for a shell that does not read it, before input is refused (bytes).",
     ).tag(config=True)
     cull_inactive_timeout = Integer(
         0,
+        min=0,
         help="Close detached sessions without input or output for this long (seconds; 0 disables).",
     ).tag(config=True)
     kill_on_exit = Bool(
@@ -141,7 +166,9 @@ class WebPtyApp(ExtensionApp):
         help="When the shell exits, also end the jobs it left running on the terminal.",
     ).tag(config=True)
     kill_grace = Float(
-        1.0, help="Wait between SIGHUP, SIGTERM and SIGKILL when closing a session (seconds)."
+        _LIMITS.kill_grace,
+        min=0.0,
+        help="Wait between SIGHUP, SIGTERM and SIGKILL when closing a session (seconds).",
     ).tag(config=True)
     session_owner = CaselessStrEnum(
         ["auto", "server", "user"],
@@ -172,7 +199,7 @@ class WebPtyApp(ExtensionApp):
         ),
     ).tag(config=True)
     max_commands = Integer(
-        1000, min=1, help="Commands kept in each session's command log (shell integration)."
+        MAX_COMMANDS, min=1, help="Commands kept in each session's command log (shell integration)."
     ).tag(config=True)
     audit_log = Unicode(
         "",
@@ -181,6 +208,45 @@ class WebPtyApp(ExtensionApp):
             "command line, exit code, times), from shell-integration marks. Empty: off."
         ),
     ).tag(config=True)
+
+    fast_path = Bool(
+        True,
+        help=(
+            "Send output and take keystrokes past python-socketio's and tornado's queues "
+            "(jupyter_webpty/fastpath.py; A/B figures in bench/README.md). "
+            "False: every packet takes python-socketio's public path, same protocol."
+        ),
+    ).tag(config=True)
+
+    @default("flow_low_water")
+    def _default_flow_low_water(self) -> int:
+        # A lowered flow_high_water alone stays valid: the low mark follows it down.
+        return min(_LIMITS.low_water, self.flow_high_water)
+
+    @validate("flow_low_water", "flow_high_water")
+    def _check_flow_marks(self, proposal: Any) -> int:
+        # Checked once both are set (traitlets cross-validates config after loading it all).
+        value = int(proposal["value"])
+        if proposal["trait"].name == "flow_low_water":
+            low, high = value, self.flow_high_water
+        elif "flow_low_water" in self._trait_values:
+            low, high = self.flow_low_water, value
+        else:
+            return value  # the low mark's default follows this one
+        if low > high:
+            msg = f"flow_low_water ({low}) must not exceed flow_high_water ({high})"
+            raise TraitError(msg)
+        return value
+
+    def limits(self) -> Limits:
+        """The per-session limits of this configuration."""
+        return Limits(
+            scrollback_bytes=self.scrollback_bytes,
+            high_water=self.flow_high_water,
+            low_water=self.flow_low_water,
+            max_pending_input=self.max_pending_input,
+            kill_grace=self.kill_grace,
+        )
 
     manager: SessionManager
 
@@ -200,13 +266,7 @@ class WebPtyApp(ExtensionApp):
             root_dir=self._server.root_dir,
             default_cwd=self.default_cwd or None,
             extra_env=self.extra_env,
-            limits=Limits(
-                scrollback_bytes=self.scrollback_bytes,
-                high_water=self.flow_high_water,
-                low_water=min(self.flow_low_water, self.flow_high_water),
-                max_pending_input=self.max_pending_input,
-                kill_grace=self.kill_grace,
-            ),
+            limits=self.limits(),
             max_sessions_per_user=self.max_sessions_per_user,
             max_sessions=self.max_sessions,
             max_retained_bytes=self.max_retained_bytes,
@@ -281,7 +341,7 @@ class WebPtyApp(ExtensionApp):
             engineio_logger=False,
         )
         self.sio = sio
-        self.events = TerminalEvents(sio, self.manager, identify, wire)
+        self.events = TerminalEvents(sio, self.manager, identify, wire if self.fast_path else None)
         self.events.register()
         handler: Any = socket_handler(sio, self.session_owner)
         routes = [

@@ -7,6 +7,8 @@ request to an owner key (``owner_of``): sessions are private to their owner.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -16,9 +18,12 @@ from jupyter_server.auth.identity import (
     LegacyIdentityProvider,
     PasswordIdentityProvider,
 )
-from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 from tornado.log import app_log, gen_log
+
+from . import protocol
+from .core import InvalidCwd, SessionManager, SessionNotFound, WebPtyError
 
 AUTH_RESOURCE = "terminals"
 #: The owner key of everyone the single-user identity providers let in: the server's owner.
@@ -92,3 +97,43 @@ async def is_authorized(handler: JupyterHandler, action: str) -> bool:
     return bool(
         await ensure_async(handler.authorizer.is_authorized(handler, user, action, AUTH_RESOURCE))
     )
+
+
+@contextlib.contextmanager
+def http_errors(not_found: Callable[[SessionNotFound], str] = str) -> Iterator[None]:
+    """Map protocol and core errors to Jupyter's JSON HTTP errors, for every REST door.
+
+    400 for a malformed request or a directory outside the root, 404 for an unknown (or
+    foreign) session, with the message ``not_found(exc)`` (a door may word it as its clients
+    expect), 409 for a refusal given the current state (name taken, limits).
+    """
+    try:
+        yield
+    except (protocol.ProtocolError, InvalidCwd) as exc:
+        raise web.HTTPError(400, str(exc)) from exc
+    except SessionNotFound as exc:
+        raise web.HTTPError(404, not_found(exc)) from exc
+    except WebPtyError as exc:
+        raise web.HTTPError(409, str(exc)) from exc
+
+
+class OwnedAPIHandler(Guarded, APIHandler):
+    """Base of the REST handlers: the manager, and the caller's owner key (403 without one).
+
+    Routes pass ``manager`` and ``owner_policy`` (see ``owner_of``) as handler arguments.
+    """
+
+    manager: SessionManager
+    owner_policy: str
+
+    def initialize(self, manager: SessionManager, owner_policy: str) -> None:
+        self.manager = manager
+        self.owner_policy = owner_policy
+
+    @property
+    def owner(self) -> str:
+        """The owner key of the caller; 403 for a request without one."""
+        owner = owner_of(self, self.owner_policy)
+        if owner is None:
+            raise web.HTTPError(403)
+        return owner

@@ -6,7 +6,7 @@ output's offsets. Without it (sh, busybox, integration off, or a shell that neve
 marks) a sentinel does: the line typed is ``printf '%s_S\\n' MARK; eval 'CMD'; printf '%s_E%s\\n'
 MARK "$?"`` with a random MARK, and the output is the text between the two printed markers (the
 echo of the typed line does not contain them: ``printf`` assembles them). REST only, so the
-kernel may run anywhere (STYLE.md).
+kernel may run anywhere (another process or host: it never imports the core).
 """
 
 from __future__ import annotations

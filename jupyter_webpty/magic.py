@@ -10,7 +10,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from . import commands
+from . import commands, protocol
 from .api import ApiError, ServerNotFound, SessionsClient
 from .widget import WebTerminal
 
@@ -37,7 +37,12 @@ class WebTermMagics(Magics):
         help="NAME (default 'default') to show a terminal; 'list'; or 'close NAME'.",
     )
     @argument("--cwd", default=None, help="Start directory of a new session (inside root_dir).")
-    @argument("--height", type=int, default=20, help="Height in rows (2..200, default 20).")
+    @argument(
+        "--height",
+        type=int,
+        default=20,
+        help=f"Height in rows ({protocol.MIN_SIZE}..{protocol.MAX_SIZE}, default 20).",
+    )
     @line_magic
     def webterm(self, line: str) -> Any:
         """Show a live terminal in this cell's output, bound by name to a server-side shell.

@@ -1,9 +1,8 @@
 """Emits to Socket.IO connections, past python-socketio's queues when the order allows.
 
-Engine.IO passes every message through a queue and a task or two each way; for keystrokes and
-output those loop turns were most of the server's share of an echo (see bench/README.md). A
-connection whose transport offers a ``Wire`` gets its packets written straight to the
-websocket, as long as nothing sent earlier is still on python-socketio's way.
+A connection whose transport offers a ``Wire`` (the fast path, ``fastpath.py``) gets its
+packets written straight to the websocket, as long as nothing sent earlier is still on
+python-socketio's way; without one, everything goes through ``sio.emit``.
 """
 
 from __future__ import annotations
@@ -16,15 +15,14 @@ from typing import Any, Protocol
 import socketio
 from socketio import packet
 
+from . import fastpath
+
 log = logging.getLogger(__name__)
 
 
 class Wire(Protocol):
-    """The websocket under one Socket.IO connection, as the hot path uses it (sockethandler.py).
-
-    Engine.IO passes every message through a queue and a task or two each way; for keystrokes
-    and output those loop turns were most of the server's share of an echo (see
-    bench/README.md). The two methods skip them; everything else takes python-socketio's path.
+    """The websocket under one Socket.IO connection, as the fast path uses it (sockethandler.py,
+    fastpath.py). The two methods skip python-socketio's queues; everything else takes its path.
     """
 
     def send_message(self, text: str, attachment: bytes | None) -> bool:
@@ -62,21 +60,21 @@ class Outbox:
         """Write a packet straight to ``sid``'s websocket, if that keeps the packets in order.
 
         It does while nothing sent earlier is still on python-socketio's way: none of our
-        emits, and nothing in Engine.IO's queue (replies to calls, pings). asyncio.Queue
-        counts a packet as unfinished until Engine.IO's writer has taken it and, without
-        suspending again, written it.
+        emits, and nothing in Engine.IO's queue (replies to calls, pings; ``fastpath.is_idle``).
         """
         found = self._wires.get(sid)
         if found is None or self._queued.get(sid):
             return False
         wire, socket = found
-        if socket.closed or getattr(socket.queue, "_unfinished_tasks", 1):
+        if not fastpath.is_idle(socket):
             return False
         # A closed websocket drops the packet: the client resumes from its offset.
         wire.send_message(text, attachment)
         return True
 
     def emit(self, event: str, payload: dict[str, Any], to: str) -> None:
+        """Emit ``event`` to the connection or room ``to``, straight to the websocket when the
+        order allows."""
         if to in self._wires:  # one connection: the hot path when it keeps the order
             encoded = self._sio.packet_class(
                 packet.EVENT, namespace="/", data=[event, payload]

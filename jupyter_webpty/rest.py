@@ -6,54 +6,21 @@ protocol's parsers validate each body, and one mapper turns core errors into HTT
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from . import protocol
-from .auth import Guarded, owner_of
-from .core import InvalidCwd, SessionManager, SessionNotFound, WebPtyError, command_text
+from .auth import OwnedAPIHandler, http_errors
+from .core import SessionManager, SessionNotFound, command_text
 
 
-@contextlib.contextmanager
-def _http_errors() -> Iterator[None]:
-    """Map protocol and core errors to Jupyter's JSON HTTP errors.
-
-    400 for a malformed request or a directory outside the root, 404 for an unknown (or
-    foreign) session, 409 for a refusal given the current state (name taken, limits).
-    """
-    try:
-        yield
-    except (protocol.ProtocolError, InvalidCwd) as exc:
-        raise web.HTTPError(400, str(exc)) from exc
-    except SessionNotFound as exc:
-        raise web.HTTPError(404, str(exc)) from exc
-    except WebPtyError as exc:
-        raise web.HTTPError(409, str(exc)) from exc
-
-
-class _SessionsHandler(Guarded, APIHandler):
+class _SessionsHandler(OwnedAPIHandler):
     # Every method needs ``execute`` on ``terminals``, as the socket does (docs/protocol.md):
     # not jupyter's method-derived read/write, which would let a principal denied terminals
     # list their commands and directories and close them.
-    manager: SessionManager
-    owner_policy: str
-
-    def initialize(self, manager: SessionManager, owner_policy: str) -> None:
-        self.manager = manager
-        self.owner_policy = owner_policy
-
-    @property
-    def owner(self) -> str:
-        owner = owner_of(self, self.owner_policy)
-        if owner is None:
-            raise web.HTTPError(403)
-        return owner
 
     def body(self) -> dict[str, Any]:
         # Not jupyter-server's get_json_body(): it answers a deeply nested body with a vague
@@ -86,7 +53,7 @@ class SessionsHandler(_SessionsHandler):
         body = self.body()
         body.setdefault("cols", 80)
         body.setdefault("rows", 24)
-        with _http_errors():
+        with http_errors():
             request = protocol.parse_create(body)
             session = self.manager.create(
                 self.owner, cols=request.cols, rows=request.rows, name=request.name, cwd=request.cwd
@@ -113,7 +80,7 @@ class SessionHandler(_SessionsHandler):
     @authorized("execute")  # type: ignore[untyped-decorator]
     async def patch(self, session_id: str) -> None:
         """Rename: ``{"name": str}``."""
-        with _http_errors():
+        with http_errors():
             request = protocol.parse_rename({**self.body(), "session_id": session_id})
             session = self.manager.rename(self.owner, session_id, request.name)
         self.finish(json.dumps(protocol.describe(session)))
@@ -132,7 +99,7 @@ class InputHandler(_SessionsHandler):
     @web.authenticated
     @authorized("execute")  # type: ignore[untyped-decorator]
     async def post(self, session_id: str) -> None:
-        with _http_errors():
+        with http_errors():
             request = protocol.parse_input({**self.body(), "session_id": session_id})
             session = self.manager.get(self.owner, session_id)
             session.write(request.data.encode("utf-8"))
@@ -172,7 +139,7 @@ class OutputHandler(SessionHandler):
         text = self.get_argument(key, "")
         if not text:
             return default
-        # Bounded before int(): Python refuses over 4300 digits (FACTS.md).
+        # Bounded before int(): Python refuses over 4300 digits (sys.int_info).
         if len(text) > 19 or not text.isdigit():
             raise web.HTTPError(400, f"{key} must be a stream offset (a non-negative integer)")
         return int(text)

@@ -20,7 +20,6 @@ Security choices (see README, "Security model"):
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,7 @@ from tornado import web
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
-from . import protocol
+from . import fastpath, protocol
 from .auth import Guarded, is_authorized, owner_of
 from .guards import engineio_query_problem, frame_problem, packet_problem
 
@@ -123,29 +122,18 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
             except StreamBufferFullError:
                 self._drop()
 
-        # -- transport.Wire: the hot path past Engine.IO's queues ---------------------------
+        # -- outbox.Wire: the fast path past Engine.IO's queues (fastpath.py) -----------------
         def set_receiver(self, receiver: Callable[[str], bool] | None) -> None:
             self._receiver = receiver
 
         def send_message(self, text: str, attachment: bytes | None) -> bool:
-            connection = self.ws_connection
-            if connection is None or connection.is_closing():
-                return False
-            message = ("4" + text).encode()  # "4": an Engine.IO message
-            stream = getattr(connection, "stream", None)
             try:
-                if stream is not None:
-                    stream.write(_frames(message, attachment))
-                else:  # a tornado without the stream attribute: the public, slower way
-                    self.write_message(message)
-                    if attachment is not None:
-                        self.write_message(attachment, binary=True)
+                return fastpath.write_frames(self, text, attachment)
             except (StreamClosedError, WebSocketClosedError):
                 return False
             except StreamBufferFullError:
                 self._drop()
                 return False
-            return True
 
         async def on_message(self, message: str | bytes) -> None:
             if self._refused:
@@ -158,7 +146,7 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
             receiver = self._receiver
             # Tornado waits for this method before it reads the next frame, so packets are
             # handled in arrival order, whichever path each takes.
-            if message[0] == "4":
+            if message[0] == fastpath.ENGINEIO_MESSAGE:
                 if receiver is not None and receiver(message[1:]):
                     return
                 problem = packet_problem(message[1:])
@@ -195,30 +183,8 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
     return WebPtySocketHandler
 
 
-def _frames(text: bytes, attachment: bytes | None) -> bytes:
-    """A text websocket frame and, if given, a binary one, in one buffer (RFC 6455 5.2).
-
-    Tornado's ``write_message`` wraps every write in a task of its own and copies the payload;
-    two of them per chunk of output were the largest server cost of a keystroke echo. Written
-    here, both frames leave in one send(2). Unmasked and uncompressed, as the handler's
-    ``get_compression_options`` disables deflate.
-    """
-    parts = [_frame_head(0x1, len(text)), text]
-    if attachment is not None:
-        parts += (_frame_head(0x2, len(attachment)), attachment)
-    return b"".join(parts)
-
-
-def _frame_head(opcode: int, size: int) -> bytes:
-    if size < 126:
-        return bytes((0x80 | opcode, size))
-    if size <= 0xFFFF:
-        return struct.pack("!BBH", 0x80 | opcode, 126, size)
-    return struct.pack("!BBQ", 0x80 | opcode, 127, size)
-
-
 def wire(environ: dict[str, Any]) -> Any:
-    """The socket handler itself: it implements ``transport.Wire``."""
+    """The socket handler itself: it implements ``outbox.Wire``."""
     return environ.get("tornado.handler")
 
 

@@ -22,22 +22,21 @@ the timestamp format of jupyter_server_terminals' model. The off switch is the o
 from __future__ import annotations
 
 import codecs
-import contextlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from datetime import datetime, timezone
 from typing import Any
 
 from jupyter_server._tz import isoformat
 from jupyter_server.auth.decorator import authorized, ws_authenticated
-from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import routing, web, websocket
 
 from . import protocol
-from .auth import Guarded, is_authorized, owner_of
+from .auth import Guarded, OwnedAPIHandler, http_errors, is_authorized, owner_of
 from .core import InvalidCwd, PtySession, SessionManager, SessionNotFound, WebPtyError
 from .terminado_frames import FrameError, Resize, parse_frame
 
@@ -55,37 +54,16 @@ def model(session: PtySession) -> dict[str, str]:
     return {"name": session.name, "last_activity": isoformat(activity)}
 
 
-@contextlib.contextmanager
-def _http_errors() -> Iterator[None]:
-    # 400 malformed, 404 unknown (jupyter_server_terminals' message), 409 refused (name taken,
-    # limits: jupyter_server_terminals answers 500 for its MaxTerminalsReached).
-    try:
-        yield
-    except protocol.ProtocolError as exc:
-        raise web.HTTPError(400, str(exc)) from exc
-    except SessionNotFound as exc:
-        raise web.HTTPError(404, f"Terminal not found: {exc.key}") from exc
-    except WebPtyError as exc:
-        raise web.HTTPError(409, str(exc)) from exc
+def _not_found(exc: SessionNotFound) -> str:
+    return f"Terminal not found: {exc.key}"  # jupyter_server_terminals' message
 
 
-class _TerminalsAPI(Guarded, APIHandler):
-    manager: SessionManager
-    owner_policy: str
-
-    def initialize(self, manager: SessionManager, owner_policy: str) -> None:
-        self.manager = manager
-        self.owner_policy = owner_policy
-
-    @property
-    def owner(self) -> str:
-        owner = owner_of(self, self.owner_policy)
-        if owner is None:
-            raise web.HTTPError(403)
-        return owner
+class _TerminalsAPI(OwnedAPIHandler):
+    # 409 for a refusal (name taken, limits), where jupyter_server_terminals answers 500 for its
+    # MaxTerminalsReached.
 
     def session(self, name: str) -> PtySession:
-        with _http_errors():
+        with http_errors(_not_found):
             return self.manager.find(self.owner, name=name)
 
 
@@ -104,7 +82,7 @@ class TerminalRootHandler(_TerminalsAPI):
         body = self.get_json_body() or {}
         if not isinstance(body, dict):
             raise web.HTTPError(400, "request body must be a JSON object")
-        with _http_errors():
+        with http_errors(_not_found):
             request = protocol.parse_create(
                 {"cols": 80, "rows": 24, "name": body.get("name"), "cwd": body.get("cwd")}
             )
@@ -160,7 +138,8 @@ class TerminalSocket(Guarded, WebSocketMixin, JupyterHandler, websocket.WebSocke
         self.manager = manager
         self.owner_policy = owner_policy
         self.sockets = sockets
-        # One decoder per connection: a read may end inside a character (FACTS.md).
+        # One decoder per connection: a read may end inside a character (decoding each
+        # read alone turned split characters into U+FFFD).
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     @property

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from . import protocol
 
-#: Digits worth parsing in a JSON number (Python refuses int() past 4300, FACTS.md).
+#: Digits worth parsing in a JSON number (Python refuses int() of more than
+#: 4300, ``sys.int_info.str_digits_check_threshold``).
 _MAX_INT_DIGITS = 30
 
 

@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import socketio
 
-from . import protocol
+from . import fastpath, protocol
 from .core import Attached, CommandRecord, PtySession, SessionManager, WebPtyError
 from .outbox import FindWire, Outbox
-from .sioserver import BoundedJson
 
 log = logging.getLogger(__name__)
 
 #: Maps a connection's WSGI-style environ to its owner key, or None to refuse it.
 Identify = Callable[[dict[str, Any]], "str | None"]
 Reply = dict[str, Any]
+#: An event handler: ``protocol.NO_ACK_EVENTS`` handlers run to completion and return None;
+#: the others are coroutine functions whose result is the reply.
+Handler = Callable[[str, object], "Awaitable[Reply] | None"]
 
 _NOT_ATTACHED = "this connection is not attached to the session; reconnect to it first"
-#: Packet types handled on the hot path: EVENT without namespace or ack id ("2[...").
-_HOT_PREFIX = "2["
 #: Requests of one connection being handled at once (python-socketio starts a task for each
 #: event); more are refused at once, so a flood of slow requests cannot pile up tasks.
 MAX_REQUESTS_IN_FLIGHT = 64
 
 
-def _attached_reply(session: PtySession, attached: Attached, **resume: object) -> Reply:
+def _attached_reply(session: PtySession, attached: Attached, *, resume: bool) -> Reply:
     """The reply to ``create`` and ``reconnect``: the session, its size and where delivery to
-    this connection starts; ``reconnect`` adds what the client needs to ``resume``."""
+    this connection starts; with ``resume`` (``reconnect``), what the client needs to resume."""
     reply: Reply = {
         "success": True,
         "session_id": session.id,
@@ -38,7 +37,8 @@ def _attached_reply(session: PtySession, attached: Attached, **resume: object) -
         "created_at": protocol.describe_time(session.created_at),
         "offset": attached.offset,
     }
-    reply.update(resume)
+    if resume:
+        reply.update(end=attached.end, truncated=attached.truncated, preamble=attached.preamble)
     reply.update(cols=session.cols, rows=session.rows)
     return reply
 
@@ -48,7 +48,13 @@ def _failure(exc: Exception) -> Reply:
 
 
 class TerminalEvents:
-    """Binds a python-socketio server to a SessionManager, one handler per event."""
+    """Binds a python-socketio server to a SessionManager, one handler per event.
+
+    Events arrive by two paths and meet in one dispatcher (``_dispatch``): python-socketio's
+    event handlers, and, when the connection's transport offers an ``outbox.Wire`` (the fast
+    path, ``fastpath.py``; ``wire=None`` turns it off), ``_receive`` in the websocket's own
+    callback for ``protocol.NO_ACK_EVENTS``.
+    """
 
     def __init__(
         self,
@@ -67,21 +73,8 @@ class TerminalEvents:
         self._emit = self._outbox.emit
         self._in_flight: dict[str, int] = {}  # sid -> requests being handled
         self._stopping = False
-        #: Handlers that never wait, for ``protocol.NO_ACK_EVENTS``: see _receive.
-        self._hot: dict[str, Callable[[str, object], None]] = {
-            protocol.INPUT: self._input,
-            protocol.RESIZE: self._resize,
-            protocol.ACK: self._ack,
-        }
-        assert self._hot.keys() == protocol.NO_ACK_EVENTS  # noqa: S101 (one table, one set)
-        manager.add_listener(self)
-        manager.on_command(self._command)
-
-    def register(self) -> None:
-        """Install the handlers on the server."""
-        self._sio.on("connect", self.connect)
-        self._sio.on("disconnect", self.disconnect)
-        table: dict[str, Callable[[str, object], Awaitable[Reply | None]]] = {
+        #: The one table of client events.
+        self._handlers: dict[str, Handler] = {
             protocol.CREATE: self.create,
             protocol.INPUT: self.input,
             protocol.RESIZE: self.resize,
@@ -92,15 +85,22 @@ class TerminalEvents:
             protocol.ACK: self.ack,
             protocol.RENAME: self.rename,
         }
-        for event, handler in table.items():
-            self._sio.on(event, self._guard(event, handler))
+        manager.add_listener(self)
+        manager.on_command(self._command)
+
+    def register(self) -> None:
+        """Install the handlers on the server."""
+        self._sio.on("connect", self.connect)
+        self._sio.on("disconnect", self.disconnect)
+        for event in self._handlers:
+            self._sio.on(event, self._on_event(event))
         # Unknown events get an error instead of silence.
         self._sio.on("*", self._unknown)
 
-    def _guard(
-        self, event: str, handler: Callable[[str, object], Awaitable[Reply | None]]
-    ) -> Callable[..., Coroutine[Any, Any, Reply | None]]:
-        async def guarded(sid: str, *args: object) -> Reply | None:
+    def _on_event(self, event: str) -> Callable[..., Coroutine[Any, Any, Reply | None]]:
+        """python-socketio's path: one task per event, at most ``MAX_REQUESTS_IN_FLIGHT``."""
+
+        async def handle(sid: str, *args: object) -> Reply | None:
             data = _payload(args)
             in_flight = self._in_flight.get(sid, 0)
             if in_flight >= MAX_REQUESTS_IN_FLIGHT:
@@ -108,9 +108,8 @@ class TerminalEvents:
                 return self._refuse(sid, event, data, busy)
             self._in_flight[sid] = in_flight + 1
             try:
-                return await handler(sid, data)
-            except Exception as exc:  # noqa: BLE001 (_refuse logs the unexpected ones)
-                return self._refuse(sid, event, data, exc)
+                pending = self._dispatch(sid, event, data)
+                return None if pending is None else await pending
             finally:
                 left = self._in_flight.get(sid, 1) - 1
                 if left > 0:
@@ -118,34 +117,44 @@ class TerminalEvents:
                 else:
                     self._in_flight.pop(sid, None)
 
-        return guarded
+        return handle
 
     def _receive(self, sid: str, text: str) -> bool:
-        """The hot path for ``terminal:input``, ``resize`` and ``ack`` sent without an ack id.
+        """The fast path: a ``protocol.NO_ACK_EVENTS`` packet handled at once (True), or False.
 
-        Handled here, in the websocket's own callback, one event after the other as they
-        arrive. Other packets return False and go through python-socketio; a client never
-        needs the two orders to agree, since it waits for the reply to ``create`` or
-        ``reconnect`` before it sends input for that session (docs/protocol.md).
+        Called in the websocket's own callback, one packet after the other as they arrive.
+        Other packets go through python-socketio; a client never needs the two orders to
+        agree, since it waits for the reply to ``create`` or ``reconnect`` before it sends
+        input for that session (docs/protocol.md).
         """
-        if not text.startswith(_HOT_PREFIX):
+        found = fastpath.hot_event(text)
+        if found is None:
             return False
-        try:
-            packet_data = BoundedJson.loads(text[1:])
-        except (ValueError, RecursionError):
-            return False  # packet_problem() finds it malformed: the connection is closed
-        if not isinstance(packet_data, list) or not packet_data:
-            return False
-        event = packet_data[0]
-        handler = self._hot.get(event) if isinstance(event, str) else None
-        if handler is None:
-            return False
-        data = _payload(packet_data[1:])
-        try:
-            handler(sid, data)
-        except Exception as exc:  # noqa: BLE001 (_refuse logs the unexpected ones)
-            self._refuse(sid, event, data, exc)
+        event, args = found
+        self._dispatch(sid, event, _payload(args))
         return True
+
+    def _dispatch(self, sid: str, event: str, data: object) -> Awaitable[Reply | None] | None:
+        """Both paths' one dispatcher: run ``event``'s handler, a failure answered by ``_refuse``.
+
+        A ``NO_ACK_EVENTS`` handler has run when this returns (None); for the others, the
+        result is the reply to await.
+        """
+        handler = self._handlers[event]
+        if event in protocol.NO_ACK_EVENTS:
+            try:
+                handler(sid, data)
+            except Exception as exc:  # noqa: BLE001 (_refuse logs the unexpected ones)
+                self._refuse(sid, event, data, exc)
+            return None
+        return self._reply(sid, event, data, handler)
+
+    async def _reply(self, sid: str, event: str, data: object, handler: Handler) -> Reply | None:
+        try:
+            pending = handler(sid, data)
+            return None if pending is None else await pending
+        except Exception as exc:  # noqa: BLE001 (_refuse logs the unexpected ones)
+            return self._refuse(sid, event, data, exc)
 
     def _refuse(self, sid: str, event: str, data: object, exc: Exception) -> Reply | None:
         """How both paths (``_guard``, ``_receive``) answer an event that failed: the error
@@ -176,7 +185,7 @@ class TerminalEvents:
         self._attached[sid] = set()
         await self._sio.enter_room(sid, self._room(owner))
         wire = self._find_wire(environ) if self._find_wire is not None else None
-        socket = self._sio.eio.sockets.get(self._sio.manager.eio_sid_from_sid(sid, "/"))
+        socket = fastpath.engineio_socket(self._sio, sid) if wire is not None else None
         if wire is not None and socket is not None:
             self._outbox.add(sid, wire, socket)
             wire.set_receiver(lambda text: self._receive(sid, text))
@@ -218,7 +227,7 @@ class TerminalEvents:
         )
         attached = self._attach(sid, session, 0)
         session.resize(request.cols, request.rows, key=sid)
-        return _attached_reply(session, attached)
+        return _attached_reply(session, attached, resume=False)
 
     async def reconnect(self, sid: str, data: object) -> Reply:
         """``terminal:reconnect``: attach to one of the caller's sessions and resume."""
@@ -230,26 +239,16 @@ class TerminalEvents:
         if request.cols is not None and request.rows is not None:
             session.resize(request.cols, request.rows, key=sid)
         self._manager.notify_changed(owner)
-        return _attached_reply(
-            session,
-            attached,
-            end=attached.end,
-            truncated=attached.truncated,
-            preamble=attached.preamble,
-        )
+        return _attached_reply(session, attached, resume=True)
 
     def _attach(self, sid: str, session: PtySession, offset: int | None) -> Attached:
         session_id = session.id
-        # The one packet sent per chunk of output, formatted once (python-socketio's encoder
-        # walks the payload looking for bytes on every call).
-        head = f'51-["{protocol.OUTPUT}",{{"session_id":{json.dumps(session_id)},'
-        tail = '"data":{"_placeholder":true,"num":0}}]'
-
+        head, tail = fastpath.output_packet(session_id)  # formatted once, not per chunk
         send_now, emit_queued = self._outbox.send_now, self._outbox.emit_queued
 
         def sink(data: bytes, end: int) -> None:
-            if not send_now(sid, f'{head}"offset":{end},{tail}', data):
-                payload = {"session_id": session_id, "data": data, "offset": end}
+            if not send_now(sid, f"{head}{end}{tail}", data):
+                payload = {"session_id": session_id, "offset": end, "data": data}
                 emit_queued(protocol.OUTPUT, payload, sid)
 
         def reset(preamble: str, start: int) -> None:
@@ -265,29 +264,20 @@ class TerminalEvents:
         self._attached.setdefault(sid, set()).add(session_id)
         return session.attach(sid, sink, reset, offset)
 
-    async def input(self, sid: str, data: object) -> None:
+    def input(self, sid: str, data: object) -> None:
         """``terminal:input``: type into an attached session."""
-        self._input(sid, data)
-
-    def _input(self, sid: str, data: object) -> None:
         request = protocol.parse_input(data)
         session = self._attached_session(sid, request.session_id)
         session.write(request.data.encode("utf-8"), key=sid)
 
-    async def resize(self, sid: str, data: object) -> None:
+    def resize(self, sid: str, data: object) -> None:
         """``terminal:resize``: this connection now drives the terminal's size."""
-        self._resize(sid, data)
-
-    def _resize(self, sid: str, data: object) -> None:
         request = protocol.parse_resize(data)
         session = self._attached_session(sid, request.session_id)
         session.resize(request.cols, request.rows, key=sid)
 
-    async def ack(self, sid: str, data: object) -> None:
+    def ack(self, sid: str, data: object) -> None:
         """``terminal:ack``: flow control."""
-        self._ack(sid, data)
-
-    def _ack(self, sid: str, data: object) -> None:
         request = protocol.parse_ack(data)
         session = self._attached_session(sid, request.session_id)
         session.ack(sid, request.offset)

@@ -71,8 +71,12 @@ class WebTerminal(ipywidgets.DOMWidget):  # type: ignore[misc]
     @validate("height")
     def _valid_height(self, proposal: dict[str, Any]) -> int:
         height = int(proposal["value"])
-        if not 2 <= height <= 200:
-            msg = f"height must be between 2 and 200 rows, got {height}"
+        # The protocol's bounds, as the labextension's renderer checks them (mime.ts).
+        if not protocol.MIN_SIZE <= height <= protocol.MAX_SIZE:
+            msg = (
+                f"height must be between {protocol.MIN_SIZE} and {protocol.MAX_SIZE} rows, "
+                f"got {height}"
+            )
             raise ValueError(msg)
         return height
 

@@ -5,22 +5,40 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import os
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
 from jupyter_server.utils import url_path_join
 
+from jupyter_webpty.api import Server, SessionsClient
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 #: A quiet, predictable interactive shell for tests: no rc files, a fixed prompt.
 SHELL_ARGV = [shutil.which("bash") or "/bin/bash", "--norc", "--noprofile", "-i"]
 PROMPT = "webpty$ "
+
+
+#: Modules whose server tests run twice: with ``WebPtyApp.fast_path`` on and off (the protocol
+#: suite; ~20 s more on 2 cores). Elsewhere the fast path is on, as by default.
+BOTH_PATHS = frozenset(
+    {"tests.test_protocol", "tests.test_resume", "tests.test_flow", "tests.test_transport"}
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__ in BOTH_PATHS and "jp_server_config" in metafunc.fixturenames:
+        metafunc.parametrize("fast_path", [True, False], ids=["fast", "plain"], indirect=True)
+
+
+@pytest.fixture
+def fast_path(request: pytest.FixtureRequest) -> bool:
+    """``WebPtyApp.fast_path`` for this test's server (see ``BOTH_PATHS``)."""
+    return bool(getattr(request, "param", True))
 
 
 @pytest.fixture
@@ -30,16 +48,34 @@ def webpty_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def jp_server_config(webpty_config: dict[str, Any]) -> dict[str, Any]:
+def server_config() -> dict[str, Any]:
+    """Per-test extra ``ServerApp`` traits; tests parametrize this name directly."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(
+    webpty_config: dict[str, Any], server_config: dict[str, Any], fast_path: bool
+) -> dict[str, Any]:
     return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_webpty": True}},
+        "ServerApp": {"jpserver_extensions": {"jupyter_webpty": True}, **server_config},
         "WebPtyApp": {
             "shell_command": SHELL_ARGV,
             "extra_env": {"PS1": PROMPT, "HISTFILE": "/dev/null"},
             "kill_grace": 0.5,
+            "fast_path": fast_path,
             **webpty_config,
         },
     }
+
+
+@pytest.fixture
+def rest(
+    http_server_client: Any, jp_http_port: int, jp_base_url: str, jp_serverapp: Any
+) -> SessionsClient:
+    """The kernel side's REST client (``api.py``), pointed at the test server with its token."""
+    token = jp_serverapp.identity_provider.token
+    return SessionsClient(Server(f"http://127.0.0.1:{jp_http_port}{jp_base_url}", token))
 
 
 def socket_path(base_url: str) -> str:
@@ -201,45 +237,3 @@ def connect(
             await client.close()
 
     return factory
-
-
-def parent_map() -> dict[int, list[int]]:
-    """One /proc scan: parent pid -> child pids (zombies included)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_bytes()
-        except OSError:
-            continue
-        fields = raw[raw.rfind(b")") + 2 :].split()
-        parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    return parents
-
-
-def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid``, zombies included."""
-    return parent_map().get(pid, [])
-
-
-def zombies_of(pid: int) -> list[int]:
-    """Zombie children of ``pid`` (exited, not reaped)."""
-    found = []
-    for child in children_of(pid):
-        with contextlib.suppress(OSError):
-            stat = Path(f"/proc/{child}/stat").read_bytes()
-            if stat[stat.rfind(b")") + 2 :].split()[0] == b"Z":
-                found.append(child)
-    return found
-
-
-def processes_with(marker: str) -> list[int]:
-    """Pids whose command line contains ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and entry.name != str(os.getpid()):
-            with contextlib.suppress(OSError):
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-    return found

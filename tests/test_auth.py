@@ -6,7 +6,6 @@ or rewrites a header (Host, Origin, Cookie, Upgrade) or decodes the ``/a%40b/`` 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -18,27 +17,9 @@ from urllib.parse import urlencode
 import pytest
 import socketio
 from jupyter_server.auth.authorizer import Authorizer
-from jupyter_server.auth.identity import IdentityProvider, User
 
 from .conftest import Client, socket_path, wait_until
-
-Reply = tuple[int, dict[str, str], bytes]
-USERS = {"alice-token": "alice", "bob-token": "bob"}
-
-
-class TwoUsers(IdentityProvider):
-    """A multi-user identity provider: ``Authorization: token alice-token`` is alice."""
-
-    def _name(self, handler: Any) -> str | None:
-        scheme, _, token = handler.request.headers.get("Authorization", "").partition(" ")
-        return USERS.get(token) if scheme.lower() == "token" else None
-
-    def get_user(self, handler: Any) -> User | None:
-        name = self._name(handler)
-        return None if name is None else User(username=name, name=name)
-
-    def is_token_authenticated(self, handler: Any) -> bool:
-        return self._name(handler) is not None
+from .probes import Reply, TwoUsers, raw_request
 
 
 class NoTerminalExecute(Authorizer):
@@ -49,18 +30,6 @@ class NoTerminalExecute(Authorizer):
 
 
 @pytest.fixture
-def server_config() -> dict[str, Any]:
-    """Extra ServerApp traits; tests parametrize this name directly."""
-    return {}
-
-
-@pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], server_config: dict[str, Any]) -> Any:
-    jp_server_config["ServerApp"].update(server_config)
-    return jp_server_config
-
-
-@pytest.fixture
 def http(http_server_client: Any, jp_http_port: int, jp_base_url: str, jp_serverapp: Any) -> Any:
     """``await http(method, path_below_base_url, headers, body)`` -> (status, headers, body).
 
@@ -68,21 +37,10 @@ def http(http_server_client: Any, jp_http_port: int, jp_base_url: str, jp_server
     """
 
     async def request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Reply:
-        reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
-        head = {"Host": f"127.0.0.1:{jp_http_port}", "Content-Length": str(len(body)), **headers}
-        lines = [f"{method} {jp_base_url}{path} HTTP/1.1", *(f"{k}: {v}" for k, v in head.items())]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        status = int((await reader.readline()).split()[1])
-        reply: dict[str, str] = {}
-        while line := (await reader.readline()).decode().strip():
-            key, _, value = line.partition(":")
-            key = key.strip().lower()
-            reply[key] = f"{reply[key]}\n{value.strip()}" if key in reply else value.strip()
-        content = b"" if status == 101 else await reader.readexactly(int(reply["content-length"]))
-        writer.close()
-        if status == 101:  # Engine.IO opened a socket for us: it must go away with the TCP link
+        reply = await raw_request(jp_http_port, method, f"{jp_base_url}{path}", headers, body)
+        if reply[0] == 101:  # Engine.IO opened a socket for us: it must go away with the TCP link
             await wait_until(lambda: not engineio_sockets(jp_serverapp), what="socket cleanup")
-        return status, reply, content
+        return reply
 
     return request
 

@@ -56,6 +56,22 @@ def test_bench_quick_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_bench_fast_path_ab(tmp_path: Path) -> None:
+    # A third server with WebPtyApp.fast_path off, measured beside the default one.
+    out = tmp_path / "results"
+    argv = [sys.executable, "-m", "bench.run", "--quick", "--no-png", "--no-ttyd",
+            "--fast-path-ab", "--only", "throughput,echo", "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=110, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    document = json.loads((out / "latest.json").read_text())
+    assert document["results"]["throughput"]["webpty_plain"]["sha256_ok"]
+    assert document["results"]["echo"]["webpty_plain"]["samples"] >= 50
+    assert {line["metric"] for line in document["ab"]} >= {"2. echo p50, idle"}
+    assert "fast path on" in (out / "latest.md").read_text()
+    assert document["meta"]["leftover_pids"] == []
+
+
+@pytest.mark.slow
 def test_bench_floor_quick_run() -> None:
     argv = [sys.executable, "-m", "bench.floor", "--samples", "40"]
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=110, check=False)

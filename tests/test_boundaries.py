@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_core_is_web_free() -> None:
@@ -33,3 +34,16 @@ def test_protocol_module_imports_no_package_module_at_run_time() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "'jupyter_webpty.core'" not in out
+
+
+def test_fast_path_internals_live_in_fastpath_module_only() -> None:
+    # jupyter_webpty/fastpath.py lists every private detail of python-socketio, python-engineio,
+    # tornado and asyncio that the fast path relies on; tests/test_fastpath_contract.py pins each.
+    package = Path(__file__).resolve().parent.parent / "jupyter_webpty"
+    markers = ("_unfinished_tasks", "51-[", "eio.sockets", "!BBH", "_placeholder")
+    for path in package.rglob("*.py"):
+        if path.name == "fastpath.py":
+            continue
+        text = path.read_text()
+        for marker in markers:
+            assert marker not in text, f"{path.name} uses {marker!r}: move it to fastpath.py"

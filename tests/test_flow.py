@@ -100,7 +100,7 @@ async def test_detached_flood_is_retained_within_bound_and_not_blocked(
     start = session.end
     # Nobody is attached: the shell is not blocked and old output falls off the buffer.
     await wait_until(lambda: session.end > start + 4 * 256 * 1024, 20, "output keeps flowing")
-    assert len(session._retained) <= 256 * 1024 + 64 * 1024
+    assert session.retained_bytes <= 256 * 1024 + 64 * 1024
     async with connect() as again:
         reply = await again.reconnect(name="detached", offset=0)
         assert reply["truncated"] is True  # offset 0 is long gone

@@ -36,7 +36,7 @@ ORACLE = ("terminal:create", "terminal:input", "terminal:resize", "terminal:clos
 WITNESS = "witness-7f3a"  # the name of the session that must keep working throughout
 NO_ACK = ("terminal:input", "terminal:resize", "terminal:ack")
 # Names python-socketio dispatches to the server's own connection handlers; they have their
-# own test below (test_reserved_event_names_are_refused), which fails today.
+# own test below (test_reserved_event_names_are_refused).
 RESERVED = ("connect", "disconnect", "*")
 MAX_FRAME = 1_000_000  # protocol.MAX_MESSAGE_BYTES, spelled out: the test states the contract
 RAW_CAT = "stty raw -echo; echo RE''ADY; exec cat > {}\n"  # keys reach cat, never the shell

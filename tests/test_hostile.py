@@ -14,17 +14,16 @@ import ctypes
 import json
 import logging
 import os
-import re
 import struct
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
+from . import processes
 from .conftest import Client, wait_until
-from .test_auth import USERS, TwoUsers
+from .probes import ACCESS, USERS, TwoUsers, all_logs, leaks, raw_request
 
 MB = 1024 * 1024
 #: Most growth of server memory (RSS) one hostile connection may cause; unbounded floods grew
@@ -33,19 +32,6 @@ RSS_BOUND = 50 * MB
 FLOOD_FRAMES = 150  # of about 1 MB each
 FILL = "x" * 990_000  # one frame stays below the 1 MB message limit
 GOOD_QUERY = "EIO=4&transport=websocket"
-ACCESS = re.compile(r"\d{3} [A-Z]+ /")  # jupyter-server's request log line
-
-
-@pytest.fixture
-def server_config() -> dict[str, Any]:
-    """Extra ServerApp traits; a test parametrizes this name directly."""
-    return {}
-
-
-@pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], server_config: dict[str, Any]) -> Any:
-    jp_server_config["ServerApp"].update(server_config)
-    return jp_server_config
 
 
 def rss() -> int:
@@ -56,7 +42,7 @@ def rss() -> int:
     """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return processes.rss()
 
 
 class RawSocket:
@@ -278,33 +264,6 @@ MALFORMED: dict[str, str | bytes] = {
 }
 
 
-@contextmanager
-def all_logs(jp_serverapp: Any) -> Iterator[list[logging.LogRecord]]:
-    """Every record at DEBUG and above from the root logger and the server's own loggers
-    (jupyter-server's app logger does not propagate, and tornado's is made its child)."""
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.DEBUG)
-    handler.emit = records.append  # type: ignore[method-assign]
-    names = ["", "tornado", "tornado.access", "tornado.application", "tornado.general"]
-    loggers = [logging.getLogger(name) for name in names] + [jp_serverapp.log]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-    try:
-        yield records
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-
-
-def leaks(records: list[logging.LogRecord], secret: str) -> list[str]:
-    """The formatted records (message and traceback) that contain ``secret``."""
-    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-    return [text for text in map(formatter.format, records) if secret in text]
-
-
 @pytest.mark.parametrize("frame", MALFORMED)
 async def test_malformed_frame_closes_only_that_connection(
     frame: str, raw: Any, connect: Any, jp_serverapp: Any
@@ -393,14 +352,9 @@ async def test_http_errors_do_not_log_the_token(
     statuses = []
     with all_logs(jp_serverapp) as records:
         for method, path, body, extra in requests:
-            reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
             sep = "&" if "?" in path else "?"
-            head = {"Host": f"127.0.0.1:{jp_http_port}", "Content-Length": str(len(body))}
-            lines = [f"{method} {jp_base_url}{path}{sep}token={token} HTTP/1.1"]
-            lines += [f"{key}: {value}" for key, value in {**head, **extra}.items()]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-            statuses.append(int((await reader.readline()).split()[1]))
-            writer.close()
+            target = f"{jp_base_url}{path}{sep}token={token}"
+            statuses.append((await raw_request(jp_http_port, method, target, extra, body))[0])
         await wait_until(lambda: len([r for r in records if ACCESS.match(r.getMessage())]) >= 8)
     assert statuses == [400, 400, 400, 400, 400, 404, 404, 404]
     assert leaks(records, token) == []

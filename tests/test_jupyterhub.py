@@ -22,6 +22,7 @@ import socketio
 
 from .conftest import Client
 from .hub.local_hub import LocalHub, missing_prerequisites
+from .processes import command_line
 
 pytestmark = pytest.mark.slow
 
@@ -215,14 +216,7 @@ async def test_stopping_the_hub_leaves_no_process(hub: LocalHub, alice_token: st
     assert hub.process is not None
     assert hub.process.returncode is not None
     others = [pid for pid in leftovers if pid != job]
-    assert others == [], {pid: _cmdline(pid) for pid in others}
+    assert others == [], {pid: command_line(pid) for pid in others}
     if job in leftovers:
-        msg = f"nohup job {job} ({_cmdline(job)}) outlived alice's server"
+        msg = f"nohup job {job} ({command_line(job)}) outlived alice's server"
         raise JobOutlivedServer(msg)
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return "?"

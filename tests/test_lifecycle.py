@@ -21,17 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 import pytest
 
-from .conftest import (
-    PROMPT,
-    SHELL_ARGV,
-    Client,
-    children_of,
-    processes_with,
-    wait_until,
-    zombies_of,
-)
+from .conftest import PROMPT, SHELL_ARGV, Client, wait_until
+from .processes import children_of, open_fds, processes_with, state_of, zombies_of
 
 
 @pytest.fixture
@@ -54,15 +48,6 @@ def markers() -> Iterator[Any]:
 def alive(marker: str) -> bool:
     """Whether a (non-zombie) process with ``marker`` in its command line exists."""
     return bool(processes_with(marker))
-
-
-def state_of(pid: int) -> str:
-    raw = Path(f"/proc/{pid}/stat").read_bytes()
-    return raw[raw.rfind(b")") + 2 :].split()[0].decode()
-
-
-def open_fds() -> list[str]:
-    return sorted(entry.name for entry in Path("/proc/self/fd").iterdir())
 
 
 def manager_of(jp_serverapp: Any) -> Any:
@@ -118,7 +103,7 @@ async def test_close_ends_every_job_but_setsid_escapees(connect: Any, markers: A
         )
         [sleeper] = processes_with(stopped)
         await client.send(session_id, "\x1a")  # Ctrl+Z
-        await wait_until(lambda: state_of(sleeper) == "T", what="stopped job")
+        await wait_until(lambda: state_of(sleeper) == psutil.STATUS_STOPPED, what="stopped job")
         assert await client.call("terminal:close", {"session_id": session_id}) == {"success": True}
         # No wait: the close reply comes after the signal ladder saw the session empty.
         assert [m for m in (plain, nohup, no_hup, no_term, stopped) if alive(m)] == []

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from jupyter_webpty import protocol
-from jupyter_webpty.api import Server, SessionsClient
+from jupyter_webpty.api import SessionsClient
 from jupyter_webpty.commands import CommandFailed, CommandTimeout, SessionBusy, run
 
 from .conftest import PROMPT, wait_until
+from .processes import processes_with
 
 BASH = shutil.which("bash") or "/bin/bash"
 ZSH = shutil.which("zsh")
@@ -59,14 +60,6 @@ def webpty_config(home: Path, shell: list[str], tmp_path: Path) -> dict[str, Any
     }
 
 
-@pytest.fixture
-def rest(
-    http_server_client: Any, jp_http_port: int, jp_base_url: str, jp_serverapp: Any
-) -> SessionsClient:
-    token = jp_serverapp.identity_provider.token
-    return SessionsClient(Server(f"http://127.0.0.1:{jp_http_port}{jp_base_url}", token))
-
-
 async def commands_when(
     rest: SessionsClient, session_id: str, count: int, timeout: float = 10.0
 ) -> list[protocol.CommandInfo]:
@@ -105,6 +98,9 @@ async def exercise(client: Any, rest: SessionsClient) -> tuple[str, list[protoco
     # Ctrl+C'd: wait until it runs, then interrupt.
     await client.send(session_id, "sleep 30\n")
     await wait_until(lambda: any(e["command"]["command"] == "sleep 30" for e in events))
+    # The start mark comes from bash's DEBUG trap, before the fork: a ^C that early interrupts
+    # the trap, not sleep. Wait for sleep itself, as a user would see it run.
+    await wait_until(lambda: bool(processes_with("sleep\x0030")))
     await client.send(session_id, "\x03")
     await commands_when(rest, session_id, 6)
     # Typed while the previous one still runs (typeahead).
@@ -128,52 +124,51 @@ async def output_of(rest: SessionsClient, session_id: str, command: protocol.Com
     return reply["text"]
 
 
-async def test_bash_marks_with_a_users_rc(connect: Any, rest: SessionsClient) -> None:
+#: The command log ``exercise`` makes, as each shell reports its command lines.
+_MARKS_LOG = [
+    ("true", 0),
+    ("false", 1),
+    ("(exit 3)", 3),
+    ("hi", 0),
+    ("for i in 1 2; do  echo x$i; done", 0),  # bash joins a compound command's lines
+    ("sleep 30", 130),
+    ("sleep 0.3; echo one", 0),
+    ("echo two", 0),
+]
+_ZSH_FOR = "for i in 1 2; do\n echo x$i\ndone"  # zsh keeps them
+
+
+@pytest.mark.parametrize(
+    ("shell", "expected"),
+    [
+        pytest.param([BASH, "-i"], _MARKS_LOG, id="bash"),
+        pytest.param(
+            [ZSH or "zsh", "-l"],
+            [(_ZSH_FOR, 0) if c.startswith("for ") else (c, e) for c, e in _MARKS_LOG],
+            id="zsh",
+            marks=pytest.mark.skipif(ZSH is None, reason="zsh is not installed (scripts/install)"),
+        ),
+    ],
+)
+async def test_marks_with_a_users_rc(
+    connect: Any, rest: SessionsClient, shell: list[str], expected: list[tuple[str, int]]
+) -> None:
     async with connect() as client:
         session_id, log = await exercise(client, rest)
-        assert summary(log) == [
-            ("true", 0),
-            ("false", 1),
-            ("(exit 3)", 3),
-            ("hi", 0),
-            ("for i in 1 2; do  echo x$i; done", 0),
-            ("sleep 30", 130),
-            ("sleep 0.3; echo one", 0),
-            ("echo two", 0),
-        ]
+        assert summary(log) == expected
         assert await output_of(rest, session_id, log[3]) == "hello-alias\n"
         assert await output_of(rest, session_id, log[4]) == "x1\nx2\n"
         assert await output_of(rest, session_id, log[0]) == ""
-        # The user's PROMPT_COMMAND still runs and still sees each command's $?.
-        text = client.terminal(session_id).text
-        assert "[pc:0]" in text
-        assert "[pc:1]" in text
-        assert "[pc:3]" in text
-        assert "[pc:130]" in text
         assert all(c["cwd"] == log[0]["cwd"] and c["cwd"] for c in log)
         info = (await asyncio.to_thread(rest.list))[0]
         assert info["shell_integration"] is True
         assert info["last_exit_code"] == 0
         assert info["running_command"] is None
-
-
-@pytest.mark.skipif(ZSH is None, reason="zsh is not installed (scripts/install installs it)")
-@pytest.mark.parametrize("shell", [[ZSH or "zsh", "-l"]])
-async def test_zsh_marks_with_a_users_rc(connect: Any, rest: SessionsClient) -> None:
-    async with connect() as client:
-        session_id, log = await exercise(client, rest)
-        assert summary(log) == [
-            ("true", 0),
-            ("false", 1),
-            ("(exit 3)", 3),
-            ("hi", 0),
-            ("for i in 1 2; do\n echo x$i\ndone", 0),
-            ("sleep 30", 130),
-            ("sleep 0.3; echo one", 0),
-            ("echo two", 0),
-        ]
-        assert await output_of(rest, session_id, log[3]) == "hello-alias\n"
-        assert await output_of(rest, session_id, log[4]) == "x1\nx2\n"
+        if shell[0] == BASH:
+            # The user's PROMPT_COMMAND still runs and still sees each command's $?.
+            text = client.terminal(session_id).text
+            for code in (0, 1, 3, 130):
+                assert f"[pc:{code}]" in text
 
 
 async def test_run_returns_exit_code_and_exact_output(rest: SessionsClient) -> None:

@@ -24,7 +24,7 @@ from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.utils import url_path_join
 
 from .conftest import PROMPT, wait_until
-from .test_hostile import ACCESS, all_logs, leaks
+from .probes import ACCESS, all_logs, leaks, raw_request
 
 
 class NoTerminalWrite(Authorizer):
@@ -35,20 +35,8 @@ class NoTerminalWrite(Authorizer):
 
 
 @pytest.fixture
-def server_config() -> dict[str, Any]:
-    """Extra ServerApp traits; tests parametrize this name directly."""
-    return {}
-
-
-@pytest.fixture
 def webpty_config() -> dict[str, Any]:
     return {"serve_terminals_api": True}
-
-
-@pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], server_config: dict[str, Any]) -> Any:
-    jp_server_config["ServerApp"].update(server_config)
-    return jp_server_config
 
 
 @pytest.fixture
@@ -362,13 +350,8 @@ async def test_errors_do_not_log_the_token(
     statuses = []
     with all_logs(jp_serverapp) as records:
         for method, path, body, extra in requests:
-            reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
-            head = {"Host": f"127.0.0.1:{jp_http_port}", "Content-Length": str(len(body))}
-            lines = [f"{method} {jp_base_url}{path}?token={token} HTTP/1.1"]
-            lines += [f"{key}: {value}" for key, value in {**head, **extra}.items()]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-            statuses.append(int((await reader.readline()).split()[1]))
-            writer.close()
+            target = f"{jp_base_url}{path}?token={token}"
+            statuses.append((await raw_request(jp_http_port, method, target, extra, body))[0])
         await wait_until(lambda: len([r for r in records if ACCESS.match(r.getMessage())]) >= 4)
     assert statuses == [404, 404, 400, 404]
     assert leaks(records, token) == []

@@ -15,18 +15,11 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from jupyter_webpty.api import Server, SessionsClient
+from jupyter_webpty import protocol
+from jupyter_webpty.api import SessionsClient
 from jupyter_webpty.widget import MIME_TYPE, WebTerminal
 
 from .conftest import PROMPT
-
-
-@pytest.fixture
-def rest(
-    http_server_client: Any, jp_http_port: int, jp_base_url: str, jp_serverapp: Any
-) -> SessionsClient:
-    token = jp_serverapp.identity_provider.token
-    return SessionsClient(Server(f"http://127.0.0.1:{jp_http_port}{jp_base_url}", token))
 
 
 @pytest.fixture
@@ -64,7 +57,9 @@ async def test_widget_bundle_names_the_session(rest: SessionsClient) -> None:
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert terminal.get_state()["session"] == "build"
     with pytest.raises(ValueError, match="height"):
-        WebTerminal("x", height=1000, client=rest)
+        WebTerminal("x", height=protocol.MAX_SIZE + 1, client=rest)
+    assert WebTerminal("x", height=protocol.MAX_SIZE, client=rest).height == protocol.MAX_SIZE
+    assert WebTerminal("x", height=protocol.MIN_SIZE, client=rest).height == protocol.MIN_SIZE
     with pytest.raises(ValueError, match="name"):
         WebTerminal("   ", client=rest)
 

@@ -13,10 +13,11 @@ from .errors import (
     WebPtyError,
 )
 from .manager import Listener, SessionManager
-from .marks import CommandRecord, command_text
+from .marks import MAX_COMMANDS, CommandRecord, command_text
 from .session import Attached, Limits, PtySession, SessionState
 
 __all__ = [
+    "MAX_COMMANDS",
     "Attached",
     "CommandRecord",
     "InputOverflow",

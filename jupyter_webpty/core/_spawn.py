@@ -1,6 +1,17 @@
 """POSIX process plumbing: spawn on a PTY, the child's environment, and process-tree signals.
 
-Everything here is synchronous and cheap; the asyncio parts live in ``session.py``.
+Everything here is synchronous; the asyncio parts live in ``session.py``, ``reading.py`` and
+``reaper.py``.
+
+ptyprocess does the fork (``PtyProcess.spawn``, public) but not the reading: ``spawn`` takes its
+fd and relies on these details of ``PtyProcess`` (ptyprocess 0.7), pinned by
+``tests/test_fastpath_contract.py``:
+
+* ``.fd``, the PTY master, which we ``dup`` to own it (non-blocking, close-on-exec);
+* ``.fileobj``, the file object over ``.fd``, closed at once so only our copy stays open;
+* ``.closed``, set to True by hand: ``PtyProcess.__del__`` calls ``close()`` unless it is set,
+  and ``close()`` sleeps ``delayafterclose`` (0.1 s) on the event loop, then signals the child,
+  whose end is ours to manage (the signal ladder below).
 """
 
 from __future__ import annotations
@@ -201,6 +212,15 @@ def reap(pid: int) -> int | None:
         return -1
     if done == 0:
         return None
+    return os.waitstatus_to_exitcode(status)
+
+
+def wait(pid: int) -> int:
+    """Wait for ``pid`` to exit and collect it (blocking); its exit code, -1 if not ours."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return -1
     return os.waitstatus_to_exitcode(status)
 
 

@@ -1,9 +1,12 @@
-"""Named sessions per owner: creation with limits, lookup, culling of idle detached sessions."""
+"""Named sessions per owner: creation with limits, lookup, exits and list changes.
+
+The server-wide budget of retained output is ``budget.py``'s, culling idle sessions
+``culling.py``'s; the manager owns one of each over its sessions.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -12,15 +15,14 @@ from pathlib import Path
 from typing import Protocol
 
 from . import _spawn
+from .budget import RetentionBudget
+from .culling import Culler
 from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
 from .integration import integrate
-from .marks import CommandRecord
+from .marks import MAX_COMMANDS, CommandRecord
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
-
-#: What the retained-output budget leaves each session at least: a screen or two to restore.
-_MIN_RETAINED = 64 * 1024
 
 
 class Listener(Protocol):
@@ -52,25 +54,22 @@ class SessionManager:
         kill_on_exit: bool = True,
         on_activity: Callable[[], None] | None = None,
         shell_dir: str | None = None,
-        max_commands: int = 1000,
+        max_commands: int = MAX_COMMANDS,
     ) -> None:
         self.argv = list(argv)
+        self._sessions: dict[str, PtySession] = {}
         self.root_dir = str(Path(root_dir).resolve())
         self.default_cwd = default_cwd
         self._env = dict(os.environ if env is None else env) | dict(extra_env or {})
         self.limits = limits or Limits()
         self.max_sessions_per_user = max_sessions_per_user
         self.max_sessions = max_sessions
-        self.max_retained_bytes = max_retained_bytes
-        self._retained_total = 0  # output retained by all live sessions (see _retained)
-        self.cull_timeout = cull_timeout
+        self._budget = RetentionBudget(max_retained_bytes, self._sessions.values)
+        self._culler = Culler(cull_timeout, self._sessions.values)
         self.kill_on_exit = kill_on_exit
         self._on_activity = on_activity
         self._last_activity_report = 0.0
-        self._sessions: dict[str, PtySession] = {}
         self._listeners: list[Listener] = []
-        self._cull_handle: asyncio.TimerHandle | None = None
-        self._closing: set[asyncio.Task[int]] = set()
         self.max_commands = max_commands
         self._on_command: list[Callable[[PtySession, CommandRecord, bool], None]] = []
         # Shell integration: the same argv and environment for every session, worked out once.
@@ -150,7 +149,7 @@ class SessionManager:
         session.on_command(lambda record, finished: self._command(session, record, finished))
         session.on_exit(self._forget)
         session.on_activity(self._activity)
-        session.on_retained(self._retained)
+        session.on_retained(self._budget.change)
         session.start()
         self._sessions[session.id] = session
         self.start_culling()  # here, where a loop surely runs; a no-op when already started
@@ -209,13 +208,12 @@ class SessionManager:
         shells = [s.pid for s in self._sessions.values() if s.is_alive and s.pid is not None]
         _spawn.end_sessions_blocking(shells, self.limits.kill_grace)
         for pid in shells:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+            _spawn.wait(pid)
         return len(shells)
 
     def _forget(self, session: PtySession) -> None:
         if self._sessions.pop(session.id, None) is not None:
-            self._retained_total -= session.retained_bytes
+            self._budget.forget(session)
         log.info("terminal %s ended with code %s", session.id, session.exit_code)
         for listener in self._listeners:
             try:
@@ -242,66 +240,17 @@ class SessionManager:
             self._last_activity_report = now
             self._on_activity()
 
-    # -- retained output budget --------------------------------------------------------------
+    # -- retained output budget (budget.py) -------------------------------------------------
     @property
     def retained_bytes(self) -> int:
         """Output retained by all live sessions, in bytes."""
-        return self._retained_total
+        return self._budget.total
 
-    def _retained(self, change: int) -> None:
-        # Called per read: one addition, and the trimming only once the budget is exceeded.
-        self._retained_total += change
-        if self.max_retained_bytes and self._retained_total > self.max_retained_bytes:
-            self._enforce_budget()
-
-    def _enforce_budget(self) -> None:
-        """Trim scrollback until all sessions together retain at most ~90 % of the budget.
-
-        Detached sessions give up their oldest output first, least recently active first:
-        nobody watches them, and a resume then shows their screen (restore points permitting)
-        rather than all of their history. Attached sessions follow only when that is not
-        enough. Each session keeps at least ``_MIN_RETAINED`` bytes. The 10 % headroom makes
-        the sort here rare: one per tenth of the budget of new output.
-        """
-        target = self.max_retained_bytes - self.max_retained_bytes // 10
-        victims = sorted(
-            (s for s in self._sessions.values() if s.is_alive),
-            key=lambda s: (s.clients > 0, s.last_activity),
-        )
-        for session in victims:
-            excess = self._retained_total - target
-            if excess <= 0:
-                break
-            size = session.retained_bytes
-            keep = max(_MIN_RETAINED, size - excess)
-            if keep < size:
-                self._retained_total -= session.trim_retained(keep)
-
-    # -- culling -----------------------------------------------------------------------------
+    # -- culling (culling.py) ----------------------------------------------------------------
     def start_culling(self) -> None:
         """Close detached sessions idle longer than ``cull_timeout`` seconds (0: never)."""
-        if self.cull_timeout > 0 and self._cull_handle is None:
-            interval = min(max(self.cull_timeout / 4, 0.25), 60.0)
-            self._cull_handle = asyncio.get_running_loop().call_later(interval, self._cull)
+        self._culler.start()
 
     def stop_culling(self) -> None:
         """Stop the culling timer."""
-        if self._cull_handle is not None:
-            self._cull_handle.cancel()
-            self._cull_handle = None
-
-    def _cull(self) -> None:
-        self._cull_handle = None
-        now = time.time()
-        for session in list(self._sessions.values()):
-            try:
-                idle = now - session.last_activity
-                if session.is_alive and session.clients == 0 and idle > self.cull_timeout:
-                    log.info("culling terminal %s idle for %.0f s", session.id, idle)
-                    task = asyncio.get_running_loop().create_task(session.terminate())
-                    self._closing.add(task)
-                    task.add_done_callback(self._closing.discard)
-            except Exception:
-                log.exception("culling terminal %s failed", session.id)
-        with contextlib.suppress(RuntimeError):
-            self.start_culling()
+        self._culler.stop()

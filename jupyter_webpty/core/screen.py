@@ -1,12 +1,12 @@
 """Screen restore points found by a cheap byte scan of the output stream.
 
-A full terminal model (pyte) costs about 100x the PTY's speed (FACTS.md), so instead of keeping
-one we remember where in the stream the screen was last rebuilt from nothing: the session start,
-a full reset (``ESC c``), a clear with cursor home, or the switch to the alternate screen. Replaying
-the retained bytes from such a point, after restoring the few terminal modes in force there,
-paints the same screen a viewer that saw everything has. The scan is C-speed ``bytes.find``
-calls for the few rare bytes that end the sequences that matter, and a regex match at each hit
-(or, where DEC mode sets are frequent, a regex search for them).
+A full terminal model (pyte 0.8: about 0.8 MB/s here) costs about 100x the PTY's speed, so instead
+of keeping one we remember where in the stream the screen was last rebuilt from nothing: the
+session start, a full reset (``ESC c``), a clear with cursor home, or the switch to the alternate
+screen. Replaying the retained bytes from such a point, after restoring the few terminal modes in
+force there, paints the same screen a viewer that saw everything has. The scan is C-speed
+``bytes.find`` calls for the few rare bytes that end the sequences that matter, and a regex match
+at each hit (or, where DEC mode sets are frequent, a regex search for them).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import { ITerminalTracker } from '@jupyterlab/terminal';
 
 import { API_PATH, ICommandInfo } from './protocol';
 import { WebPtyTerminalConnection } from './termconnection';
+import { __ } from './i18n';
 
 /** What a command's output looked like on the server. */
 export interface ICommandOutput {
@@ -64,14 +65,14 @@ export function addCopyOutputCommand(
 ): void {
   const finder = new Private.TerminalFinder(app, terminals);
   app.commands.addCommand(id, {
-    label: 'Copy Output of Last Command',
+    label: __('Copy Output of Last Command'),
     caption:
       "Copy the text output of the terminal's last finished command (shell integration)",
     execute: async () => {
       const sessionId = finder.sessionId();
       if (!sessionId) {
         Notification.warning(
-          'No persistent terminal to copy from: click into one first.',
+          __('No persistent terminal to copy from: click into one first.'),
           { autoClose: 4000 }
         );
         return null;
@@ -80,12 +81,16 @@ export function addCopyOutputCommand(
       try {
         output = await lastCommandOutput(sessionId);
       } catch (error) {
-        Notification.error(`Cannot read the command's output: ${error}`);
+        Notification.error(
+          __("Cannot read the command's output: %1", String(error))
+        );
         return null;
       }
       if (!output) {
         Notification.warning(
-          'No command has finished in this terminal yet (or its shell has no shell integration).',
+          __(
+            'No command has finished in this terminal yet (or its shell has no shell integration).'
+          ),
           { autoClose: 4000 }
         );
         return null;

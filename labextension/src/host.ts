@@ -6,6 +6,7 @@
 import { PageConfig } from '@jupyterlab/coreutils';
 
 import { TerminalConnection } from './connection';
+import { serverRootPath } from './paths';
 import { IDisposable } from './emitter';
 import { IServerOptions } from './sockets';
 import { TerminalView } from './terminal';
@@ -86,4 +87,14 @@ export function showTerminal(
       connection.dispose();
     }
   };
+}
+
+/** The server root, from the page config (JupyterLab's or Notebook 7's), or ''. */
+export function pageRoot(): string {
+  return (
+    serverRootPath(
+      PageConfig.getOption('serverRoot'),
+      PageConfig.getOption('rootUri')
+    ) ?? ''
+  );
 }

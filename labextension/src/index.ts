@@ -21,6 +21,8 @@ import {
 } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminalTracker } from '@jupyterlab/terminal';
+import { ITranslator } from '@jupyterlab/translation';
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { addCopyOutputCommand } from './copyoutput';
 import { serverOptions, viewSettings } from './host';
@@ -36,6 +38,8 @@ import { WebPtyTerminalConnection } from './termconnection';
 import { WebPtyTerminalManager } from './termmanager';
 import { TerminalView } from './terminal';
 import { widgetPlugin } from './widget';
+import { ThemeName } from './xterm';
+import { __, setTranslator } from './i18n';
 
 /** Command ids. */
 export namespace CommandIDs {
@@ -48,6 +52,9 @@ export namespace CommandIDs {
 
 const PLUGIN_ID = 'jupyter-webpty:plugin';
 
+/** JupyterLab's terminal settings, which our views follow too. */
+const LAB_TERMINAL_SETTINGS = '@jupyterlab/terminal-extension:plugin';
+
 /** The side panel, commands, settings and theme. ILabShell is not needed (Notebook 7). */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
@@ -59,7 +66,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IThemeManager,
     ILayoutRestorer,
     ITerminalManager,
-    ITerminalTracker
+    ITerminalTracker,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -68,8 +76,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     themes: IThemeManager | null,
     restorer: ILayoutRestorer | null,
     terminals: Terminal.IManager | null,
-    terminalTracker: ITerminalTracker | null
+    terminalTracker: ITerminalTracker | null,
+    translator: ITranslator | null
   ) => {
+    setTranslator(translator);
     // JupyterLab's terminal widget leaves its session connection open when its tab closes
     // (the shell keeps running, as it should); ours would keep streaming output to nobody.
     terminalTracker?.widgetAdded.connect((_, widget) => {
@@ -105,8 +115,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       typeof args.name === 'string' && args.name ? args.name : undefined;
 
     commands.addCommand(CommandIDs.create, {
-      label: 'New Persistent Terminal',
-      caption: 'Start a terminal session that survives reloads',
+      label: __('New Persistent Terminal'),
+      caption: __('Start a terminal session that survives reloads'),
       icon: args => (args.isPalette ? undefined : terminalIcon),
       execute: () => {
         // Show the panel first: a view opens (and creates) once visible.
@@ -125,7 +135,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     commands.addCommand(CommandIDs.openInMain, {
-      label: 'Open Persistent Terminal in a Tab',
+      label: __('Open Persistent Terminal in a Tab'),
       icon: args => (args.isPalette ? undefined : terminalIcon),
       execute: args => {
         const name = nameArg(args) ?? panel.selected ?? undefined;
@@ -198,13 +208,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
       name: widget => widget.content.name ?? ''
     });
 
+    // Settings come from two places. What a user set in JupyterLab's terminal
+    // settings (font, line height, theme, scrollback, cursor blink, screen
+    // reader mode, macOS Option as Meta) applies to our views too; what they
+    // set in ours (`jupyter-webpty:plugin`) wins over it; our defaults fill the
+    // rest (`renderer` is ours alone).
+    let pageTheme: ThemeName = viewSettings.options.theme ?? 'dark';
+    let terminalTheme = 'inherit';
+    const applyTheme = () =>
+      viewSettings.update({
+        theme:
+          terminalTheme === 'light' || terminalTheme === 'dark'
+            ? terminalTheme
+            : pageTheme
+      });
     if (themes) {
       const follow = () => {
         const theme = themes.theme;
         if (theme) {
-          viewSettings.update({
-            theme: themes.isLight(theme) ? 'light' : 'dark'
-          });
+          pageTheme = themes.isLight(theme) ? 'light' : 'dark';
+          applyTheme();
         }
       };
       themes.themeChanged.connect(follow);
@@ -212,10 +235,45 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     if (settings) {
+      let lab: Partial<TerminalView.IOptions> = {};
+      let ours: Partial<TerminalView.IOptions> = {};
+      let oursDefault: Partial<TerminalView.IOptions> = {};
+      const update = () =>
+        viewSettings.update({ ...oursDefault, ...lab, ...ours });
+      void settings.load(LAB_TERMINAL_SETTINGS).then(
+        loaded => {
+          const read = () => {
+            const c = loaded.composite;
+            lab = Private.pick(loaded.user, [
+              'fontSize',
+              'fontFamily',
+              'lineHeight',
+              'scrollback',
+              'cursorBlink',
+              'screenReaderMode',
+              'macOptionIsMeta'
+            ]);
+            terminalTheme = typeof c.theme === 'string' ? c.theme : 'inherit';
+            applyTheme();
+            update();
+          };
+          read();
+          loaded.changed.connect(read);
+        },
+        () => undefined // No JupyterLab terminal plugin (e.g. disabled): ours alone.
+      );
       const apply = (loaded: ISettingRegistry.ISettings) => {
-        const options = loaded.composite as Partial<TerminalView.IOptions>;
-        const { fontSize, fontFamily, scrollback, renderer } = options;
-        viewSettings.update({ fontSize, fontFamily, scrollback, renderer });
+        // Only what the user set, and the renderer (ours alone).
+        ours = {
+          ...Private.pick(loaded.user, [
+            'fontSize',
+            'fontFamily',
+            'scrollback'
+          ]),
+          renderer: loaded.composite
+            .renderer as TerminalView.IOptions['renderer']
+        };
+        update();
       };
       settings.load(PLUGIN_ID).then(
         loaded => {
@@ -259,6 +317,16 @@ const managerPlugin: JupyterFrontEndPlugin<Terminal.IManager> = {
 
 namespace Private {
   export let nextId = 0;
+
+  /** The entries of `from` named in `keys` that are set (JSON values, as settings are). */
+  export function pick(
+    from: ReadonlyPartialJSONObject,
+    keys: (keyof TerminalView.IOptions)[]
+  ): Partial<TerminalView.IOptions> {
+    return Object.fromEntries(
+      keys.filter(k => from[k] !== undefined).map(k => [k, from[k]])
+    ) as Partial<TerminalView.IOptions>;
+  }
 }
 
 // JupyterLab < 4.4 has no ITerminalManager token: nothing to replace there.

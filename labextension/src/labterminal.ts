@@ -3,9 +3,9 @@
  * (webpty sessions, and the built-in ones when the user opted out):
  *
  * - **Shift+Esc leaves the terminal** (focus moves to its tab) in one key,
- *   besides JupyterLab's Esc Esc; Ctrl+Shift+C / V copy and paste (bound in
- *   our settings schema). Ctrl and Alt combinations already reach the shell
- *   only (see the keydown listener).
+ *   besides JupyterLab's Esc Esc; Ctrl+Shift+C / V copy and paste (JupyterLab's
+ *   `terminal:copy` / `terminal:paste`). Ctrl and Alt combinations already
+ *   reach the shell only (see the keydown listener).
  * - **Bell and activity** marks on the tab of a terminal that is not shown.
  * - **OSC 52**: a program may write to the clipboard (opt-in, write-only,
  *   size-capped; never read).
@@ -27,15 +27,17 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
-import { PageConfig, PathExt } from '@jupyterlab/coreutils';
+import { PathExt } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminal, ITerminalTracker } from '@jupyterlab/terminal';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { ITranslator } from '@jupyterlab/translation';
+import { Platform } from '@lumino/domutils';
 import { Widget } from '@lumino/widgets';
 import type { ILink, Terminal } from '@xterm/xterm';
 
-import { serverOptions } from './host';
+import { pageRoot, serverOptions } from './host';
 import { OutputScanner, osc52Text, shellQuote } from './oscscan';
+import { __, setTranslator } from './i18n';
 import { xtermOf } from './labxterm';
 import { relativeToRoot } from './paths';
 import { SessionsClient } from './sessions';
@@ -72,7 +74,7 @@ export const labTerminalPlugin: JupyterFrontEndPlugin<void> = {
     registry: ISettingRegistry | null,
     translator: ITranslator | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('jupyter_webpty');
+    setTranslator(translator);
     const settings: IExtrasSettings = { ...DEFAULTS };
     if (registry) {
       void registry
@@ -94,7 +96,7 @@ export const labTerminalPlugin: JupyterFrontEndPlugin<void> = {
           console.warn('jupyter-webpty: terminal settings not loaded', reason)
         );
     }
-    const context: Private.IContext = { app, settings, trans };
+    const context: Private.IContext = { app, settings };
     tracker.widgetAdded.connect((_, widget) =>
       Private.decorate(context, widget as TerminalWidget)
     );
@@ -113,7 +115,6 @@ namespace Private {
   export interface IContext {
     app: JupyterFrontEnd;
     settings: IExtrasSettings;
-    trans: ReturnType<ITranslator['load']>;
   }
 
   export function clearMarks(widget: Widget): void {
@@ -155,6 +156,10 @@ namespace Private {
     }, widget);
 
     const node = terminal.node;
+    // JupyterLab's shortcuts stay out of the terminal, as in our own views:
+    // Notebook 7 matches them in the capture phase, before any listener here,
+    // and binds Ctrl+Shift+C to its command palette. Shift+Esc is the way out.
+    node.setAttribute('data-lm-suppress-shortcuts', 'true');
     // Capture phase: before xterm.js, which would send ESC to the shell. The
     // other keys need nothing from us: xterm.js stops the propagation of every
     // key it turns into input (Ctrl+B, Ctrl+R, Alt+B, ...), and JupyterLab
@@ -162,14 +167,30 @@ namespace Private {
     node.addEventListener(
       'keydown',
       event => {
-        if (
-          event.key === 'Escape' &&
-          event.shiftKey &&
-          isXtermInput(event.target)
-        ) {
+        if (!isXtermInput(event.target)) {
+          return;
+        }
+        if (event.key === 'Escape' && event.shiftKey) {
           leaveTerminal(widget, event.target as HTMLElement);
           event.preventDefault();
           event.stopPropagation();
+          return;
+        }
+        // Ctrl+Shift+C / V: xterm.js would send ^C / ^V (and stop the key
+        // there, so a JupyterLab shortcut could not run). macOS has Cmd+C / V.
+        const key = event.key.toLowerCase();
+        if (
+          !Platform.IS_MAC &&
+          event.ctrlKey &&
+          event.shiftKey &&
+          !event.altKey &&
+          (key === 'c' || key === 'v')
+        ) {
+          event.preventDefault();
+          event.stopPropagation();
+          void context.app.commands.execute(
+            key === 'c' ? 'terminal:copy' : 'terminal:paste'
+          );
         }
       },
       true
@@ -189,7 +210,7 @@ namespace Private {
         }
         event.preventDefault();
         event.stopPropagation();
-        void confirmPaste(context, text).then(ok => {
+        void confirmPaste(text).then(ok => {
           if (ok) {
             terminal.paste(text);
           }
@@ -263,21 +284,17 @@ namespace Private {
     return /[\r\n]/.test(text.replace(/[\r\n]+$/, ''));
   }
 
-  async function confirmPaste(
-    context: IContext,
-    text: string
-  ): Promise<boolean> {
-    const { trans } = context;
+  async function confirmPaste(text: string): Promise<boolean> {
     const lines = text.replace(/[\r\n]+$/, '').split(/\r\n|\r|\n/).length;
     const body = document.createElement('pre');
     body.className = 'jp-webpty-paste-preview';
     body.textContent = text.length > 2000 ? text.slice(0, 2000) + '\n…' : text;
     const result = await showDialog({
-      title: trans.__('Paste %1 lines into the terminal?', lines),
+      title: __('Paste %1 lines into the terminal?', lines),
       body: new Widget({ node: body }),
       buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.okButton({ label: trans.__('Paste') })
+        Dialog.cancelButton({ label: __('Cancel') }),
+        Dialog.okButton({ label: __('Paste') })
       ]
     });
     return result.button.accept;
@@ -328,7 +345,7 @@ namespace Private {
     try {
       client ??= new SessionsClient(serverOptions());
       const info = (await client.list()).find(s => s.name === name);
-      const root = PageConfig.getOption('serverRoot');
+      const root = pageRoot();
       cwd = info?.cwd && root ? relativeToRoot(info.cwd, root) : null;
     } catch {
       cwd = null;
@@ -344,11 +361,11 @@ namespace Private {
     terminal: ITerminal.ITerminal,
     files: File[]
   ): Promise<void> {
-    const { app, trans } = context;
+    const { app } = context;
     const dir = await cwdOf(terminal, 0);
     if (dir === null) {
       Notification.error(
-        trans.__(
+        __(
           "Cannot upload: the terminal's directory is unknown or outside the server root."
         ),
         { autoClose: 5000 }
@@ -358,7 +375,7 @@ namespace Private {
     const total = files.reduce((sum, f) => sum + f.size, 0) || 1;
     let done = 0;
     const id = Notification.emit(
-      trans.__('Uploading %1 file(s) to %2', files.length, '/' + dir),
+      __('Uploading %1 file(s) to %2', files.length, '/' + dir),
       'in-progress',
       { progress: 0, autoClose: false }
     );
@@ -384,7 +401,7 @@ namespace Private {
       }
       Notification.update({
         id,
-        message: trans.__('Uploaded %1 file(s) to %2', files.length, '/' + dir),
+        message: __('Uploaded %1 file(s) to %2', files.length, '/' + dir),
         type: 'success',
         progress: 1,
         autoClose: 3000
@@ -392,7 +409,7 @@ namespace Private {
     } catch (reason) {
       Notification.update({
         id,
-        message: trans.__('Upload failed: %1', String(reason)),
+        message: __('Upload failed: %1', String(reason)),
         type: 'error',
         autoClose: false
       });
@@ -462,7 +479,7 @@ namespace Private {
         return undefined;
       }
       const cwd = await cwdOf(this._terminal);
-      const root = PageConfig.getOption('serverRoot');
+      const root = pageRoot();
       const links: ILink[] = [];
       for (const { text, path, index } of candidates.slice(0, 20)) {
         const resolved = resolvePath(path, cwd, root);

@@ -14,14 +14,14 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { PageConfig } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ITerminalTracker } from '@jupyterlab/terminal';
 
-import { serverOptions } from './host';
+import { pageRoot, serverOptions } from './host';
 import { terminalIcon } from './icon';
 import { relativeToRoot } from './paths';
 import { SessionsClient } from './sessions';
+import { __ } from './i18n';
 
 /** Command ids. */
 export namespace OpenHereCommandIDs {
@@ -71,8 +71,8 @@ export const openHerePlugin: JupyterFrontEndPlugin<void> = {
     };
 
     commands.addCommand(OpenHereCommandIDs.openHere, {
-      label: 'Open Terminal Here',
-      caption: 'Start a terminal in this directory',
+      label: __('Open Terminal Here'),
+      caption: __('Start a terminal in this directory'),
       icon: args => (args.isPalette ? undefined : terminalIcon),
       isVisible: args =>
         pathArg(args) !== undefined ||
@@ -83,8 +83,8 @@ export const openHerePlugin: JupyterFrontEndPlugin<void> = {
 
     let client: SessionsClient | null = null;
     commands.addCommand(OpenHereCommandIDs.showCwd, {
-      label: "Show Terminal's Directory in File Browser",
-      caption: "Point the file browser at the shell's current directory",
+      label: __("Show Terminal's Directory in File Browser"),
+      caption: __("Point the file browser at the shell's current directory"),
       isEnabled: () => !!terminals?.currentWidget && !!browser,
       execute: async () => {
         const widget = terminals?.currentWidget;
@@ -95,7 +95,7 @@ export const openHerePlugin: JupyterFrontEndPlugin<void> = {
         // Made on first use: most pages never run this command.
         client ??= new SessionsClient(serverOptions());
         const info = (await client.list()).find(s => s.name === name);
-        const root = PageConfig.getOption('serverRoot');
+        const root = pageRoot();
         const path = info?.cwd && root ? relativeToRoot(info.cwd, root) : null;
         if (path === null) {
           console.warn(

@@ -22,6 +22,7 @@ import { ITerminalHandle, showTerminal } from './host';
 import { terminalIcon } from './icon';
 import { COMMAND_FINISHED, ICommandEvent, ISessionInfo } from './protocol';
 import { SessionsClient } from './sessions';
+import { __ } from './i18n';
 
 /** Lists sessions (refreshed on `terminal:changed`) and shows one. */
 export class SessionsPanel extends Widget {
@@ -32,7 +33,7 @@ export class SessionsPanel extends Widget {
     this.id = 'jp-WebPty-panel';
     this.addClass('jp-WebPty-panel');
     this.title.icon = terminalIcon;
-    this.title.caption = 'Terminals';
+    this.title.caption = __('Terminals');
     this.node.append(Private.header(() => void this.newSession()));
     this._list = document.createElement('ul');
     this._list.className = 'jp-WebPty-list';
@@ -95,9 +96,9 @@ export class SessionsPanel extends Widget {
   /** Ask for a new name and rename the session (the list refreshes on `changed`). */
   async renameSession(info: ISessionInfo): Promise<boolean> {
     const result = await InputDialog.getText({
-      title: 'Rename terminal',
+      title: __('Rename terminal'),
       text: info.name,
-      okLabel: 'Rename'
+      okLabel: __('Rename')
     });
     const name = result.value?.trim();
     if (!result.button.accept || !name || name === info.name) {
@@ -106,7 +107,7 @@ export class SessionsPanel extends Widget {
     try {
       await this._client.rename(info.session_id, name);
     } catch (error) {
-      void showErrorMessage('Cannot rename terminal', String(error));
+      void showErrorMessage(__('Cannot rename terminal'), String(error));
       return false;
     }
     if (this._handle?.connection.sessionId === info.session_id) {
@@ -126,9 +127,16 @@ export class SessionsPanel extends Widget {
     info = fresh;
     if (info.command && !Private.isShell(info.command)) {
       const result = await showDialog({
-        title: 'Close terminal?',
-        body: `"${info.command}" is still running in terminal "${info.name}".`,
-        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Close' })]
+        title: __('Close terminal?'),
+        body: __(
+          '"%1" is still running in terminal "%2".',
+          info.command,
+          info.name
+        ),
+        buttons: [
+          Dialog.cancelButton(),
+          Dialog.warnButton({ label: __('Close') })
+        ]
       });
       if (!result.button.accept) {
         return false;
@@ -186,7 +194,7 @@ export class SessionsPanel extends Widget {
 
   private _render(): void {
     if (!this._sessions.length) {
-      this._list.replaceChildren(Private.note('No terminals yet.'));
+      this._list.replaceChildren(Private.note(__('No terminals yet.')));
       return;
     }
     // By id: a rename changes the name under the open view.
@@ -255,9 +263,9 @@ namespace Private {
     const node = document.createElement('div');
     node.className = 'jp-WebPty-header';
     const title = document.createElement('h2');
-    title.textContent = 'Terminals';
+    title.textContent = __('Terminals');
     const button = element('button', 'jp-WebPty-new jp-Button', '+ New');
-    button.title = 'New terminal';
+    button.title = __('New terminal');
     button.addEventListener('click', onNew);
     node.append(title, button);
     return node;
@@ -294,10 +302,13 @@ namespace Private {
       element('div', 'jp-WebPty-sessionMeta', `${activity} · ${clients}`),
       ...commandStatus(info)
     );
-    const open = button('jp-WebPty-openMain', launchIcon, 'Open in a tab', () =>
-      actions.openInMain()
+    const open = button(
+      'jp-WebPty-openMain',
+      launchIcon,
+      __('Open in a tab'),
+      () => actions.openInMain()
     );
-    const rename = button('jp-WebPty-rename', editIcon, 'Rename', () =>
+    const rename = button('jp-WebPty-rename', editIcon, __('Rename'), () =>
       actions.rename()
     );
     const close = button(

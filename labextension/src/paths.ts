@@ -17,3 +17,25 @@ export function relativeToRoot(cwd: string, root: string): string | null {
   // A root of `/` trims to '': every absolute path is under it.
   return path.startsWith(base + '/') ? path.slice(base.length + 1) : null;
 }
+
+/**
+ * The server root as an absolute path: JupyterLab's page config has
+ * `serverRoot`; Notebook 7's has only `rootUri` (`file:///...`, for language
+ * servers), which names the same directory. Null when neither is there.
+ */
+export function serverRootPath(
+  serverRoot: string,
+  rootUri: string
+): string | null {
+  if (serverRoot) {
+    return serverRoot;
+  }
+  if (rootUri.startsWith('file://')) {
+    try {
+      return decodeURIComponent(new URL(rootUri).pathname);
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}

@@ -4,6 +4,7 @@
  * an error.
  */
 import { TerminalConnection } from './connection';
+import { __ } from './i18n';
 import { IDisposable } from './emitter';
 import { ITerminalStatus } from './tokens';
 
@@ -83,28 +84,32 @@ namespace Private {
       case 'connected':
         return null;
       case 'connecting':
-        return `Connecting…${detail}`;
+        return __('Connecting…%1', detail);
       case 'reconnecting':
-        return `Connection lost, reconnecting…${detail}`;
+        return __('Connection lost, reconnecting…%1', detail);
       case 'exited': {
         const code = status.exitCode;
         const how =
           code === null || code === undefined
             ? ''
             : code < 0
-              ? ` (killed by signal ${-code})`
-              : ` (exit code ${code})`;
-        return `Session ended${how}. Press Enter to start it again.`;
+              ? __(' (killed by signal %1)', -code)
+              : __(' (exit code %1)', code);
+        return __('Session ended%1. Press Enter to start it again.', how);
       }
       case 'gone':
         return status.reason === 'shutdown'
-          ? 'This terminal ended when the server stopped: its shell and jobs are gone. ' +
-              'Press Enter to start a new shell.'
-          : 'This terminal ended: the server no longer has its shell (the server restarted, ' +
-              'or closed it while this page was away); its jobs are gone. ' +
-              'Press Enter to start a new shell.';
+          ? __(
+              'This terminal ended when the server stopped: its shell and jobs are gone. Press Enter to start a new shell.'
+            )
+          : __(
+              'This terminal ended: the server no longer has its shell (the server restarted, or closed it while this page was away); its jobs are gone. Press Enter to start a new shell.'
+            );
       case 'error':
-        return `Error: ${status.message ?? 'unknown'}. Press Enter to retry.`;
+        return __(
+          'Error: %1. Press Enter to retry.',
+          status.message ?? 'unknown'
+        );
     }
   }
 }

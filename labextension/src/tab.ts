@@ -6,6 +6,7 @@ import { Widget } from '@lumino/widgets';
 
 import { ITerminalHandle, showTerminal } from './host';
 import { terminalIcon } from './icon';
+import { __ } from './i18n';
 
 /** The content of a `MainAreaWidget` showing one session. */
 export class TerminalTab extends Widget {
@@ -21,7 +22,7 @@ export class TerminalTab extends Widget {
   ) {
     super();
     this.addClass('jp-WebPty-tab');
-    this.title.label = name ?? 'Terminal';
+    this.title.label = name ?? __('Terminal');
     this.title.icon = terminalIcon;
     this.title.closable = true;
     this._handle = showTerminal(this.node, {

@@ -89,8 +89,8 @@ export class TerminalView implements IDisposable {
     if (!term) {
       return;
     }
-    const { fontSize, fontFamily, scrollback, theme } = this._options;
-    Object.assign(term.options, { fontSize, fontFamily, scrollback });
+    const { theme } = this._options;
+    Object.assign(term.options, Private.xtermOptions(this._options));
     term.options.theme = xtermTheme(theme);
     this._node.dataset.theme = theme;
     this._useWebgl(false);
@@ -182,15 +182,12 @@ export class TerminalView implements IDisposable {
 
   /** Create xterm once the host is visible: it measures glyphs on open. */
   private _open(xterm: IXterm): void {
-    const { fontSize, fontFamily, scrollback, theme, rows } = this._options;
+    const { theme, rows } = this._options;
     const term = new xterm.Terminal({
       allowProposedApi: true, // the unicode11 addon needs it
-      fontSize,
-      fontFamily,
-      scrollback,
+      ...Private.xtermOptions(this._options),
       rows: rows || 24,
-      theme: xtermTheme(theme),
-      cursorBlink: true
+      theme: xtermTheme(theme)
     });
     this._term = term;
     this._node.dataset.theme = theme;
@@ -323,6 +320,13 @@ export namespace TerminalView {
     fontFamily: string;
     /** Lines kept above the screen. */
     scrollback: number;
+    /** Line height, a multiple of the font size. */
+    lineHeight: number;
+    cursorBlink: boolean;
+    /** xterm.js's screen reader mode (an accessible copy of the screen). */
+    screenReaderMode: boolean;
+    /** macOS: the Option key sends Meta (Alt) instead of composing characters. */
+    macOptionIsMeta: boolean;
     /** `auto`: WebGL when a context is available, else DOM. */
     renderer: 'auto' | 'webgl' | 'dom';
     theme: ThemeName;
@@ -335,8 +339,36 @@ export namespace TerminalView {
     fontSize: 13,
     fontFamily: 'Menlo, Consolas, "DejaVu Sans Mono", monospace',
     scrollback: 10000,
+    lineHeight: 1.0,
+    cursorBlink: true,
+    screenReaderMode: false,
+    macOptionIsMeta: false,
     renderer: 'auto',
     theme: 'dark',
     rows: null
   };
+}
+
+namespace Private {
+  /** The xterm.js options that come straight from the view's options. */
+  export function xtermOptions(options: TerminalView.IOptions) {
+    const {
+      fontSize,
+      fontFamily,
+      scrollback,
+      lineHeight,
+      cursorBlink,
+      screenReaderMode,
+      macOptionIsMeta
+    } = options;
+    return {
+      fontSize,
+      fontFamily,
+      scrollback,
+      lineHeight,
+      cursorBlink,
+      screenReaderMode,
+      macOptionIsMeta
+    };
+  }
 }

@@ -57,6 +57,25 @@ def test_shell_keys_reach_the_shell_and_shift_esc_leaves(page: Any, lab: Lab) ->
     page.keyboard.press("Alt+b")
     type_into(page, scope, "Y\n")
     wait_for(lambda: "\none Ytwo\n" in terminal_text(page, scope), what="Alt+B moved a word")
+    # Ctrl+Shift+C copies the selection (no ^C to the shell), Ctrl+Shift+V pastes it.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    type_into(page, scope, "clear; echo copy-$((6*7))-keys\n")
+    row = page.locator(f"{scope} .xterm-accessibility-tree > div", has_text="copy-42-keys").first
+    row.wait_for(timeout=20_000)
+    box = row.bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.locator(f"{scope} .xterm-helper-textarea").focus()
+    page.keyboard.press("Control+Shift+C")
+    wait_for(
+        lambda: page.evaluate("navigator.clipboard.readText()") == "copy-42-keys",
+        what="Ctrl+Shift+C copied the selection",
+    )
+    type_into(page, scope, "echo pasted:")
+    page.keyboard.press("Control+Shift+V")
+    wait_for(lambda: "echo pasted:copy-42-keys" in terminal_text(page, scope), what="pasted")
+    type_into(page, scope, "\n")
+    wait_for(lambda: "\npasted:copy-42-keys" in terminal_text(page, scope), what="it ran")
     # Shift+Esc leaves the terminal: JupyterLab's shortcuts work again.
     page.keyboard.press("Shift+Escape")
     wait_for(
@@ -262,4 +281,92 @@ def test_dropped_files_upload_into_the_shells_directory(page: Any, lab: Lab) -> 
     page.keyboard.press("End")
     type_into(page, scope, "&& echo both-listed\n")
     wait_for(lambda: "\nboth-listed" in terminal_text(page, scope), what="ls found both")
+    close_all(lab)
+
+
+@pytest.fixture(scope="module")
+def styled_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab whose terminal settings a user changed: our views must follow them."""
+    server = start_lab(
+        tmp_path_factory,
+        terminal_settings={"theme": "dark", "lineHeight": 1.6, "fontSize": 20},
+    )
+    yield server
+    server.stop()
+
+
+def test_side_panel_follows_jupyterlabs_terminal_settings(page: Any, styled_lab: Lab) -> None:
+    lab = styled_lab
+    close_all(lab)
+    page.goto(lab.page_url("lab"))
+    panel = ".jp-WebPty-panel"
+    tab = page.locator('[data-id="jp-WebPty-panel"]')
+    tab.wait_for(timeout=60_000)
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+    page.locator(f"{panel} .jp-WebPty-new").click()
+    wait_for(lambda: len(lab.api("webpty/api/sessions")) == 1, what="the panel's session")
+    view = page.locator(f"{panel} .jp-WebPty-view").first
+    view.wait_for(timeout=20_000)
+    # The page's theme is light; JupyterLab's terminal theme says dark: the view is dark.
+    assert page.evaluate("document.body.dataset.jpThemeLight") == "true"
+    wait_for(lambda: view.get_attribute("data-theme") == "dark", what="the dark terminal theme")
+    # Screen reader mode (set for every test server) gives an accessible copy of the screen.
+    page.locator(f"{panel} .xterm-accessibility-tree").wait_for(timeout=20_000)
+    # 20 px at line height 1.6: rows at least 30 px apart (13 px at 1.0 gives about 17).
+    row = page.locator(f"{panel} .xterm-rows > div").first
+    box = row.bounding_box()
+    assert box is not None
+    assert box["height"] >= 30, box
+    close_all(lab)
+
+
+def test_notebook7_terminal_has_the_same_extras(page: Any, lab: Lab) -> None:
+    # Notebook 7's terminal page is JupyterLab's widget too: paste confirmation, Ctrl+Shift+C
+    # and file drops work there the same way.
+    close_all(lab)
+    created = lab.api("webpty/api/sessions", method="POST")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    page.goto(lab.page_url(f"terminals/{created['name']}"))
+    scope = ".jp-Terminal"
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 60, "Notebook 7's prompt")
+    type_into(page, scope, "bind 'set enable-bracketed-paste off'; clear; echo nb7-$((5*5))\n")
+    wait_for(lambda: "nb7-25" in terminal_text(page, scope), what="bracketed paste off")
+    paste_event(page, scope, "echo nb7-a\necho nb7-b\n")
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=10_000)
+    dialog.get_by_role("button", name="Paste").click()
+    wait_for(lambda: "\nnb7-b" in terminal_text(page, scope), what="the pasted lines ran")
+    row = page.locator(f"{scope} .xterm-accessibility-tree > div", has_text="nb7-b").last
+    box = row.bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 10, box["y"] + box["height"] / 2)
+    page.locator(f"{scope} .xterm-helper-textarea").focus()
+    page.keyboard.press("Control+Shift+C")
+    # (Where the double-click lands differs from Lab's layout; what counts is that the
+    # selection, whatever it is, reached the clipboard and no command palette opened.)
+    selected = page.evaluate("window.jupyterapp.shell.currentWidget.content.getSelection()")
+    assert selected
+    wait_for(lambda: page.evaluate("navigator.clipboard.readText()") == selected, what="copied")
+    assert page.locator(".lm-CommandPalette:visible").count() == 0
+    transfer = page.evaluate_handle(
+        "() => { const d = new DataTransfer(); d.items.add(new File(['x'], 'nb7-drop.txt'));"
+        " return d; }"
+    )
+    page.locator(f"{scope} .xterm-screen").dispatch_event("drop", {"dataTransfer": transfer})
+    wait_for((lab.root / "nb7-drop.txt").exists, 30, "the upload from Notebook 7")
+    close_all(lab)
+
+
+def test_tab_title_follows_the_programs_title(page: Any, lab: Lab) -> None:
+    # JupyterLab's widget does this for any connection; checked on ours (OSC 0 and OSC 2).
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    scope = new_terminal(page, lab, 1)
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+    wait_for(lambda: tab.inner_text() == "Terminal 1", what="the session's name as the title")
+    type_into(page, scope, "printf '\\033]0;%s\\007' title-$((6*7))\n")
+    wait_for(lambda: tab.inner_text() == "title-42", what="OSC 0 title")
+    type_into(page, scope, "printf '\\033]2;%s\\033\\\\' other-$((6*7))\n")
+    wait_for(lambda: tab.inner_text() == "other-42", what="OSC 2 title")
     close_all(lab)

@@ -12,7 +12,8 @@ import pytest
 
 from jupyter_webpty.core import Limits, PtySession, SessionManager, _spawn
 
-from ..conftest import SHELL_ARGV, processes_with, wait_until, zombies_of
+from ..conftest import SHELL_ARGV, wait_until
+from ..processes import processes_with, zombies_of
 
 
 @pytest.fixture

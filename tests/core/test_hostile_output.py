@@ -116,7 +116,7 @@ def test_printed_huge_parameter_does_not_freeze_the_session(
         await viewer.until(b"END")
         session.write(b"echo $((40+2))\n")
         await viewer.until(b"42")
-        assert session._screen is not None  # the tracker coped: restore points still on
+        assert session._output._screen is not None  # the tracker coped: restore points still on
         await session.terminate()
 
     loop.run_until_complete(scenario())
@@ -167,7 +167,7 @@ def test_a_failing_tracker_turns_restore_points_off_and_reading_continues(
     loop: asyncio.AbstractEventLoop, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     session = start(loop, tmp_path, SHELL_ARGV)
-    session._screen = BrokenTracker()
+    session._output._screen = BrokenTracker()
 
     async def scenario() -> None:
         viewer = Viewer(session)
@@ -179,7 +179,7 @@ def test_a_failing_tracker_turns_restore_points_off_and_reading_continues(
         await late.until(b"END")
         await session.terminate()
 
-    with caplog.at_level(logging.ERROR, logger="jupyter_webpty.core.session"):
+    with caplog.at_level(logging.ERROR, logger="jupyter_webpty.core.output"):
         loop.run_until_complete(scenario())
     failures = [r for r in caplog.records if "screen tracking" in r.getMessage()]
     assert len(failures) == 1  # logged once, then off

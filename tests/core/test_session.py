@@ -12,7 +12,8 @@ import pytest
 
 from jupyter_webpty.core import InputOverflow, Limits, PtySession, SessionClosed, SpawnError
 
-from ..conftest import SHELL_ARGV, processes_with, wait_until
+from ..conftest import SHELL_ARGV, wait_until
+from ..processes import open_fds, processes_with
 
 
 class Recorder:
@@ -118,11 +119,11 @@ async def test_pending_input_is_capped_and_ctrl_c_drops_the_queue(tmp_path: Path
 
     with pytest.raises(InputOverflow):
         flood()
-    assert session._pending_size > 128 * 1024
+    assert session._input.pending_bytes > 128 * 1024
     # An interrupt drops our queued input, as the tty driver flushes its queue on ^C; the
     # tty's own buffer is full here (sleep never reads), so only our queue is checked.
     session.write(b"\x03")
-    assert session._pending_size <= 1
+    assert session._input.pending_bytes <= 1
     await session.terminate()
     assert session.exit_code is not None
 
@@ -146,17 +147,13 @@ async def test_resume_offset_and_restore(tmp_path: Path) -> None:
     await session.terminate()
 
 
-def _open_fds() -> set[str]:
-    return {fd.name for fd in Path("/proc/self/fd").iterdir()}
-
-
 async def test_streaming_output_is_drained_off_the_loop_and_closes_cleanly(
     tmp_path: Path,
 ) -> None:
     # A flood switches reading to worker-thread drains (reads that may wait in the kernel);
     # closing mid-flood waits for the drain in flight and leaves no descriptor behind (the
     # drains read a dup of the PTY's fd). The bench measures what this buys.
-    before = _open_fds()
+    before = set(open_fds())
     for _ in range(3):
         session = start(tmp_path, [*SHELL_ARGV[:1], "-c", "yes flood-line"])
         viewer = Recorder(session)
@@ -170,9 +167,10 @@ async def test_streaming_output_is_drained_off_the_loop_and_closes_cleanly(
         )
         code = await session.terminate()
         assert code != 0
-        assert session._drain is None
+        assert session._reader is not None
+        assert not session._reader.is_draining
         assert bytes(viewer.data).count(b"flood-line\r\n") > 1000
-    await wait_until(lambda: _open_fds() <= before, 5, "fds closed")
+    await wait_until(lambda: set(open_fds()) <= before, 5, "fds closed")
 
 
 async def test_a_flood_of_printed_marks_does_not_flood_command_callbacks(tmp_path: Path) -> None:

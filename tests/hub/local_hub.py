@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..conftest import parent_map
+from ..processes import descendants, still_running
 
 HERE = Path(__file__).parent
 CONFIG = HERE / "jupyterhub_config.py"
@@ -67,40 +67,6 @@ def poll(check: Callable[[], T | None], timeout: float, what: str, interval: flo
         time.sleep(interval)
 
 
-def start_time(pid: int) -> int | None:
-    """The kernel's start time of ``pid`` (clock ticks), or None when no such process exists.
-
-    A pid plus its start time names one process even if the pid is reused later.
-    """
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return None
-    fields = raw[raw.rfind(b")") + 2 :].split()
-    if fields[0] == b"Z":  # exited; only the parent's wait is missing
-        return None
-    return int(fields[19])
-
-
-def descendants(root: int) -> dict[int, int]:
-    """Every live descendant of ``root``: pid -> start time (one /proc scan, then a tree walk)."""
-    parents = parent_map()
-    found: dict[int, int] = {}
-    todo = [root]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            started = start_time(child)
-            if started is not None:
-                found[child] = started
-                todo.append(child)
-    return found
-
-
-def alive(processes: dict[int, int]) -> list[int]:
-    """The pids of ``processes`` (pid -> start time) that still run."""
-    return [pid for pid, started in processes.items() if start_time(pid) == started]
-
-
 class LocalHub:
     """JupyterHub + configurable-http-proxy on loopback, in a fresh ``run_dir``."""
 
@@ -112,7 +78,7 @@ class LocalHub:
         self.log_path = run_dir / "jupyterhub.log"
         self.process: subprocess.Popen[bytes] | None = None
         #: Descendants seen at the last ``snapshot()``: pid -> start time.
-        self.tree: dict[int, int] = {}
+        self.tree: dict[int, float] = {}
 
     # -- lifetime ------------------------------------------------------------------------------
     def start(self, timeout: float = 30) -> None:
@@ -160,14 +126,14 @@ class LocalHub:
         ``cleanup_proxy``); every child runs in its own session, so nothing else reaches them.
         """
         if self.process is None or self.process.poll() is not None:
-            return alive(self.tree)
+            return still_running(self.tree)
         self.snapshot()
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout)
         # A server's own children (the shells) may take a moment longer than the server.
         with contextlib.suppress(TimeoutError):
-            poll(lambda: True if not alive(self.tree) else None, 5, "descendants to exit")
-        return alive(self.tree)
+            poll(lambda: True if not still_running(self.tree) else None, 5, "descendants to exit")
+        return still_running(self.tree)
 
     def kill(self) -> None:
         """Last resort after a failed test: SIGKILL the hub and the descendants recorded."""
@@ -175,7 +141,7 @@ class LocalHub:
             self.tree.update(descendants(self.process.pid))
             self.process.kill()
             self.process.wait(10)
-        for pid in alive(self.tree):
+        for pid in still_running(self.tree):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 

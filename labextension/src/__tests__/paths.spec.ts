@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { relativeToRoot } from '../paths';
+import { relativeToRoot, serverRootPath } from '../paths';
 
 describe('relativeToRoot', () => {
   it('strips the root', () => {
@@ -24,5 +24,16 @@ describe('relativeToRoot', () => {
   it('takes every absolute path under a root of /', () => {
     expect(relativeToRoot('/home/me', '/')).toBe('home/me');
     expect(relativeToRoot('/', '/')).toBe('');
+  });
+});
+
+describe('serverRootPath', () => {
+  it("prefers JupyterLab's serverRoot, else decodes Notebook 7's rootUri", () => {
+    expect(serverRootPath('/srv/root', 'file:///other')).toBe('/srv/root');
+    expect(serverRootPath('', 'file:///home/me/my%20work')).toBe(
+      '/home/me/my work'
+    );
+    expect(serverRootPath('', '')).toBeNull();
+    expect(serverRootPath('', 'http://x/y')).toBeNull();
   });
 });

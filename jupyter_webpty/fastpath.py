@@ -1,0 +1,137 @@
+"""The fast path: keystrokes and output past python-socketio's and tornado's queues.
+
+Engine.IO passes every message through a queue and a task or two each way, and tornado's
+``write_message`` wraps each write in a task of its own and copies the payload; for keystrokes
+and output those loop turns were most of the server's share of an echo (bench/README.md, and
+the A/B row of ``python -m bench.run --fast-path-ab``). ``WebPtyApp.fast_path = False`` turns all
+of it off: every packet then takes python-socketio's public path (``sio.emit``, event handlers).
+
+Every private detail of another library that the fast path relies on is used in this module
+only, is listed here, and is pinned by ``tests/test_fastpath_contract.py`` against the
+library's own behaviour (packets and frames compared byte for byte with what python-socketio
+and tornado produce):
+
+* **Socket.IO 5 packet text** (python-socketio ``socketio.packet.Packet``): an event without
+  namespace or ack id is ``2["name",...]``; a binary event with one attachment is
+  ``51-["name",{..."data":{"_placeholder":true,"num":0}}]`` followed by the bytes. We format
+  the output packet by hand (``output_packet``) because python-socketio's encoder walks the
+  payload looking for bytes on every call, and read hot events (``hot_event``) before
+  python-socketio decodes them.
+* **Engine.IO 4 message type** ``"4"`` in front of a Socket.IO packet (python-engineio).
+* **python-engineio's socket** (``sio.eio.sockets[eio_sid]``): ``.queue``, the asyncio.Queue of
+  packets waiting for its writer task, and ``.closed``; python-socketio's
+  ``sio.manager.eio_sid_from_sid`` to find it. A packet written directly must not overtake
+  one still in that queue (``is_idle``).
+* **asyncio.Queue._unfinished_tasks** (CPython): counts a packet until the writer has taken it
+  and, with no suspension in between, written it. ``qsize()`` drops to 0 while the writer is
+  still between ``get()`` and its write, so it cannot tell.
+* **tornado's websocket protocol** ``WebSocketHandler.ws_connection`` (a ``WebSocketProtocol13``)
+  with ``.stream``, its IOStream, and ``.is_closing()``: ``write_frames`` writes RFC 6455
+  frames (unmasked, as a server's are; uncompressed, as the socket handler disables deflate)
+  straight into the stream, both frames of a binary event in one ``send(2)``. Without
+  ``.stream`` it falls back to ``write_message``.
+
+Not the fast path but private too, and also pinned by the contract test: the socket handler's
+replacement of Engine.IO's tornado driver's ``receive_queue`` by a bounded one and its bound on
+``ws_connection.stream.max_write_buffer_size`` (``sockethandler.py``, docs/protocol.md,
+"Limits"), and ``TerminalServer``'s overrides of python-socketio's ``_handle_event`` and
+``_engineio_server_class`` (``sioserver.py``). The ptyprocess internals the core relies on are
+listed in ``core/_spawn.py`` (the core imports no web code).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+from . import protocol
+from .sioserver import BoundedJson
+
+#: An Engine.IO 4 message packet, carrying one Socket.IO packet.
+ENGINEIO_MESSAGE = "4"
+#: A Socket.IO EVENT packet without namespace (the default "/") or ack id.
+_EVENT_PREFIX = "2["
+#: RFC 6455 opcodes.
+TEXT, BINARY = 0x1, 0x2
+
+
+def hot_event(text: str) -> tuple[str, list[Any]] | None:
+    """The event name and arguments of a Socket.IO packet that the fast path may handle.
+
+    Only a ``protocol.NO_ACK_EVENTS`` event without namespace or ack id qualifies; anything
+    else (other events, calls, malformed JSON) gives None and goes through python-socketio,
+    where the socket handler's guards see it.
+    """
+    if not text.startswith(_EVENT_PREFIX):
+        return None
+    try:
+        data = BoundedJson.loads(text[1:])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, list) or not data:
+        return None
+    event = data[0]
+    if not isinstance(event, str) or event not in protocol.NO_ACK_EVENTS:
+        return None
+    return event, data[1:]
+
+
+def output_packet(session_id: str) -> tuple[str, str]:
+    """The text of a ``terminal:output`` packet for ``session_id``, around its offset.
+
+    ``head + str(offset) + tail`` is the packet python-socketio would encode for
+    ``{"session_id": ..., "offset": ..., "data": <bytes>}`` (one attachment follows it).
+    Formatted once per attach, not per chunk of output.
+    """
+    head = f'51-["{protocol.OUTPUT}",{{"session_id":{json.dumps(session_id)},"offset":'
+    tail = ',"data":{"_placeholder":true,"num":0}}]'
+    return head, tail
+
+
+def engineio_socket(sio: Any, sid: str) -> Any:
+    """python-engineio's socket under the Socket.IO connection ``sid``, or None."""
+    return sio.eio.sockets.get(sio.manager.eio_sid_from_sid(sid, "/"))
+
+
+def is_idle(socket: Any) -> bool:
+    """True while nothing waits in Engine.IO's queue of ``socket`` (and it is open): a packet
+    written straight to the websocket then overtakes nothing."""
+    return not socket.closed and not getattr(socket.queue, "_unfinished_tasks", 1)
+
+
+def frames(text: bytes, attachment: bytes | None) -> bytes:
+    """A text websocket frame and, if given, a binary one, in one buffer (RFC 6455 5.2)."""
+    parts = [frame_head(TEXT, len(text)), text]
+    if attachment is not None:
+        parts += (frame_head(BINARY, len(attachment)), attachment)
+    return b"".join(parts)
+
+
+def frame_head(opcode: int, size: int) -> bytes:
+    """The header of a final, unmasked frame of ``size`` bytes (7-, 16- or 64-bit length)."""
+    if size < 126:  # RFC 6455 5.2: 7-bit length
+        return bytes((0x80 | opcode, size))
+    if size <= 0xFFFF:
+        return struct.pack("!BBH", 0x80 | opcode, 126, size)
+    return struct.pack("!BBQ", 0x80 | opcode, 127, size)
+
+
+def write_frames(handler: Any, text: str, attachment: bytes | None) -> bool:
+    """Write the Socket.IO packet ``text`` (and its attachment) to ``handler``'s websocket now.
+
+    False when the websocket is closing. Errors of the stream (closed, buffer full) reach the
+    caller, which knows what they mean for its connection.
+    """
+    connection = handler.ws_connection
+    if connection is None or connection.is_closing():
+        return False
+    message = (ENGINEIO_MESSAGE + text).encode()
+    stream = getattr(connection, "stream", None)
+    if stream is not None:
+        stream.write(frames(message, attachment))
+    else:  # a tornado without the stream attribute: the public, slower way
+        handler.write_message(message)
+        if attachment is not None:
+            handler.write_message(attachment, binary=True)
+    return True

@@ -1,0 +1,248 @@
+"""The parts of a session, each on its own, without spawning a shell.
+
+``Output`` and ``Viewers`` take plain bytes; ``InputQueue`` writes into a pipe and ``Reader``
+reads a PTY pair opened here, so the kernel's own buffering is real but no process runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from jupyter_webpty.core import InputOverflow, _spawn
+from jupyter_webpty.core.input_queue import InputQueue
+from jupyter_webpty.core.output import Output
+from jupyter_webpty.core.reading import Reader
+from jupyter_webpty.core.viewers import Viewers
+
+from ..conftest import wait_until
+
+# -- Output ----------------------------------------------------------------------------------
+
+
+def test_output_keeps_the_latest_output_and_says_where_a_range_really_starts() -> None:
+    output = Output(128 * 1024, max_commands=10)
+    changes = [output.record(bytes([65 + n % 26]) * 64 * 1024) for n in range(4)]
+    assert output.end == 256 * 1024
+    assert changes[0] == 64 * 1024
+    assert sum(changes) == len(output)
+    assert 128 * 1024 <= len(output) <= 192 * 1024
+    data, start = output.read_range(0, output.end)
+    assert start == output.base > 0
+    assert len(data) == output.end - start
+    assert not output.is_retained(0)
+    assert output.is_retained(output.end)
+    assert output.trim(64 * 1024) > 0
+    assert len(output) == 64 * 1024
+
+
+def test_output_restore_starts_after_the_last_clear() -> None:
+    output = Output(1024 * 1024, max_commands=10)
+    output.record(b"old screen\r\n" * 100)
+    output.record(b"\x1b[H\x1b[2Jnew screen")
+    restore = output.restore()
+    assert output.read_range(restore.offset, output.end)[0].endswith(b"new screen")
+    assert b"old screen" not in output.read_range(restore.offset, output.end)[0]
+
+
+def test_output_reads_marks_and_bounds_the_command_callbacks() -> None:
+    output = Output(1024 * 1024, max_commands=5000)
+    seen: list[tuple[str | None, bool]] = []
+    output.on_command(lambda record, finished: seen.append((record.command, finished)))
+    output.record(b"\x1b]633;E;ls\x07\x1b]133;C\x07files\r\n\x1b]133;D;3\x07")
+    assert seen == [("ls", False), ("ls", True)]
+    assert output.last_exit_code == 3
+    assert output.running_command is None
+    # A program printing marks by the thousand: the log has them, the callbacks are bounded.
+    output.record(b"\x1b]133;C\x07\x1b]133;D;0\x07" * 2000)
+    assert len(output.commands()) == 2001
+    assert len(seen) < 2 + 400
+
+
+# -- Viewers ---------------------------------------------------------------------------------
+
+
+class Sink:
+    """A viewer's end: what it was sent and the resets it was asked for."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.end = 0
+        self.resets: list[int] = []
+
+    def sink(self, data: bytes, end: int) -> None:
+        self.data += data
+        self.end = end
+
+    def reset(self, preamble: str, start: int) -> None:
+        self.resets.append(start)
+        self.data.clear()
+
+
+def viewers(output: Output, sizes: list[tuple[int, int]], repaints: list[int]) -> Viewers:
+    return Viewers(
+        output,
+        high_water=1000,
+        low_water=100,
+        resize=lambda cols, rows: sizes.append((cols, rows)),
+        repaint=lambda: repaints.append(1),
+    )
+
+
+async def test_viewers_hold_each_viewer_at_high_water_and_resume_it_on_ack() -> None:
+    output = Output(1024 * 1024, max_commands=10)
+    group = viewers(output, [], [])
+    fast, slow = Sink(), Sink()
+    group.attach("fast", fast.sink, fast.reset, 0)
+    group.attach("slow", slow.sink, slow.reset, 0)
+    await asyncio.sleep(0)  # the first delivery is scheduled after the attach reply
+    for _ in range(10):
+        start = output.end
+        output.record(b"x" * 400)
+        group.deliver(b"x" * 400, start)
+        group.ack("fast", fast.end)  # fast keeps up, slow never acks
+    assert fast.end == output.end == 4000
+    assert slow.end == 1200  # three messages: then 1200 unacknowledged >= 1000
+    assert not group.is_held  # one viewer can take more: the PTY keeps being read
+    group.ack("slow", 1150)  # backlog 50 <= low water: sent on up to high water again
+    assert slow.end == output.end  # from retained output, in as few messages as it takes
+    assert group.detach("fast")
+    assert not group.detach("fast")
+    assert group.is_held  # the only viewer left is at high water
+
+
+async def test_a_viewer_behind_retention_is_reset_to_a_restore_point() -> None:
+    output = Output(64 * 1024, max_commands=10)
+    group = viewers(output, [], [])
+    late = Sink()
+    output.record(b"a" * 1000)
+    attached = group.attach("late", late.sink, late.reset, 0)
+    assert attached.offset == 0
+    assert not attached.truncated
+    await asyncio.sleep(0)
+    for _ in range(40):  # 40 x 4 KiB: the output it has not acked falls out of retention
+        start = output.end
+        output.record(b"b" * 4096)
+        group.deliver(b"b" * 4096, start)
+    group.ack("late", late.end)
+    assert late.resets
+    assert late.resets[0] >= output.base
+    gone = Sink()
+    assert group.attach("gone", gone.sink, gone.reset, 5).truncated  # offset 5 is gone
+
+
+async def test_the_size_follows_the_viewer_that_drives_it() -> None:
+    output = Output(1024, max_commands=10)
+    sizes: list[tuple[int, int]] = []
+    group = viewers(output, sizes, [])
+    for key in ("a", "b", "c"):
+        group.attach(key, Sink().sink, Sink().reset)
+    group.resized("a", 80, 24)
+    group.resized("b", 120, 40)  # b drives now (the session applies the size itself)
+    group.typed("c")  # c told no size: it cannot drive
+    group.typed("a")
+    assert sizes == [(80, 24)]
+    group.typed("b")
+    group.detach("b")  # the driver leaves: the last active viewer with a size takes over
+    assert sizes == [(80, 24), (120, 40), (80, 24)]
+
+
+# -- InputQueue --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pipe() -> Iterator[tuple[int, int]]:
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    yield read_end, write_end
+    os.close(read_end)
+    os.close(write_end)
+
+
+async def test_input_waits_while_the_terminal_is_full_and_is_bounded(
+    pipe: tuple[int, int],
+) -> None:
+    read_end, write_end = pipe
+    queue = InputQueue(write_end, asyncio.get_running_loop(), limit=256 * 1024)
+    chunk = b"x" * 4096
+
+    def flood() -> None:
+        for _ in range(1000):  # nobody reads: the pipe fills, then the queue
+            queue.write(chunk)
+
+    with pytest.raises(InputOverflow):
+        flood()
+    assert queue.pending_bytes > 128 * 1024
+    waiting = queue.pending_bytes
+    os.set_blocking(read_end, False)
+    read = 0
+
+    def drained() -> bool:  # reading makes room; the loop writes the rest as it can
+        nonlocal read
+        with contextlib.suppress(BlockingIOError):
+            read += len(os.read(read_end, 1 << 20))
+        return queue.pending_bytes == 0
+
+    await wait_until(drained, 10, "the queue written out")
+    assert read > waiting
+    queue.close()
+
+
+async def test_an_interrupt_skips_queued_input(pipe: tuple[int, int]) -> None:
+    _read_end, write_end = pipe
+    queue = InputQueue(write_end, asyncio.get_running_loop(), limit=1 << 20)
+    while queue.pending_bytes == 0:
+        queue.write(b"p" * 4096)
+    queue.write(b"more\x03")
+    assert queue.pending_bytes <= 1  # only the ^C waits, as a tty flushes input on one
+    queue.close()
+    assert queue.pending_bytes == 0
+
+
+# -- Reader ------------------------------------------------------------------------------------
+
+
+async def test_reader_reads_quiet_and_streaming_output_pauses_and_sees_the_end() -> None:
+    master, slave = os.openpty()
+    os.set_blocking(master, False)
+    reads: list[tuple[bytes, bool]] = []
+
+    def on_read(data: bytes, eof: bool) -> None:
+        reads.append((data, eof))
+        reader.resume()  # as the session does while a viewer can take more
+
+    reader = Reader(master, asyncio.get_running_loop(), on_read)
+    assert reader.is_paused
+    reader.resume()
+    os.write(slave, b"hello\n")
+    await wait_until(lambda: b"hello" in b"".join(d for d, _ in reads), 5, "hello")
+    reader.pause()
+    assert reader.is_paused
+    os.write(slave, b"while paused\n")
+    await wait_until(lambda: _spawn._buffered(master) > 0, 5, "output waiting in the PTY")
+    assert b"while paused" not in b"".join(d for d, _ in reads)
+    reader.resume()
+    await wait_until(lambda: b"while paused" in b"".join(d for d, _ in reads), 5, "resumed")
+    drained = False
+
+    def streamed() -> bool:
+        nonlocal drained
+        drained = drained or reader.is_draining
+        return drained
+
+    os.set_blocking(slave, False)
+    while not streamed():  # a full line-discipline buffer per read: drains take over
+        with contextlib.suppress(BlockingIOError):
+            os.write(slave, b"y" * 4096)
+        await asyncio.sleep(0)
+    os.close(slave)
+    await wait_until(lambda: reads[-1][1], 5, "end of file")
+    await reader.quiesce()
+    assert reader.is_paused
+    assert not reader.is_draining
+    reader.close()
+    os.close(master)

@@ -1,0 +1,252 @@
+"""Contract tests for the fast path (jupyter_webpty/fastpath.py): what we write by hand equals,
+byte for byte, what python-socketio and tornado produce for the same events, and each private
+attribute the module's docstring lists still exists and behaves as assumed. When a library
+update breaks one of these, fix fastpath.py or run with ``WebPtyApp.fast_path = False``."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import inspect
+import os
+import socket
+from typing import Any
+
+import engineio
+import pytest
+import socketio
+from socketio import packet
+from tornado import httpserver, web, websocket
+from tornado.iostream import BaseIOStream, IOStream
+
+from jupyter_webpty import fastpath, protocol
+from jupyter_webpty.sioserver import TerminalServer
+
+from .conftest import wait_until
+
+SESSION_IDS = ["abc", "Zm9v-YmFy_0123456789abcdef", 'quote"back\\slash', "caf\u00e9"]
+#: Payload sizes around RFC 6455's length encodings: 7 bits, 16 bits, 64 bits.
+SIZES = [0, 1, 125, 126, 127, 65535, 65536, 70000]
+
+
+# -- Socket.IO packets -----------------------------------------------------------------------
+@pytest.mark.parametrize("session_id", SESSION_IDS)
+@pytest.mark.parametrize("offset", [0, 7, 125, 65536, 2**53])
+def test_output_packet_is_python_socketios_encoding(session_id: str, offset: int) -> None:
+    data = os.urandom(33)
+    payload = {"session_id": session_id, "offset": offset, "data": data}
+    encoded = socketio.packet.Packet(
+        packet.EVENT, namespace="/", data=[protocol.OUTPUT, payload]
+    ).encode()
+    head, tail = fastpath.output_packet(session_id)
+    assert encoded == [f"{head}{offset}{tail}", data]
+
+
+def test_output_packet_decodes_to_the_payload() -> None:
+    head, tail = fastpath.output_packet("s1")
+    decoded = socketio.packet.Packet(encoded_packet=f"{head}42{tail}")
+    assert decoded.packet_type == packet.BINARY_EVENT
+    assert decoded.attachment_count == 1
+    assert decoded.add_attachment(b"xyz")  # the one attachment completes it
+    assert decoded.data == [protocol.OUTPUT, {"session_id": "s1", "offset": 42, "data": b"xyz"}]
+
+
+HOT_PAYLOADS: list[tuple[str, Any]] = [
+    (protocol.INPUT, {"session_id": "s", "data": "ls -l\r"}),
+    (protocol.INPUT, {"session_id": "s", "data": '\u00e9\u4e2d\U0001f600\x1b[A"\\'}),
+    (protocol.RESIZE, {"session_id": "s", "cols": 132, "rows": 43}),
+    (protocol.ACK, {"session_id": "s", "offset": 10**12}),
+    (protocol.INPUT, None),
+]
+
+
+@pytest.mark.parametrize(("event", "payload"), HOT_PAYLOADS)
+def test_hot_event_reads_what_python_socketio_reads(event: str, payload: Any) -> None:
+    args = [event] if payload is None else [event, payload]
+    text = socketio.packet.Packet(packet.EVENT, namespace="/", data=args).encode()
+    assert isinstance(text, str)
+    found = fastpath.hot_event(text)
+    assert found is not None
+    decoded = socketio.packet.Packet(encoded_packet=text)
+    assert [found[0], *found[1]] == decoded.data
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        # Calls (an ack id), other namespaces, binary events and other events: python-socketio's.
+        lambda: packet.Packet(packet.EVENT, namespace="/", data=[protocol.INPUT, {}], id=5),
+        lambda: packet.Packet(packet.EVENT, namespace="/x", data=[protocol.INPUT, {}]),
+        lambda: packet.Packet(packet.EVENT, namespace="/", data=[protocol.LIST, {}]),
+        lambda: packet.Packet(packet.EVENT, namespace="/", data=["terminal:inputs", {}]),
+        lambda: packet.Packet(packet.CONNECT, namespace="/"),
+    ],
+)
+def test_hot_event_leaves_other_packets_to_python_socketio(make: Any) -> None:
+    text = make().encode()
+    assert isinstance(text, str)
+    assert fastpath.hot_event(text) is None
+
+
+@pytest.mark.parametrize("text", ["2[", "2{}", "2[]", "2[1]", '2["terminal:input"', "2[" * 3000])
+def test_hot_event_leaves_malformed_packets_to_the_guards(text: str) -> None:
+    assert fastpath.hot_event(text) is None
+
+
+def test_engineio_message_type() -> None:
+    encoded = engineio.packet.Packet(engineio.packet.MESSAGE, data="2[]").encode()
+    assert encoded == fastpath.ENGINEIO_MESSAGE + "2[]"
+
+
+# -- RFC 6455 frames, against tornado's own ----------------------------------------------------
+class _Recorder(websocket.WebSocketHandler):
+    """Writes one text and one binary message on open, by tornado's write_message or ours."""
+
+    def initialize(self, ours: bool, text: bytes, attachment: bytes, done: asyncio.Event) -> None:
+        self.ours, self.text, self.attachment, self.done = ours, text, attachment, done
+
+    def get_compression_options(self) -> None:  # as the socket handler's
+        return None
+
+    async def open(self, *args: Any, **kwargs: Any) -> None:
+        if self.ours:
+            # write_frames adds the Engine.IO type; the recorder strips it back off below.
+            assert fastpath.write_frames(self, self.text.decode()[1:], self.attachment)
+        else:
+            await self.write_message(self.text)
+            await self.write_message(self.attachment, binary=True)
+        self.done.set()
+
+
+async def _raw_frames(ours: bool, text: bytes, attachment: bytes) -> bytes:
+    """The bytes a tornado websocket server sends after the handshake, as read off TCP."""
+    done = asyncio.Event()
+    args = {"ours": ours, "text": text, "attachment": attachment, "done": done}
+    server = httpserver.HTTPServer(web.Application([("/ws", _Recorder, args)]))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    server.add_sockets([listener])
+    port = listener.getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await reader.readuntil(b"\r\n\r\n")
+        expected = len(fastpath.frames(text, attachment))
+        received = await asyncio.wait_for(reader.readexactly(expected), 10)
+        await asyncio.wait_for(done.wait(), 10)
+        writer.close()
+        return received
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_frames_equal_tornados_write_message(size: int) -> None:
+    text = (fastpath.ENGINEIO_MESSAGE + "x" * size).encode()
+    attachment = os.urandom(size + 3)
+    tornados = await _raw_frames(False, text, attachment)
+    assert tornados == fastpath.frames(text, attachment)
+    # And written through ws_connection.stream, as the socket handler does: the same bytes.
+    assert await _raw_frames(True, text, attachment) == tornados
+
+
+def test_frame_head_lengths() -> None:
+    assert fastpath.frame_head(fastpath.TEXT, 125) == b"\x81\x7d"
+    assert fastpath.frame_head(fastpath.BINARY, 126) == b"\x82\x7e\x00\x7e"
+    assert fastpath.frame_head(fastpath.BINARY, 65536) == b"\x82\x7f" + (65536).to_bytes(8, "big")
+
+
+def test_tornado_protocol_has_the_stream_we_write_to() -> None:
+    # ws_connection is a WebSocketProtocol13 whose stream we write to and bound (sockethandler).
+    source = inspect.getsource(websocket.WebSocketProtocol13)
+    assert "self.stream" in source
+    assert callable(websocket.WebSocketProtocol13.is_closing)
+    # The bound the socket handler sets on it is checked by every write.
+    assert "max_write_buffer_size" in inspect.signature(BaseIOStream.__init__).parameters
+    assert "self.max_write_buffer_size" in inspect.getsource(BaseIOStream.write)
+    assert issubclass(IOStream, BaseIOStream)
+
+
+# -- python-engineio's queue and python-socketio's internals ---------------------------------
+def test_asyncio_queue_counts_a_packet_until_task_done() -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    assert queue._unfinished_tasks == 0
+    queue.put_nowait(1)
+    assert queue._unfinished_tasks == 1
+    queue.get_nowait()
+    assert queue.qsize() == 0
+    assert queue._unfinished_tasks == 1  # taken but not yet written: qsize() cannot tell
+    queue.task_done()
+    assert queue._unfinished_tasks == 0
+
+
+def test_engineio_writer_calls_task_done_before_writing_without_suspending() -> None:
+    # AsyncSocket.poll takes every queued packet and calls task_done() for each; the writer then
+    # writes them (tornado's write_message puts the bytes in the stream before it suspends).
+    source = inspect.getsource(engineio.async_socket.AsyncSocket.poll)
+    assert "self.queue.get()" in source
+    assert source.count("self.queue.task_done()") == 2
+
+
+def test_python_socketio_private_methods_we_override_or_call() -> None:
+    for name in ("_handle_event", "_send_packet", "_engineio_server_class"):
+        assert callable(getattr(socketio.AsyncServer, name))
+    params = list(inspect.signature(socketio.AsyncServer._handle_event).parameters)
+    assert params == ["self", "eio_sid", "namespace", "id", "data"]
+    assert callable(socketio.AsyncManager.eio_sid_from_sid)
+    # Engine.IO's tornado driver keeps its unbounded receive_queue, which the socket handler
+    # replaces with a bounded one.
+    handler = socketio.get_tornado_handler(TerminalServer(async_mode="tornado"))
+    assert "self.receive_queue" in inspect.getsource(handler)
+
+
+async def test_engineio_socket_of_a_live_connection(
+    connect: Any, jp_serverapp: Any, fast_path: bool
+) -> None:
+    app = jp_serverapp.extension_manager.extension_points["jupyter_webpty"].app
+    sio = app.sio
+    async with connect() as client:
+        await client.create()
+        sid = next(iter(app.events._owners))
+        live = fastpath.engineio_socket(sio, sid)
+        assert isinstance(live, engineio.async_socket.AsyncSocket)
+        assert isinstance(live.queue, asyncio.Queue)
+        assert live.closed is False
+        await wait_until(lambda: fastpath.is_idle(live), what="idle queue")
+        # A packet in Engine.IO's queue: direct writes must wait until its writer took it.
+        await sio.emit(protocol.CHANGED, {}, to=sid)
+        assert not fastpath.is_idle(live)
+        await wait_until(lambda: fastpath.is_idle(live), what="writer took the packet")
+        # With the fast path off, no connection gets a wire; on, each does.
+        assert bool(app.events._outbox._wires) is fast_path
+
+
+@pytest.fixture(params=[True, False], ids=["fast", "plain"])
+def fast_path(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+# -- ptyprocess (core/_spawn.py) -----------------------------------------------------------------
+def test_ptyprocess_details_spawn_relies_on() -> None:
+    from ptyprocess import PtyProcess  # noqa: PLC0415 (only this test needs it)
+
+    process = PtyProcess.spawn(["true"], dimensions=(24, 80))
+    assert isinstance(process.fd, int)
+    assert process.closed is False
+    process.fileobj.close()  # closes .fd itself
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        os.fstat(process.fd)
+    process.closed = True
+    os.waitpid(process.pid, 0)
+    # __del__ and close() do nothing once .closed is set: spawn() sets it by hand.
+    assert "if not self.closed" in inspect.getsource(PtyProcess.__del__)
+    assert "if not self.closed" in inspect.getsource(PtyProcess.close)
