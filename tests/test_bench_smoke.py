@@ -82,12 +82,16 @@ def test_bench_floor_quick_run() -> None:
 
 @pytest.mark.slow
 def test_bench_browser_quick_run(tmp_path: Path) -> None:
-    """Keystroke to paint in Chromium, idle only, a few keys: both tabs type and paint."""
+    """Keystroke to paint in Chromium, idle only, a few keys: both tabs type and paint.
+
+    About 40 s on a quiet 2-core machine (two JupyterLab start-ups are most of it); under a load
+    average of 9 it took over 110 s, hence the generous bounds.
+    """
     out = tmp_path / "browser.json"
     argv = [sys.executable, "-m", "bench.browser", "--quick", "--no-flood", "--keys", "40"]
     started = time.monotonic()
     proc = subprocess.run(
-        [*argv, "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=110,
+        [*argv, "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240,
         check=False,
     )  # fmt: skip
     elapsed = time.monotonic() - started
@@ -97,4 +101,4 @@ def test_bench_browser_quick_run(tmp_path: Path) -> None:
         assert results["idle"][target]["samples"] == 40
         assert 0 < results["idle"][target]["p50_ms"] < 1000
     assert "chromium" in results["meta"]["versions"]
-    assert elapsed < 60, f"the browser smoke run took {elapsed:.0f} s"
+    assert elapsed < 200, f"the browser smoke run took {elapsed:.0f} s"
