@@ -81,6 +81,7 @@ def test_bench_floor_quick_run() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_bench_browser_quick_run(tmp_path: Path) -> None:
     """Keystroke to paint in Chromium, idle only, a few keys: both tabs type and paint.
 
