@@ -55,9 +55,13 @@ class Harness:
         self.targets: list[Target] = []
         self.ttyd: ttyd.TtydTarget | None = None
 
-    async def start(self, extra: Callable[[dict[str, str]], list[Target]] | None = None) -> None:
+    async def start(
+        self,
+        extra: Callable[[dict[str, str]], list[Target]] | None = None,
+        timeout: float = 60.0,
+    ) -> None:
         """Start the servers; ``targets`` are then webpty, built-in, ttyd, ``extra(env)``, raw."""
-        await asyncio.gather(*(server.start() for server in self.servers))
+        await asyncio.gather(*(server.start(timeout) for server in self.servers))
         prompt = workloads.PROMPT
         peers: list[Target] = []
         if self.with_ttyd:

@@ -320,6 +320,14 @@ def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool
         f"{meta.get('seconds', 0):.0f} s; medians of interleaved rounds; ratios are "
         "jupyter-webpty's figure over the other's).\n\n" + markdown(lines) + "\n"
     )
+    if "browser" in results:
+        from .browser import markdown as browser_markdown  # noqa: PLC0415
+
+        versions = ", ".join(f"{k} {v}" for k, v in meta.get("browser", {}).items())
+        md += (
+            f"\nKeystroke to paint in Chromium (`--browser`; {versions}):\n\n"
+            f"{browser_markdown(results['browser'])}\n"
+        )
     if ab:
         ab_text = "jupyter-webpty with `WebPtyApp.fast_path` on and off (`--fast-path-ab`):"
         md += f"\n{ab_text}\n\n{ab_markdown(ab)}\n"

@@ -54,6 +54,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-ttyd", action="store_true", help="leave ttyd out even if it is built")
     parser.add_argument("--no-png", action="store_true", help="skip the chart (no matplotlib)")
     parser.add_argument(
+        "--browser",
+        type=int,
+        metavar="KEYS",
+        help="also keystroke to paint in Chromium (bench/browser.py), KEYS per target and condition",
+    )
+    parser.add_argument(
         "--fast-path-ab",
         action="store_true",
         help="also measure webpty with WebPtyApp.fast_path=False (a third server): the A/B table",
@@ -178,6 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     results = asyncio.run(run(args))
     meta = results.pop("_meta")
+    if args.browser:
+        from bench import browser  # noqa: PLC0415 (Playwright only when asked)
+
+        print("[bench] browser ...", flush=True)
+        measured = asyncio.run(browser.run(args.browser, blocks=10, warmup=20))
+        meta["browser"] = {"chromium": measured.pop("chromium"), **browser.versions()}
+        results["browser"] = measured
     print(report.write(results, meta, args.out, png=not args.no_png))
     print(f"[bench] {meta['seconds']:.0f} s; results in {args.out}")
     if meta["leftover_pids"]:

@@ -99,6 +99,7 @@ class Terminal:
     def __init__(self) -> None:
         self.data = bytearray()
         self.offset = 0
+        self.largest = 0  # the largest output message's data (bytes)
         self.exit_code: int | None = None
         self.resets: list[dict[str, Any]] = []
         self.changed = asyncio.Event()
@@ -140,6 +141,7 @@ class Client:
                 f"gap or overlap: chunk starts at {start}, had {term.offset}"
             )
             term.data += data
+            term.largest = max(term.largest, len(data))
             term.offset = payload["offset"]
         term.changed.set()
         if self.auto_ack:

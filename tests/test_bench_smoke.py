@@ -78,3 +78,28 @@ def test_bench_floor_quick_run() -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for target in ("webpty", "builtin", "relay", "raw"):
         assert proc.stdout.count(f"  {target} ") == 2, proc.stdout  # idle and beside a flood
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_bench_browser_quick_run(tmp_path: Path) -> None:
+    """Keystroke to paint in Chromium, idle only, a few keys: both tabs type and paint.
+
+    About 40 s on a quiet 2-core machine (two JupyterLab start-ups are most of it); under a load
+    average of 9 it took over 110 s, hence the generous bounds.
+    """
+    out = tmp_path / "browser.json"
+    argv = [sys.executable, "-m", "bench.browser", "--quick", "--no-flood", "--keys", "40"]
+    started = time.monotonic()
+    proc = subprocess.run(
+        [*argv, "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240,
+        check=False,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    for target in ("webpty", "builtin"):
+        assert results["idle"][target]["samples"] == 40
+        assert 0 < results["idle"][target]["p50_ms"] < 1000
+    assert "chromium" in results["meta"]["versions"]
+    assert elapsed < 200, f"the browser smoke run took {elapsed:.0f} s"

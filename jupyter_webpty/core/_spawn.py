@@ -278,7 +278,7 @@ def _read(fd: int, limit: int, go_on: Callable[[], bool]) -> tuple[bytes, bool]:
     size = 0
     while size < limit:
         try:
-            chunk = os.read(fd, 65536)
+            chunk = os.read(fd, min(65536, limit - size))
         except BlockingIOError:
             break
         except OSError as exc:

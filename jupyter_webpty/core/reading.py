@@ -46,7 +46,7 @@ def _drain_pool() -> ThreadPoolExecutor:
 class Reader:
     """Reads the terminal ``fd`` on ``loop`` and hands each read to ``on_read``.
 
-    Starts paused; ``resume`` starts it. ``label`` names the session in log lines.
+    Starts paused; ``resume`` starts it. ``limit`` bounds each read (so each message), ``label`` names the session in log lines.
     """
 
     def __init__(
@@ -55,9 +55,11 @@ class Reader:
         loop: asyncio.AbstractEventLoop,
         on_read: ReadCallback,
         *,
+        limit: int = READ_LIMIT,
         label: str = "",
     ) -> None:
         self._fd = fd
+        self._limit = limit  # most bytes per read, so per message (viewers.message_limit)
         self._loop = loop
         self._on_read = on_read
         self._label = label
@@ -87,7 +89,7 @@ class Reader:
                 self._reading = False
             # A dup: the thread may outlive the session's fd by a read (see _spawn.drain).
             self._drain = self._loop.run_in_executor(
-                _drain_pool(), _spawn.drain, os.dup(self._fd), READ_LIMIT, _DRAIN_SECONDS
+                _drain_pool(), _spawn.drain, os.dup(self._fd), self._limit, _DRAIN_SECONDS
             )
             self._drain.add_done_callback(self._on_drained)
         elif not self._reading:
@@ -114,7 +116,7 @@ class Reader:
 
     def _on_readable(self) -> None:
         try:
-            data, eof = _spawn.read_ready(self._fd, READ_LIMIT)
+            data, eof = _spawn.read_ready(self._fd, self._limit)
         except OSError as exc:
             log.warning("reading terminal %s failed: %s", self._label, exc)
             data, eof = b"", True

@@ -35,7 +35,7 @@ from .marks import MAX_COMMANDS, CommandCallback, CommandRecord
 from .output import Output
 from .reading import Reader
 from .reaper import reaper
-from .viewers import Attached, OutputSink, ResetSink, Viewers
+from .viewers import Attached, OutputSink, ResetSink, Viewers, message_limit
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,8 @@ class PtySession:
         env = _spawn.child_env(self._env, self.cols, self.rows)
         child = _spawn.spawn(self.argv, cwd=self._cwd, env=env, cols=self.cols, rows=self.rows)
         self._child = child
-        self._reader = Reader(child.fd, loop, self._on_read, label=self.id)
+        limit = message_limit(self._limits.high_water)
+        self._reader = Reader(child.fd, loop, self._on_read, limit=limit, label=self.id)
         self._input = InputQueue(
             child.fd, loop, limit=self._limits.max_pending_input, label=self.id
         )

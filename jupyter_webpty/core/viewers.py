@@ -25,6 +25,18 @@ SizeSetter = Callable[[int, int], None]
 
 #: Most bytes sent to a viewer in one message from retained output (as one read takes at most).
 MESSAGE_LIMIT = 256 * 1024
+#: Messages are at most this share of the window, so that several are in flight and the
+#: client's acks (every 64 KiB) arrive while the server still sends: with messages as large as
+#: the window (256 KiB) the server mostly waited for each ack, and `cat` ran at a third of
+#: ttyd's rate (issue 16; bench/README.md has the figures).
+MESSAGES_PER_WINDOW = 4
+#: Smaller messages than this cost more per byte than they gain (one line-discipline buffer).
+_SMALLEST_LIMIT = 4096
+
+
+def message_limit(high_water: int) -> int:
+    """The most output bytes per message for a flow-control window of ``high_water`` bytes."""
+    return min(MESSAGE_LIMIT, max(_SMALLEST_LIMIT, high_water // MESSAGES_PER_WINDOW))
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ class Viewers:
         self._output = output
         self._high = high_water
         self._low = low_water
+        self._message_limit = message_limit(high_water)
         self._resize = resize
         self._repaint = repaint
         self._viewers: dict[object, _Viewer] = {}
@@ -179,6 +192,6 @@ class Viewers:
                 viewer.sent = viewer.acked = restore.offset
                 viewer.reset(restore.preamble, restore.offset)
                 continue
-            chunk = output.read(viewer.sent, MESSAGE_LIMIT)
+            chunk = output.read(viewer.sent, self._message_limit)
             viewer.sent += len(chunk)
             viewer.sink(chunk, viewer.sent)
