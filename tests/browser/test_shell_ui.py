@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -303,3 +304,35 @@ def test_marks_jumps_and_copy_in_jupyterlab_terminal(page: Any, lab: Lab) -> Non
         lambda: page.evaluate("navigator.clipboard.readText()") == expected,
         what="seq's output on the clipboard",
     )
+
+
+def test_run_answered_from_the_browser(page: Any, lab: Lab) -> None:
+    # WebTerminal.run()'s machinery from Python while a user answers the prompt in Chromium.
+    from jupyter_webpty.api import Server, SessionsClient  # noqa: PLC0415
+    from jupyter_webpty.commands import run  # noqa: PLC0415
+
+    for session in lab.api("webpty/api/sessions"):
+        lab.api(f"webpty/api/sessions/{session['session_id']}", method="DELETE")
+    client = SessionsClient(Server(lab.url, lab.token))
+    client.ensure("asked")
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            results.append(run(client, "asked", "read -p 'na''me? ' n; echo \"hi $n\"", timeout=90))
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    open_panel(page, lab)
+    session_row(page, "asked").locator(".jp-WebPty-sessionText").click()
+    # "name? " is not in the echoed command line (quotes split it): read printed it.
+    wait_for(lambda: "name? " in screen_text(page, PANEL), 60, "the prompt in the panel")
+    type_into(page, PANEL, "web-user\n")
+    thread.join(120)
+    assert not errors, errors
+    [result] = results
+    assert (result.exit_code, result.output) == (0, "name? web-user\nhi web-user\n")
+    wait_for(lambda: "hi web-user" in screen_text(page, PANEL), what="the answer's echo")
