@@ -370,25 +370,23 @@ export namespace TerminalView {
 }
 
 namespace Private {
+  /** The view options that are xterm.js options of the same name. */
+  const XTERM_KEYS = [
+    'fontSize',
+    'fontFamily',
+    'scrollback',
+    'lineHeight',
+    'cursorBlink',
+    'screenReaderMode',
+    'macOptionIsMeta'
+  ] as const;
+
   /** The xterm.js options that come straight from the view's options. */
-  export function xtermOptions(options: TerminalView.IOptions) {
-    const {
-      fontSize,
-      fontFamily,
-      scrollback,
-      lineHeight,
-      cursorBlink,
-      screenReaderMode,
-      macOptionIsMeta
-    } = options;
-    return {
-      fontSize,
-      fontFamily,
-      scrollback,
-      lineHeight,
-      cursorBlink,
-      screenReaderMode,
-      macOptionIsMeta
-    };
+  export function xtermOptions(
+    options: TerminalView.IOptions
+  ): Pick<TerminalView.IOptions, (typeof XTERM_KEYS)[number]> {
+    return Object.fromEntries(
+      XTERM_KEYS.map(key => [key, options[key]])
+    ) as Pick<TerminalView.IOptions, (typeof XTERM_KEYS)[number]>;
   }
 }
