@@ -37,6 +37,8 @@ from traitlets import (
 from . import protocol, terminado
 from .audit import AuditLog
 from .core import MAX_COMMANDS, Limits, SessionManager
+from .core.hostclient import HostClient
+from .core.hostwire import host_dir
 from .core.revive import SessionStore
 from .rest import rest_handlers
 from .sioserver import BoundedJson, TerminalServer
@@ -230,6 +232,26 @@ class WebPtyApp(ExtensionApp):
         ),
     ).tag(config=True)
 
+    persist_sessions = Bool(
+        False,
+        help=(
+            "Keep shells running through server restarts: a per-user PTY host process (started "
+            "on demand, one per root_dir, reachable only by this Unix user) owns them, and the "
+            "next server adopts them with their jobs, environment, screen and stream offsets. "
+            "Shutting the server down then leaves the shells running; `jupyter webpty "
+            "list-hosts` and `jupyter webpty stop-host` find and end them. False: every shell "
+            "ends with the server (and, with revive_sessions, comes back as a new one)."
+        ),
+    ).tag(config=True)
+    host_idle_timeout = Float(
+        86400.0,
+        min=0,
+        help=(
+            "Seconds the PTY host keeps shells while no server is attached to it, reading what "
+            "they print into each session's scrollback; then it ends them and exits. 0: never."
+        ),
+    ).tag(config=True)
+
     fast_path = Bool(
         True,
         help=(
@@ -298,12 +320,27 @@ class WebPtyApp(ExtensionApp):
             shell_dir=str(SHELL_DIR) if self.shell_integration else None,
             max_commands=self.max_commands,
             store=self._session_store(),
+            host=self._pty_host(),
         )
         if self.audit_log:
             self.manager.on_command(AuditLog(self.audit_log).command)
         self.settings["webpty_manager"] = self.manager
         atexit.register(self._close_at_exit)
         self._stop_on_sighup()
+
+    def _pty_host(self) -> HostClient | None:
+        """The PTY host that keeps this root's shells, started if none runs (persist_sessions)."""
+        if not self.persist_sessions:
+            return None
+        root = str(Path(self._server.root_dir).resolve())
+        directory = host_dir(self._server.runtime_dir, root)
+        try:
+            host = HostClient.start(directory, root, idle_timeout=self.host_idle_timeout)
+        except OSError as exc:
+            self.log.error("jupyter-webpty: no PTY host, shells end with the server: %s", exc)
+            return None
+        self.log.info("jupyter-webpty: PTY host %d keeps the shells (%s)", host.info.pid, directory)
+        return host
 
     def revival_dir(self) -> Path:
         """Where this server saves its sessions: keyed by the user and the root directory.

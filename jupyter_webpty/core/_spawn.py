@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from .errors import SpawnError
 
@@ -50,6 +51,58 @@ class Child:
     pid: int
     fd: int
     pidfd: int | None
+
+
+class Spawner(Protocol):
+    """Who starts shells and collects their exit: this process, or the PTY host (host.py)."""
+
+    def spawn(
+        self,
+        session_id: str,
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        cols: int,
+        rows: int,
+        meta: Mapping[str, Any],
+    ) -> Child:
+        """Start ``argv`` on a new PTY (raises ``SpawnError``)."""
+
+    def reap(self, session_id: str, pid: int) -> int | None:
+        """The exit code once the shell exited, else None (never waits)."""
+
+    def wait(self, session_id: str, pid: int) -> int:
+        """Wait for the shell to exit; its exit code (blocking: call it off the loop)."""
+
+
+class LocalSpawner:
+    """Shells as children of this process."""
+
+    def spawn(
+        self,
+        session_id: str,
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        cols: int,
+        rows: int,
+        meta: Mapping[str, Any],
+    ) -> Child:
+        """``spawn`` below."""
+        return spawn(argv, cwd=cwd, env=env, cols=cols, rows=rows)
+
+    def reap(self, session_id: str, pid: int) -> int | None:
+        """``reap`` below."""
+        return reap(pid)
+
+    def wait(self, session_id: str, pid: int) -> int:
+        """``wait`` below."""
+        return wait(pid)
+
+
+LOCAL = LocalSpawner()
 
 
 def _reset_child_signals() -> None:  # runs in the forked child, before exec
@@ -98,6 +151,12 @@ def spawn(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], cols: int, r
     with contextlib.suppress(OSError, AttributeError):
         pidfd = os.pidfd_open(process.pid)
     return Child(pid=process.pid, fd=fd, pidfd=pidfd)
+
+
+def get_size(fd: int) -> tuple[int, int]:
+    """The PTY's window size as (cols, rows)."""
+    rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    return cols, rows
 
 
 def set_size(fd: int, cols: int, rows: int) -> None:

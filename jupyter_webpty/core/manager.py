@@ -18,9 +18,10 @@ from . import _spawn
 from .budget import RetentionBudget
 from .culling import Culler
 from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
+from .hostclient import Adopted, HostClient, child_of
 from .integration import integrate
 from .marks import MAX_COMMANDS, CommandRecord
-from .revive import SavedSession, SessionStore, restored_line
+from .revive import CRASH_SHIFT, SavedSession, SessionStore, restored_line
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,23 @@ class SessionManager:
         shell_dir: str | None = None,
         max_commands: int = MAX_COMMANDS,
         store: SessionStore | None = None,
+        host: HostClient | None = None,
     ) -> None:
         self.argv = list(argv)
         #: Saves sessions for a later server to revive (None: revival is off).
         self.store = store
+        #: The PTY host that keeps shells through server restarts (None: shells are ours).
+        self.host = host
+        self._adopted: list[Adopted] = []
+        self._exited_away: set[str] = set()  # ids of shells that ended while no server ran
+        if host is not None:
+            host.tail_cap = (limits or Limits()).scrollback_bytes
+            try:
+                self._adopted = host.adopt()
+            except OSError as exc:
+                log.error("the PTY host refused this server (%s); shells will not persist", exc)
+                host.close()
+                self.host = None
         self._stopping = False
         self._sessions: dict[str, PtySession] = {}
         self.root_dir = str(Path(root_dir).resolve())
@@ -151,7 +165,15 @@ class SessionManager:
         cols: int,
         rows: int,
         saved: SavedSession | None = None,
+        adopted: tuple[Adopted, int, bytes] | None = None,
     ) -> PtySession:
+        if saved is not None:
+            restored: tuple[int, bytes] | None = (saved.base, saved.data)
+        elif adopted is not None:
+            restored = adopted[1:]
+        else:
+            restored = None
+        host = self.host if self.host is not None and not self.host.lost else None
         session = PtySession(
             self._spawn_argv,
             owner=owner,
@@ -164,8 +186,10 @@ class SessionManager:
             kill_on_exit=self.kill_on_exit,
             integrated=self.integrated,
             max_commands=self.max_commands,
-            session_id=saved.session_id if saved else None,
-            restored=(saved.base, saved.data) if saved else None,
+            session_id=saved.session_id if saved else adopted[0].id if adopted else None,
+            restored=restored,
+            spawner=host,
+            adopted=child_of(adopted[0]) if adopted else None,
         )
         session.on_command(lambda record, finished: self._command(session, record, finished))
         session.on_exit(self._forget)
@@ -173,10 +197,18 @@ class SessionManager:
         session.on_retained(self._budget.change)
         if saved is not None:
             session.created_at = saved.created_at
+        if restored is not None:
             self._budget.change(session.retained_bytes)
+        if adopted is not None:
+            session.created_at = float(adopted[0].meta.get("created_at", session.created_at))
         if self.store is not None:
-            self.store.track(session, revived=saved is not None)
-        if saved is not None:
+            if adopted is not None:  # the log on disk ends where the tail starts, if they meet
+                kept = session.end - len(adopted[0].tail)
+                self.store.track(session, log_end=kept)
+                self.store.extend(session.id, adopted[0].tail, session.end)
+            else:
+                self.store.track(session, revived=saved is not None)
+        if saved is not None and adopted is None:
             session.note(restored_line(saved, cwd))
         try:
             session.start()
@@ -195,11 +227,15 @@ class SessionManager:
         working directory (or the nearest one that still exists inside the root directory),
         after a line saying it was restored. Limits are not applied: these sessions existed.
         """
-        if self.store is None:
-            return []
-        revived = []
-        for saved in self.store.load():
-            if saved.session_id in self._sessions:
+        saved_sessions = self.store.load() if self.store is not None else []
+        revived = self._adopt({saved.session_id: saved for saved in saved_sessions})
+        kept = {session.id for session in revived}
+        for saved in saved_sessions:
+            if saved.session_id in self._sessions or saved.session_id in kept:
+                continue
+            if saved.session_id in self._exited_away:  # exited while no server ran: done
+                if self.store is not None:
+                    self.store.remove(saved.session_id)
                 continue
             try:
                 session = self._start(
@@ -214,6 +250,51 @@ class SessionManager:
         for owner in {s.owner for s in revived}:
             self._changed(owner)
         return revived
+
+    def _adopt(self, saved: dict[str, SavedSession]) -> list[PtySession]:
+        """Take over the shells the PTY host kept, with what they printed meanwhile.
+
+        Offsets go on where the last server left them after a clean stop (the store, or the
+        host's record of the last offset, says where); after a crash they shift as revived ones
+        do (``CRASH_SHIFT``). If the host dropped output (more than the scrollback came while no
+        server ran), the stream restarts at the kept tail: old offsets get a screen restore.
+        """
+        adopted, self._adopted = self._adopted, []
+        sessions = []
+        for shell in adopted:
+            kept = saved.get(shell.id)
+            if shell.exit_code is not None or shell.fd is None:
+                log.info("terminal %s ended while no server ran (code %s)", shell.id,
+                         shell.exit_code)  # fmt: skip
+                self._exited_away.add(shell.id)
+                if self.host is not None:
+                    self.host.forget(shell.id)
+                continue
+            if kept is not None:
+                end, data = kept.base + len(kept.data), kept.data
+            else:
+                end, data = (shell.end if shell.end is not None else CRASH_SHIFT), b""
+            if shell.away > len(shell.tail):
+                end, data = end + shell.away - len(shell.tail), b""
+            base = end - len(data)
+            meta = shell.meta
+            owner = kept.owner if kept else str(meta.get("owner", ""))
+            name = kept.name if kept else str(meta.get("name", shell.id))
+            cols, rows = _spawn.get_size(shell.fd)
+            try:
+                session = self._start(
+                    owner, name, self.root_dir, cols, rows, None, (shell, base, data + shell.tail)
+                )
+            except Exception:
+                log.exception("could not adopt terminal %s", shell.id)
+                continue
+            if shell.end is None:
+                # After a crash the store may miss what the dead server read last: have
+                # full-screen programs draw their screen again (a size jiggle, as tmux does).
+                session.repaint()
+            log.info("terminal %s (%r) adopted from the PTY host for %s", session.id, name, owner)
+            sessions.append(session)
+        return sessions
 
     def _revival_cwd(self, cwd: str | None) -> str:
         """The saved directory if still valid, else its nearest valid parent, else the root."""
@@ -253,6 +334,8 @@ class SessionManager:
         session.name = name
         if self.store is not None:
             self.store.changed(session)
+        if self.host is not None and session.spawner is self.host:
+            self.host.update(session.id, {"name": name})
         self._changed(owner)
         return session
 
@@ -260,11 +343,23 @@ class SessionManager:
         """Terminate ``owner``'s session and everything started from it; return the exit code."""
         return await self.get(owner, session_id).terminate()
 
+    def _persisting(self) -> list[PtySession]:
+        """Live sessions the PTY host keeps through a server restart."""
+        host = self.host
+        if host is None or host.lost:
+            return []
+        return [s for s in self._sessions.values() if s.is_alive and s.spawner is host]
+
     async def close_all(self) -> None:
-        """Terminate every session (server shutdown); they stay saved for revival."""
+        """Server shutdown: let the PTY host keep its shells, terminate every other one.
+
+        Either way each session stays saved for revival (or, kept by the host, for adoption).
+        """
         self._stopping = True
         self.stop_culling()
-        sessions = [s for s in self._sessions.values() if s.is_alive]
+        kept = self._persisting()
+        ends = {session.id: await session.release() for session in kept}
+        sessions = [s for s in self._sessions.values() if s.is_alive and s not in kept]
         results = await asyncio.gather(*(s.terminate() for s in sessions), return_exceptions=True)
         for session, result in zip(sessions, results, strict=True):
             if isinstance(result, BaseException):
@@ -272,6 +367,11 @@ class SessionManager:
         # After the shells ended: what they printed last was sent to pages, so it is saved too
         # (a page's offset then never points past the saved end).
         self._stop_saving()
+        self._detach_host(ends)
+
+    def _detach_host(self, ends: Mapping[str, int]) -> None:
+        if self.host is not None:
+            self.host.detach(ends)  # after the store: the host reads on from these offsets
 
     def close_all_blocking(self) -> int:
         """End every live session without an event loop (interpreter exit); return how many.
@@ -280,8 +380,14 @@ class SessionManager:
         KeyboardInterrupt and never runs ``stop_extension``; an ``atexit`` hook calls this. All
         sessions go through one ladder together, as ``close_all`` does.
         """
+        kept = self._persisting()
         self._stop_saving()
-        shells = [s.pid for s in self._sessions.values() if s.is_alive and s.pid is not None]
+        # No loop to quiesce readers on: stop at the offsets reached (the store saved that far).
+        self._detach_host({session.id: session.end for session in kept})
+        shells = [
+            s.pid for s in self._sessions.values() if s.is_alive and s.pid is not None
+            and s not in kept
+        ]  # fmt: skip
         _spawn.end_sessions_blocking(shells, self.limits.kill_grace)
         for pid in shells:
             _spawn.wait(pid)
@@ -304,6 +410,8 @@ class SessionManager:
             self._budget.forget(session)
         if self.store is not None and not self._stopping:
             self.store.forget(session.id)  # closed, culled or exited by itself: never revived
+        if self.host is not None and session.spawner is self.host:
+            self.host.forget(session.id)
         log.info("terminal %s ended with code %s", session.id, session.exit_code)
         for listener in self._listeners:
             try:

@@ -145,7 +145,7 @@ class SessionStore:
         if not _VALID_ID.match(session_id) or meta["session_id"] != session_id:
             msg = "the file name and the id differ"
             raise ValueError(msg)
-        base, logged = 0, b""
+        base, logged = shift, b""  # no log yet (a crash before the first write): shifted too
         with contextlib.suppress(FileNotFoundError):
             header, _, logged = self._path(session_id, ".log").read_bytes().partition(b"\n")
             if not header.startswith(_HEADER):
@@ -171,12 +171,20 @@ class SessionStore:
         )
 
     # -- tracking ------------------------------------------------------------------------------
-    def track(self, session: PtySession, *, revived: bool = False) -> None:
-        """Save ``session`` from now on: metadata now, output as it comes (loop thread)."""
+    def track(
+        self, session: PtySession, *, revived: bool = False, log_end: int | None = None
+    ) -> None:
+        """Save ``session`` from now on: metadata now, output as it comes (loop thread).
+
+        ``revived``: its log on disk goes on where the revived output starts; ``log_end``: the
+        log on disk ends at that offset (an adopted shell's, before what it printed meanwhile).
+        """
         if self._stopped:
             return
         self._sessions[session.id] = session
-        if revived:  # its log on disk goes on where the revived output starts
+        if log_end is not None:
+            self._log_end[session.id] = log_end
+        elif revived:
             self._log_end[session.id] = session.end
         self._save_meta(session)
         session.on_record(lambda data, end: self._append(session.id, data, end))
@@ -198,6 +206,16 @@ class SessionStore:
         self._saved_meta.pop(session_id, None)
         if not self._stopped:
             self._writer.submit(self._remove_files, session_id)
+
+    def extend(self, session_id: str, data: bytes, end: int) -> None:
+        """Save ``data``, which ends at offset ``end``, as if the session had just read it."""
+        if data:
+            self._append(session_id, data, end)
+
+    def remove(self, session_id: str) -> None:
+        """Remove a saved session that will not come back (it ended while no server ran)."""
+        self.forget(session_id)
+        self._remove_files(session_id)
 
     def discard_all(self) -> None:
         """Remove every file saved here (revival is off, or the user asked)."""

@@ -80,6 +80,8 @@ class PtySession:
         max_commands: int = MAX_COMMANDS,
         session_id: str | None = None,
         restored: tuple[int, bytes] | None = None,
+        spawner: _spawn.Spawner | None = None,
+        adopted: _spawn.Child | None = None,
     ) -> None:
         # 128 bits: unguessable. A revived session keeps its id (core/revive.py).
         self.id = session_id or secrets.token_urlsafe(16)
@@ -108,8 +110,12 @@ class PtySession:
             high_water=self._limits.high_water,
             low_water=self._limits.low_water,
             resize=self._set_size,
-            repaint=self._repaint,
+            repaint=self.repaint,
         )
+        #: Starts the shell and collects its exit: this process, or the PTY host (host.py).
+        self._spawner = spawner or _spawn.LOCAL
+        # A shell a PTY host kept through a server restart (start() then spawns nothing).
+        self._adopted = adopted
         # Made by start(), with the child's fd.
         self._child: _spawn.Child | None = None
         self._reader: Reader | None = None
@@ -126,8 +132,14 @@ class PtySession:
     def start(self) -> None:
         """Spawn the child and start reading its output (raises ``SpawnError``)."""
         loop = self._loop = asyncio.get_running_loop()
-        env = _spawn.child_env(self._env, self.cols, self.rows)
-        child = _spawn.spawn(self.argv, cwd=self._cwd, env=env, cols=self.cols, rows=self.rows)
+        child = self._adopted
+        if child is None:
+            env = _spawn.child_env(self._env, self.cols, self.rows)
+            child = self._spawner.spawn(
+                self.id, self.argv, cwd=self._cwd, env=env, cols=self.cols, rows=self.rows,
+                meta={"owner": self.owner, "name": self.name, "created_at": self.created_at},
+            )  # fmt: skip
+        self._adopted = None
         self._child = child
         limit = message_limit(self._limits.high_water)
         self._reader = Reader(child.fd, loop, self._on_read, limit=limit, label=self.id)
@@ -199,6 +211,11 @@ class PtySession:
         return command, cwd
 
     # -- output (output.py) ------------------------------------------------------------------
+    @property
+    def spawner(self) -> _spawn.Spawner:
+        """Who started the shell and collects its exit (this process, or the PTY host)."""
+        return self._spawner
+
     @property
     def end(self) -> int:
         """Stream offset after the last byte of output read so far."""
@@ -298,7 +315,7 @@ class PtySession:
         if self._on_size is not None:
             self._on_size()
 
-    def _repaint(self) -> None:
+    def repaint(self) -> None:
         """Make a full-screen program redraw: two size changes, two SIGWINCH."""
         if self._child is None:
             return
@@ -360,10 +377,10 @@ class PtySession:
         if self._kill_on_exit:
             # Before reaping, while the shell's pid still names its session: no pid reuse.
             await self._signal_ladder(spare=child.pid)
-        code = _spawn.reap(child.pid)
+        code = self._spawner.reap(self.id, child.pid)
         while code is None:  # only without pidfd: the shell closed the tty but lives on
             await asyncio.sleep(0.05)
-            code = _spawn.reap(child.pid)
+            code = self._spawner.reap(self.id, child.pid)
         await self._close(code)
 
     async def _close(self, code: int) -> None:
@@ -417,11 +434,35 @@ class PtySession:
         child = self._child
         assert child is not None  # noqa: S101 - only scheduled after start()
         await self._signal_ladder(spare=None)
-        code = _spawn.reap(child.pid)
+        code = self._spawner.reap(self.id, child.pid)
         if code is None:  # cannot happen after SIGKILL; guard against a stuck D-state child
             _spawn.signal_members([child.pid], signal.SIGKILL)
-            code = await asyncio.to_thread(_spawn.wait, child.pid)
+            code = await asyncio.to_thread(self._spawner.wait, self.id, child.pid)
         await self._close(code)
+
+    async def release(self) -> int:
+        """Let go of a shell the PTY host keeps (server shutdown): stop reading, close our fds.
+
+        The shell runs on; what it prints from here stays in the PTY for the host to read.
+        Returns the stream offset reached, where the next server's stream goes on.
+        """
+        child = self._child
+        if child is None or self.state is SessionState.EXITED or self._finishing is not None:
+            return self.end
+        if self._reader is not None:
+            await self._reader.quiesce()
+            self._reader.close()
+        if self._input is not None:
+            self._input.close()
+        if child.pidfd is not None and self._loop is not None:
+            self._loop.remove_reader(child.pidfd)
+        for fd in (child.fd, child.pidfd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._child = None
+        self._viewers.clear()
+        return self.end
 
     async def _signal_ladder(self, *, spare: int | None) -> None:
         child = self._child

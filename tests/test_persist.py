@@ -1,0 +1,252 @@
+"""Shells that outlive the server (``persist_sessions``): a real server stopped with SIGTERM or
+killed with SIGKILL and started again on the same runtime directory adopts the PTY host's shells
+with their jobs, variables, screen and offsets; a killed host means revival; persistence off
+means nothing survives.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from jupyter_webpty.core.hostclient import HostClient, find_hosts, stop_host
+
+from .conftest import PROMPT, Client, wait_until
+from .test_revive import RESTORED, listed, real_server, stop
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def hosts(runtime: Path) -> list[int]:
+    """Pids of the live PTY hosts whose files are in ``runtime``."""
+    return [info.pid for info in find_hosts(str(runtime)) if psutil.pid_exists(info.pid)]
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Path]:
+    """The runtime dir the servers share; every host started in it is stopped at the end."""
+    yield tmp_path
+    for info in find_hosts(str(tmp_path)):
+        stop_host(info.directory)
+
+
+async def start_job(client: Client, session: str) -> int:
+    """Start ``sleep 1000 &`` in the session; its pid (the echoed command line shows EN""D)."""
+    await client.send(session, 'sleep 1000 & echo JOB$!EN""D\n')
+    text = await client.read_until(session, "END\r\n")
+    found = re.search(r"JOB(\d+)END", text)
+    assert found, text
+    return int(found.group(1))
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+async def test_shells_jobs_and_screens_survive_a_server_restart(
+    runtime: Path, how: signal.Signals
+) -> None:
+    (runtime / "notes.txt").write_text("first line of the file\n")
+    real, _ = real_server(runtime, persist_sessions=True)
+    await real.start()
+    try:
+        client = await real.client()
+        shell = await client.create(cols=90, rows=24, name="work")
+        editor = await client.create(cols=80, rows=24, name="editor")
+        await client.send(shell, "export KEPT=value-$((6*7))\n")
+        job = await start_job(client, shell)
+        await client.send(editor, "vim -u NONE -i NONE notes.txt\n")
+        await client.read_until(editor, "first line of the file")
+        await client.send(editor, "oadded in vim\x1b")
+        await client.read_until(editor, "added in vim")
+        offset = client.terminal(shell).offset
+        [host_pid] = hosts(runtime)
+
+        await stop(real, how)
+        # The shells, the job and vim are still there, children of the host.
+        assert alive(job), "the background job ended with the server"
+        assert alive(host_pid)
+        assert any(p.name() == "vim" for p in psutil.Process(host_pid).children(recursive=True))
+        await real.start()
+
+        again = await real.client()
+        sessions = {s["name"]: s for s in await listed(again)}
+        assert set(sessions) == {"work", "editor"}
+        assert sessions["work"]["session_id"] == shell
+        assert sessions["editor"]["session_id"] == editor
+        assert (sessions["work"]["cols"], sessions["work"]["rows"]) == (90, 24)
+        # A tab open through a clean restart resumes from its offset, losing nothing.
+        tab = await real.client()
+        reply = await tab.reconnect(session_id=shell, offset=offset)
+        assert reply["success"], reply
+        assert reply["truncated"] == (how == signal.SIGKILL), reply
+        await tab.send(shell, "echo kept=$KEPT; jobs -l\n")
+        text = await tab.read_until(shell, f"{job}")
+        assert "kept=value-42" in text
+        assert RESTORED not in text
+        # vim's screen comes back for a new viewer, and vim still takes keys. (After a crash,
+        # what the dead server read in its last moments may be missing from the store; the
+        # adopted session asks the programs to repaint, as tmux does on attach.)
+        viewer = await real.client()
+        reply = await viewer.reconnect(session_id=editor)
+        assert reply["success"], reply
+        await viewer.read_until(editor, "added in vim")
+        await viewer.send(editor, ":wq\r")
+        notes = runtime / "notes.txt"
+        await wait_until(lambda: "vim" in notes.read_text(), what="vim wrote the file")
+        assert notes.read_text() == "first line of the file\nadded in vim\n"
+        # Closing a kept session ends the shell and its job for good.
+        assert (await again.call("terminal:close", {"session_id": shell}))["success"]
+        await wait_until(lambda: not alive(job), what="the job ended on close")
+    finally:
+        await real.close_clients()
+        real.kill()
+
+
+async def test_output_printed_while_no_server_runs_is_kept(runtime: Path) -> None:
+    """A job printing while the server is down does not block, and nothing is lost."""
+    real, _ = real_server(runtime, persist_sessions=True)
+    await real.start()
+    try:
+        client = await real.client()
+        shell = await client.create(name="printer")
+        await client.send(shell, 'sleep 1; seq 1 20000; echo seq-do""ne\n')
+        await client.read_until(shell, 'seq-do""ne\r\n')  # the shell has the command line
+        offset = client.terminal(shell).offset
+        await stop(real, signal.SIGTERM)
+        # 20000 lines are ~110 KB, far more than a PTY holds (~17 KB): the host reads them.
+        await real.start()
+        tab = await real.client()
+        reply = await tab.reconnect(session_id=shell, offset=offset)
+        assert reply["success"], reply
+        assert not reply["truncated"], reply
+        text = await tab.read_until(shell, "seq-done\r\n")
+        numbers = [line for line in text.split("\r\n") if line.isdigit()]
+        assert numbers == [str(n) for n in range(1, 20001)]
+    finally:
+        await real.close_clients()
+        real.kill()
+
+
+async def test_a_killed_host_means_revival(runtime: Path) -> None:
+    (runtime / "sub").mkdir()
+    real, _ = real_server(runtime, persist_sessions=True)
+    await real.start()
+    try:
+        client = await real.client()
+        shell = await client.create(name="fragile", cwd="sub")
+        await client.send(shell, "echo before-$((6*7))\n")
+        await client.read_until(shell, "before-42\r\n")
+        [host_pid] = hosts(runtime)
+        await stop(real, signal.SIGTERM)
+        os.kill(host_pid, signal.SIGKILL)
+        await wait_until(lambda: not alive(host_pid), what="the host gone")
+        await real.start()
+        again = await real.client()
+        [session] = await listed(again)
+        assert (session["session_id"], session["name"]) == (shell, "fragile")
+        assert session["cwd"] == str(runtime / "sub")
+        await again.reconnect(session_id=shell)
+        text = await again.read_until(shell, RESTORED)
+        assert "before-42" in text
+        await again.read_until(shell, PROMPT)
+    finally:
+        await real.close_clients()
+        real.kill()
+
+
+async def test_with_persistence_off_nothing_survives(runtime: Path) -> None:
+    real, _ = real_server(runtime, revive_sessions=False)
+    await real.start()
+    try:
+        client = await real.client()
+        shell = await client.create()
+        job = await start_job(client, shell)
+        await stop(real, signal.SIGTERM)
+        assert not alive(job)
+        assert hosts(runtime) == []
+    finally:
+        await real.close_clients()
+        real.kill()
+
+
+async def test_list_and_stop_hosts_from_the_command_line(runtime: Path) -> None:
+    real, _ = real_server(runtime, persist_sessions=True)
+    await real.start()
+    try:
+        client = await real.client()
+        shell = await client.create(name="listed")
+        job = await start_job(client, shell)
+        await stop(real, signal.SIGTERM)
+        env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}
+        cli = [sys.executable, "-m", "jupyter_webpty.cli"]
+        listing = subprocess.run([*cli, "list-hosts"], env=env, capture_output=True, text=True,
+                                 check=True, timeout=30).stdout  # fmt: skip
+        assert str(runtime) in listing
+        assert "listed" in listing
+        [host_pid] = hosts(runtime)
+        subprocess.run([*cli, "stop-host", "--all"], env=env, check=True, timeout=60)
+        await wait_until(lambda: not alive(host_pid) and not alive(job), what="all ended")
+        assert find_hosts(str(runtime)) == []
+    finally:
+        await real.close_clients()
+        real.kill()
+
+
+def test_another_unix_user_can_neither_connect_nor_read_the_secret(runtime: Path) -> None:
+    if os.getuid() != 0:
+        pytest.fail("this test creates a second Unix user and needs root (CI runs as root)")
+    user = "webpty-other"
+    if subprocess.run(["id", user], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", user], check=True)
+    # A folder the other user may pass through (pytest's own are 0700), the host's inside.
+    base = Path(tempfile.mkdtemp(prefix="webpty-host-test-"))
+    base.chmod(0o711)
+    (base / "root").mkdir()
+    directory = base / "host"
+    client = HostClient.start(directory, str(base / "root"), idle_timeout=60)
+    probe = (
+        "import socket\n"
+        f"d = {str(directory)!r}\n"
+        "try:\n"
+        "    open(d + '/host.json').read(); print('read')\n"
+        "except PermissionError: print('no-read')\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n"
+        "try:\n"
+        "    s.connect(d + '/host.sock')\n"
+        '    s.send(b\'{"op":"hello","secret":"guess"}\\0\')\n'
+        "    print('answered' if s.recv(100) else 'hung-up')\n"
+        "except PermissionError: print('no-connect')\n"
+        "except ConnectionError: print('hung-up')\n"
+    )
+
+    def as_other_user() -> list[str]:
+        done = subprocess.run(["runuser", "-u", user, "--", "/usr/bin/python3", "-c", probe],
+                              capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+        return done.stdout.split() or [done.stderr]
+
+    try:
+        assert as_other_user() == ["no-read", "no-connect"]
+        # Modes loosened by hand: the host still checks who connects (SO_PEERCRED).
+        directory.chmod(0o711)
+        (directory / "host.sock").chmod(0o666)
+        assert as_other_user() == ["no-read", "hung-up"]
+        assert client.call({"op": "list"})["ok"]  # and still serves its own user
+    finally:
+        client.close()
+        stop_host(directory)
+        shutil.rmtree(base)
