@@ -56,7 +56,12 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+@pytest.mark.parametrize(
+    "how",
+    [signal.SIGTERM, signal.SIGINT, signal.SIGKILL],
+    # SIGINT without a tty: jupyter-server skips stop_extension; our atexit hook detaches.
+    ids=["stopped", "interrupted", "killed"],
+)
 async def test_shells_jobs_and_screens_survive_a_server_restart(
     runtime: Path, how: signal.Signals
 ) -> None:
@@ -94,6 +99,8 @@ async def test_shells_jobs_and_screens_survive_a_server_restart(
         reply = await tab.reconnect(session_id=shell, offset=offset)
         assert reply["success"], reply
         assert reply["truncated"] == (how == signal.SIGKILL), reply
+        if how != signal.SIGKILL:
+            assert reply["offset"] == offset, reply
         await tab.send(shell, "echo kept=$KEPT; jobs -l\n")
         text = await tab.read_until(shell, f"{job}")
         assert "kept=value-42" in text
@@ -250,3 +257,20 @@ def test_another_unix_user_can_neither_connect_nor_read_the_secret(runtime: Path
         client.close()
         stop_host(directory)
         shutil.rmtree(base)
+
+
+async def test_the_host_ends_its_shells_after_the_idle_timeout(runtime: Path) -> None:
+    real, _ = real_server(runtime, persist_sessions=True, host_idle_timeout=1.0)
+    await real.start()
+    try:
+        client = await real.client()
+        shell = await client.create()
+        job = await start_job(client, shell)
+        [host_pid] = hosts(runtime)
+        await stop(real, signal.SIGTERM)
+        assert alive(job)  # kept while no server runs, for host_idle_timeout seconds
+        await wait_until(lambda: not alive(host_pid) and not alive(job), 30, what="timed out")
+        assert find_hosts(str(runtime)) == []
+    finally:
+        await real.close_clients()
+        real.kill()

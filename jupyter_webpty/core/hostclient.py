@@ -211,6 +211,14 @@ class HostClient:
                 return code
             time.sleep(0.02)
 
+    def is_alive(self) -> bool:
+        """Whether the host still answers (it may have been killed since the last request)."""
+        try:
+            self.call({"op": "list"})
+        except HostError:
+            return False
+        return True
+
     def forget(self, session_id: str) -> None:
         """The server is done with the session: the host closes its master and lets it go."""
         with contextlib.suppress(HostError):

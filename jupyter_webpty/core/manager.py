@@ -346,7 +346,7 @@ class SessionManager:
     def _persisting(self) -> list[PtySession]:
         """Live sessions the PTY host keeps through a server restart."""
         host = self.host
-        if host is None or host.lost:
+        if host is None or not host.is_alive():
             return []
         return [s for s in self._sessions.values() if s.is_alive and s.spawner is host]
 

@@ -10,10 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jupyter_core.paths import jupyter_runtime_dir
 
-from .conftest import ARTIFACTS, Lab, screen_text, start_lab, type_into, wait_for
+from jupyter_webpty.core.hostclient import stop_host
+from jupyter_webpty.core.hostwire import host_dir
+
+from .conftest import (
+    ARTIFACTS,
+    Lab,
+    screen_text,
+    start_lab,
+    type_into,
+    wait_for,
+    wait_for_lab_restored,
+)
 from .test_lab_panel import PANEL, open_panel
 from .test_notebook import OUTPUT, kernel_idle, make_notebook, run_first_cell
+from .test_terminal_manager import TERMINAL, terminal_text
 
 BANNER = f"{PANEL} .jp-WebPty-status"
 
@@ -192,4 +205,49 @@ def test_a_view_open_through_a_restart_shows_the_revived_shell(
     assert "[?" not in screen  # no escape sequence cut in two
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"restart-{how.name}-revived.png"))
+    lab.api(f"webpty/api/sessions/{new['session_id']}", method="DELETE")
+
+
+@pytest.fixture
+def persisting_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A lab with ``persist_sessions`` on; its PTY host is stopped at the end."""
+    server = start_lab(tmp_path_factory, config_lines="c.WebPtyApp.persist_sessions = True\n")
+    yield server
+    server.stop()
+    stop_host(host_dir(jupyter_runtime_dir(), str(server.root.resolve())))
+
+
+def test_a_jupyterlab_terminal_tab_keeps_its_shell_through_a_restart(
+    page: Any, persisting_lab: Lab
+) -> None:
+    lab = persisting_lab
+    page.goto(lab.page_url("lab?reset"))
+    wait_for_lab_restored(page)
+    page.locator('.jp-LauncherCard[title="Start a new terminal session"]').first.click()
+    wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt in the Launcher's terminal")
+    type_into(page, TERMINAL, "export KEPT=v-$((6*7)); sleep 1000 &\n")
+    type_into(page, TERMINAL, "for i in $(seq 1 30); do echo tick-$i; sleep 0.1; done\n")
+    wait_for(lambda: "tick-3" in terminal_text(page), what="the loop printing")
+    [old] = lab.api("webpty/api/sessions")
+
+    lab.stop(signal.SIGTERM)  # while the loop prints: the host reads on
+    lab.start()
+
+    # The same tab reconnects to the same shell: the loop's lines all there, once, in order,
+    # no restored line, and the variable and the job still there.
+    wait_for(lambda: "tick-30" in terminal_text(page), 60, "the loop's end")
+    [new] = lab.api("webpty/api/sessions")
+    assert (new["session_id"], new["name"]) == (old["session_id"], old["name"])
+    printed = [line.strip() for line in terminal_text(page).splitlines()]
+    assert [line for line in printed if line.startswith("tick-")] == [
+        f"tick-{i}" for i in range(1, 31)
+    ]
+    assert "restored after restart" not in terminal_text(page)
+    close_dialogs(page)
+    page.locator(TERMINAL).first.click()
+    type_into(page, TERMINAL, "echo kept=$KEPT; jobs\n")
+    wait_for(lambda: "kept=v-42" in terminal_text(page), what="the variable")
+    wait_for(lambda: "sleep 1000" in terminal_text(page), what="the job")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "restart-persisted.png"))
     lab.api(f"webpty/api/sessions/{new['session_id']}", method="DELETE")
