@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from jupyter_webpty.core.hostclient import find_hosts, stop_host
+
 from . import ttyd, workloads
 from .server import JupyterServer, descendants
 from .targets import BuiltinTarget, RawTarget, Target, WebptyTarget
@@ -39,6 +41,7 @@ class Harness:
         *,
         with_ttyd: bool = False,
         fast_path_ab: bool = False,
+        host_ab: bool = False,
     ) -> None:
         self.with_ttyd = with_ttyd
         #: Peers asked for but not run, and why (a missing ttyd build).
@@ -52,6 +55,9 @@ class Harness:
         if fast_path_ab:  # a third, identical server with WebPtyApp.fast_path off
             off = [*webpty_options, "--WebPtyApp.fast_path=False"]
             self.servers.append(JupyterServer(self.workdir, SHELL, self.env, "webpty-plain", off))
+        elif host_ab:  # a third, identical server whose shells live in a PTY host
+            hosted = [*webpty_options, "--WebPtyApp.persist_sessions=True"]
+            self.servers.append(JupyterServer(self.workdir, SHELL, self.env, "webpty-host", hosted))
         self.targets: list[Target] = []
         self.ttyd: ttyd.TtydTarget | None = None
 
@@ -95,6 +101,9 @@ class Harness:
         leftovers: list[int] = []
         for server in self.servers:
             leftovers += await server.stop()
+            # A PTY host (--host-ab) outlives its server on purpose: end it and its shells.
+            for info in find_hosts(str(self.workdir / f"runtime-{server.label}")):
+                stop_host(info.directory)
         if self.ttyd is not None:
             leftovers += await self.ttyd.stop()
         for pid in descendants(os.getpid()):  # raw PTY shells, helpers: none may remain

@@ -181,9 +181,17 @@ def ab_table(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def ab_markdown(lines: list[dict[str, Any]]) -> str:
+#: Column titles of the A/B table, by ``meta["ab"]``: A (webpty as configured), B, B over A.
+AB_TITLES = {
+    "fast_path": ("fast path on", "fast path off", "off / on"),
+    "host": ("shells in the server", "shells in a PTY host", "host / server"),
+}
+
+
+def ab_markdown(lines: list[dict[str, Any]], kind: str = "fast_path") -> str:
     """The A/B table in GitHub markdown."""
-    text = ["| figure | fast path on | fast path off | off / on |", "|---|---:|---:|---:|"]
+    a, b, ratio = AB_TITLES.get(kind, AB_TITLES["fast_path"])
+    text = [f"| figure | {a} | {b} | {ratio} |", "|---|---:|---:|---:|"]
     for line in lines:
         unit = f" ({line['unit']})" if line["unit"] else ""
         cells = [line["metric"] + unit, _fmt(line["on"]), _fmt(line["off"])]
@@ -328,12 +336,16 @@ def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool
             f"\nKeystroke to paint in Chromium (`--browser`; {versions}):\n\n"
             f"{browser_markdown(results['browser'])}\n"
         )
+    kind = meta.get("ab") or "fast_path"
     if ab:
-        ab_text = "jupyter-webpty with `WebPtyApp.fast_path` on and off (`--fast-path-ab`):"
-        md += f"\n{ab_text}\n\n{ab_markdown(ab)}\n"
+        ab_text = {
+            "fast_path": "jupyter-webpty with `WebPtyApp.fast_path` on and off (`--fast-path-ab`):",
+            "host": "jupyter-webpty without and with the PTY host (`persist_sessions`, `--host-ab`):",
+        }.get(kind, "")
+        md += f"\n{ab_text}\n\n{ab_markdown(ab, kind)}\n"
     (out / "latest.md").write_text(md)
     if png:
         chart(results, out / "latest.png")
     if ab:
-        return plain(lines) + "\n\nA/B, fast path on vs off:\n" + ab_markdown(ab)
+        return plain(lines) + f"\n\nA/B ({kind}):\n" + ab_markdown(ab, kind)
     return plain(lines)

@@ -65,6 +65,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="also measure webpty with WebPtyApp.fast_path=False (a third server): the A/B table",
     )
     parser.add_argument(
+        "--host-ab",
+        action="store_true",
+        help="instead, measure webpty with WebPtyApp.persist_sessions=True (the PTY host) as B",
+    )
+    parser.add_argument(
         "--webpty-option",
         action="append",
         default=[],
@@ -113,6 +118,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         args.webpty_option,
         with_ttyd=not args.no_ttyd,
         fast_path_ab=args.fast_path_ab,
+        host_ab=args.host_ab and not args.fast_path_ab,
     )
     load_before = os.getloadavg()
     results: dict[str, Any] = {}
@@ -161,6 +167,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
         "webpty_options": args.webpty_option,
+        "ab": "fast_path" if args.fast_path_ab else "host" if args.host_ab else None,
         "ttyd": _ttyd_version() if harness.ttyd is not None else harness.skipped.get("ttyd"),
     }
     return results
