@@ -6,6 +6,8 @@ means nothing survives.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import shutil
@@ -15,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -274,3 +277,62 @@ async def test_the_host_ends_its_shells_after_the_idle_timeout(runtime: Path) ->
     finally:
         await real.close_clients()
         real.kill()
+
+
+async def test_the_command_log_goes_on_through_a_restart(runtime: Path) -> None:
+    """Shell integration: an adopted shell keeps its command log, and a command running
+    through the restart finishes in it, audited once."""
+    home = runtime / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text("PS1='webpty$ '\n")
+    audit = runtime / "audit.jsonl"
+    real, _ = real_server(
+        runtime, persist_sessions=True, shell_command=[shutil.which("bash") or "/bin/bash", "-i"],
+        extra_env={"PS1": PROMPT, "HISTFILE": "/dev/null", "HOME": str(home)},
+        audit_log=str(audit),
+    )  # fmt: skip
+    await real.start()
+    try:
+        client = await real.client()
+        shell = await client.create(name="marked")
+        await client.send(shell, "(exit 3)\n")
+        await wait_until(
+            lambda: audit.exists() and '"exit_code": 3' in audit.read_text(), what="audited"
+        )
+        await client.send(shell, "sleep 8\n")
+
+        async def running() -> Any:
+            [session] = await listed(client)
+            return session["running_command"]
+
+        await wait_until_async(running, what="sleep running")
+        await stop(real, signal.SIGTERM)
+        await real.start()
+        again = await real.client()
+        [session] = await listed(again)
+        assert session["last_exit_code"] == 3, session
+        assert session["running_command"] == "sleep 8", session
+
+        async def finished() -> Any:
+            [session] = await listed(again)
+            return session["running_command"] is None and session["last_exit_code"] == 0
+
+        await wait_until_async(finished, what="sleep finished in the adopted shell")
+        lines = [json.loads(line) for line in audit.read_text().splitlines()]
+        assert [(line["command"], line["exit_code"]) for line in lines] == [
+            ("(exit 3)", 3),
+            ("sleep 8", 0),
+        ]
+    finally:
+        await real.close_clients()
+        real.kill()
+
+
+async def wait_until_async(check: Any, timeout: float = 20.0, *, what: str) -> None:
+    """Wait until the coroutine function ``check`` returns something true."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            msg = f"{what}: not within {timeout} s"
+            raise TimeoutError(msg)
+        await asyncio.sleep(0.05)

@@ -109,11 +109,13 @@ class Output:
         self._command_refilled = time.monotonic()
         self._command_throttled = False
 
-    def preload(self, base: int, data: bytes) -> None:
-        """Start from ``data``, a saved stream's last bytes starting at offset ``base`` (revival).
+    def preload(self, base: int, data: bytes, *, commands: bool = False) -> None:
+        """Start from ``data``, a saved stream's last bytes starting at offset ``base``.
 
-        The screen tracker scans it for restore points; the command marks do not, so the
-        revived shell's command log starts empty instead of replaying (and re-auditing) old ones.
+        The screen tracker scans it for restore points. The command marks do only with
+        ``commands`` (a shell the PTY host kept: its command log goes on, and a command running
+        through the restart finishes in it); a revived shell is a new one, so its log starts
+        empty. Called before any command callback is registered, so nothing is re-audited.
         """
         self._retained.base = base
         self.end = base
@@ -121,6 +123,8 @@ class Output:
         self.end += len(data)
         if self._screen is not None and data:
             self._screen.feed(data, self.end)
+        if commands and self._marks is not None and data:
+            self._marks.feed(data, self.end)
 
     # -- the stream ----------------------------------------------------------------------------
     @property

@@ -104,7 +104,7 @@ class PtySession:
             self._limits.scrollback_bytes, max_commands=max_commands, label=self.id
         )
         if restored is not None:
-            self._output.preload(*restored)
+            self._output.preload(*restored, commands=adopted is not None)
         self._viewers = Viewers(
             self._output,
             high_water=self._limits.high_water,
