@@ -16,12 +16,13 @@ from typing import Protocol
 
 from . import _spawn
 from .budget import RetentionBudget
+from .comeback import Comeback
 from .culling import Culler
 from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
 from .hostclient import Adopted, HostClient, child_of
 from .integration import integrate
 from .marks import MAX_COMMANDS, CommandRecord
-from .revive import CRASH_SHIFT, SavedSession, SessionStore, restored_line
+from .revive import SavedSession, SessionStore, restored_line
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,6 @@ class SessionManager:
         #: The PTY host that keeps shells through server restarts (None: shells are ours).
         self.host = host
         self._adopted: list[Adopted] = []
-        self._exited_away: set[str] = set()  # ids of shells that ended while no server ran
         if host is not None:
             host.tail_cap = (limits or Limits()).scrollback_bytes
             try:
@@ -136,6 +136,10 @@ class SessionManager:
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+    def has(self, session_id: str) -> bool:
+        """Whether a session with that id is known (live or ending), whoever owns it."""
+        return session_id in self._sessions
 
     # -- changes -----------------------------------------------------------------------------
     def create(
@@ -221,91 +225,14 @@ class SessionManager:
         return session
 
     def revive(self) -> list[PtySession]:
-        """Start a new shell for each session a previous server saved (``core/revive.py``).
-
-        Each keeps its id, owner, name, size, creation time and output, and starts in its last
-        working directory (or the nearest one that still exists inside the root directory),
-        after a line saying it was restored. Limits are not applied: these sessions existed.
-        """
-        saved_sessions = self.store.load() if self.store is not None else []
-        revived = self._adopt({saved.session_id: saved for saved in saved_sessions})
-        kept = {session.id for session in revived}
-        for saved in saved_sessions:
-            if saved.session_id in self._sessions or saved.session_id in kept:
-                continue
-            if saved.session_id in self._exited_away:  # exited while no server ran: done
-                if self.store is not None:
-                    self.store.remove(saved.session_id)
-                continue
-            try:
-                session = self._start(
-                    saved.owner, saved.name, self._revival_cwd(saved.cwd), saved.cols,
-                    saved.rows, saved,
-                )  # fmt: skip
-            except Exception:  # one that cannot start must not keep the others down
-                log.exception("could not revive terminal %s", saved.session_id)
-                continue
-            log.info("terminal %s (%r) revived for %s", session.id, saved.name, saved.owner)
-            revived.append(session)
-        for owner in {s.owner for s in revived}:
-            self._changed(owner)
-        return revived
-
-    def _adopt(self, saved: dict[str, SavedSession]) -> list[PtySession]:
-        """Take over the shells the PTY host kept, with what they printed meanwhile.
-
-        Offsets go on where the last server left them after a clean stop (the store, or the
-        host's record of the last offset, says where); after a crash they shift as revived ones
-        do (``CRASH_SHIFT``). If the host dropped output (more than the scrollback came while no
-        server ran), the stream restarts at the kept tail: old offsets get a screen restore.
-        """
+        """Bring back what a previous server on this root left: the PTY host's shells, adopted,
+        and a new shell for each other saved session (``comeback.py``)."""
         adopted, self._adopted = self._adopted, []
-        sessions = []
-        for shell in adopted:
-            kept = saved.get(shell.id)
-            if shell.exit_code is not None or shell.fd is None:
-                log.info("terminal %s ended while no server ran (code %s)", shell.id,
-                         shell.exit_code)  # fmt: skip
-                self._exited_away.add(shell.id)
-                if self.host is not None:
-                    self.host.forget(shell.id)
-                continue
-            if kept is not None:
-                end, data = kept.base + len(kept.data), kept.data
-            else:
-                end, data = (shell.end if shell.end is not None else CRASH_SHIFT), b""
-            if shell.away > len(shell.tail):
-                end, data = end + shell.away - len(shell.tail), b""
-            base = end - len(data)
-            meta = shell.meta
-            owner = kept.owner if kept else str(meta.get("owner", ""))
-            name = kept.name if kept else str(meta.get("name", shell.id))
-            cols, rows = _spawn.get_size(shell.fd)
-            try:
-                session = self._start(
-                    owner, name, self.root_dir, cols, rows, None, (shell, base, data + shell.tail)
-                )
-            except Exception:
-                log.exception("could not adopt terminal %s", shell.id)
-                continue
-            if shell.end is None:
-                # After a crash the store may miss what the dead server read last: have
-                # full-screen programs draw their screen again (a size jiggle, as tmux does).
-                session.repaint()
-            log.info("terminal %s (%r) adopted from the PTY host for %s", session.id, name, owner)
-            sessions.append(session)
+        saved = self.store.load() if self.store is not None else []
+        sessions = Comeback(self, adopted, saved).run()
+        for owner in {s.owner for s in sessions}:
+            self._changed(owner)
         return sessions
-
-    def _revival_cwd(self, cwd: str | None) -> str:
-        """The saved directory if still valid, else its nearest valid parent, else the root."""
-        if not cwd:
-            return self.root_dir
-        for candidate in (Path(cwd), *Path(cwd).parents):
-            try:
-                return self.resolve_cwd(str(candidate))
-            except InvalidCwd:
-                continue
-        return self.root_dir
 
     def resolve_cwd(self, cwd: str | None) -> str:
         """The directory a shell starts in: inside the root directory, existing."""
