@@ -20,8 +20,9 @@ import struct
 from pathlib import Path
 from typing import Any
 
-#: Bumped when a message changes meaning; a host of another version is stopped and replaced
-#: only if it holds no sessions, else refused (its shells must not be lost to an upgrade).
+#: Bumped when a message changes meaning. A server meeting a host of another version (an
+#: upgrade while shells ran) leaves it alone, logs why and runs its shells itself: the old
+#: host's shells must not be lost to an upgrade; ``jupyter webpty stop-host`` ends them.
 VERSION = 1
 #: Largest payload per packet; longer data goes in several (the socket's send buffer bounds a
 #: sequenced packet, about 208 KiB by default on Linux).
@@ -45,24 +46,19 @@ def host_dir(runtime_dir: str, root_dir: str) -> Path:
     return Path(runtime_dir) / f"webpty-host-{host_key(root_dir)}"
 
 
-def socket_path(directory: Path) -> str:
-    """A path ``bind``/``connect`` accept for the socket in ``directory``.
-
-    Unix socket paths are limited to 107 bytes; a runtime directory under a long home or a
-    test's temporary folder passes that. Then the path goes through ``/proc/self/fd`` of an
-    ``O_PATH`` descriptor of the directory, which the caller must keep open (``open_dir``).
-    """
-    return str(directory / "host.sock")
-
-
 def open_dir(directory: Path) -> int:
     """An ``O_PATH`` descriptor of ``directory`` for ``short_path`` (close it when done)."""
     return os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
 def short_path(directory: Path, dirfd: int) -> str:
-    """The socket's path, through ``dirfd`` when the plain one is too long for ``sockaddr_un``."""
-    plain = socket_path(directory)
+    """A path ``bind``/``connect`` accept for the socket in ``directory``.
+
+    Unix socket paths are limited to 107 bytes; a runtime directory under a long home or a
+    test's temporary folder passes that. Then the path goes through ``/proc/self/fd`` of an
+    ``O_PATH`` descriptor of the directory (``open_dir``), open while the call runs.
+    """
+    plain = str(directory / "host.sock")
     if len(os.fsencode(plain)) < 100:
         return plain
     return f"/proc/self/fd/{dirfd}/host.sock"
