@@ -336,3 +336,37 @@ async def wait_until_async(check: Any, timeout: float = 20.0, *, what: str) -> N
             msg = f"{what}: not within {timeout} s"
             raise TimeoutError(msg)
         await asyncio.sleep(0.05)
+
+
+async def test_a_host_killed_under_a_running_server_is_replaced(runtime: Path) -> None:
+    real, _ = real_server(runtime, persist_sessions=True)
+    await real.start()
+    try:
+        client = await real.client()
+        old = await client.create(name="old")
+        [first_host] = hosts(runtime)
+        os.kill(first_host, signal.SIGKILL)
+        await wait_until(lambda: not alive(first_host), what="the host gone")
+        # The old shell runs on the server's copy of its terminal.
+        await client.send(old, "echo still-$((6*7))\n")
+        await client.read_until(old, "still-42")
+        # A new shell gets a new host (no error for the user).
+        new = await client.create(name="new")
+        job = await start_job(client, new)
+        [second_host] = hosts(runtime)
+        assert second_host != first_host
+        await stop(real, signal.SIGTERM)
+        assert alive(job)  # the new host's shell survives the restart...
+        await real.start()
+        again = await real.client()
+        sessions = {s["name"]: s for s in await listed(again)}
+        assert set(sessions) == {"old", "new"}
+        # ...and the old one, whose host died, comes back revived.
+        await again.reconnect(session_id=old)
+        await again.read_until(old, RESTORED)
+        await again.reconnect(session_id=new)
+        await again.send(new, "jobs\n")
+        await again.read_until(new, "sleep 1000")
+    finally:
+        await real.close_clients()
+        real.kill()

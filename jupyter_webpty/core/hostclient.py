@@ -84,6 +84,7 @@ class HostClient:
     def __init__(self, sock: socket.socket, info: HostInfo) -> None:
         self._sock = sock
         self.info = info
+        self._idle_timeout: float | None = None  # set by start(): what restart() passes on
         #: Most output the host keeps per shell while no server reads it (the scrollback).
         self.tail_cap = 4 * 1024 * 1024
         self._lock = threading.Lock()
@@ -122,7 +123,9 @@ class HostClient:
     def start(cls, directory: Path, root_dir: str, *, idle_timeout: float) -> HostClient:
         """Connect to the host of ``directory``, starting it first if none runs."""
         with contextlib.suppress(HostError):
-            return cls.connect(directory)
+            client = cls.connect(directory)
+            client._idle_timeout = idle_timeout
+            return client
         argv = [sys.executable, "-m", "jupyter_webpty.core.host", "--dir", str(directory),
                 "--root", root_dir, "--idle-timeout", str(idle_timeout)]  # fmt: skip
         try:
@@ -139,11 +142,26 @@ class HostClient:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                return cls.connect(directory)
+                client = cls.connect(directory)
             except HostError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
+                continue
+            client._idle_timeout = idle_timeout
+            return client
+
+    def restart(self) -> HostClient:
+        """A new host for the same directory and root, this one being gone; adopted at once
+        (it holds no shells: a dead host's shells are not its successor's)."""
+        idle = self._idle_timeout if self._idle_timeout is not None else 86400.0
+        client = HostClient.start(self.info.directory, self.info.root, idle_timeout=idle)
+        try:
+            client.adopt()
+        except HostError:
+            client.close()
+            raise
+        return client
 
     # -- requests --------------------------------------------------------------------------------
     def call(self, header: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,13 @@ from . import _spawn
 from .budget import RetentionBudget
 from .comeback import Comeback
 from .culling import Culler
-from .errors import InvalidCwd, SessionLimitReached, SessionNameTaken, SessionNotFound
+from .errors import (
+    InvalidCwd,
+    SessionLimitReached,
+    SessionNameTaken,
+    SessionNotFound,
+    SpawnError,
+)
 from .hostclient import Adopted, HostClient, child_of
 from .integration import integrate
 from .marks import MAX_COMMANDS, CommandRecord
@@ -26,6 +32,9 @@ from .revive import SavedSession, SessionStore, restored_line
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
+
+#: Seconds between attempts to start a new PTY host after the last one died.
+HOST_RETRY = 10.0
 
 
 class Listener(Protocol):
@@ -67,6 +76,7 @@ class SessionManager:
         #: The PTY host that keeps shells through server restarts (None: shells are ours).
         self.host = host
         self._adopted: list[Adopted] = []
+        self._host_retry = -HOST_RETRY
         if host is not None:
             host.tail_cap = (limits or Limits()).scrollback_bytes
             try:
@@ -156,7 +166,13 @@ class SessionManager:
             name = next(str(n) for n in range(1, len(taken) + 2) if str(n) not in taken)
         elif name in taken:
             raise SessionNameTaken(name)
-        session = self._start(owner, name, self.resolve_cwd(cwd), cols, rows)
+        try:
+            session = self._start(owner, name, self.resolve_cwd(cwd), cols, rows)
+        except SpawnError:
+            if self.host is None or not self.host.lost:
+                raise
+            # The PTY host died under us: start the shell with the next one, or here.
+            session = self._start(owner, name, self.resolve_cwd(cwd), cols, rows)
         log.info("terminal %s (%r) started for %s", session.id, name, owner)
         self._changed(owner)
         return session
@@ -177,7 +193,7 @@ class SessionManager:
             restored = adopted[1:]
         else:
             restored = None
-        host = self.host if self.host is not None and not self.host.lost else None
+        host = self._live_host() if adopted is None else self.host
         session = PtySession(
             self._spawn_argv,
             owner=owner,
@@ -269,6 +285,29 @@ class SessionManager:
     async def close(self, owner: str, session_id: str) -> int:
         """Terminate ``owner``'s session and everything started from it; return the exit code."""
         return await self.get(owner, session_id).terminate()
+
+    def _live_host(self) -> HostClient | None:
+        """The PTY host to spawn through: the current one, or a new one if it died (at most
+        one attempt per ``HOST_RETRY`` seconds); None: spawn here (shells end with the server).
+
+        Shells of a dead host keep running on the server's copy of their terminal, but no
+        longer survive a restart (``_persisting``): they end with the server and are revived.
+        """
+        host = self.host
+        if host is None or not host.lost:
+            return host
+        now = time.monotonic()
+        if now - self._host_retry < HOST_RETRY:
+            return None
+        self._host_retry = now
+        try:
+            self.host = host.restart()
+        except OSError as exc:
+            log.error("the PTY host is gone and a new one did not start (%s)", exc)
+            return None
+        self.host.tail_cap = host.tail_cap
+        log.warning("the PTY host was gone; new shells live in a new one (%d)", self.host.info.pid)
+        return self.host
 
     def _persisting(self) -> list[PtySession]:
         """Live sessions the PTY host keeps through a server restart."""
