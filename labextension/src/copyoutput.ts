@@ -12,11 +12,12 @@
  * session is ours (not with the `builtinTerminal` setting).
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Clipboard, Notification } from '@jupyterlab/apputils';
+import { Notification } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ITerminalTracker } from '@jupyterlab/terminal';
 
+import { copyText } from './clipboard';
 import { API_PATH, ICommandInfo } from './protocol';
 import { WebPtyTerminalConnection } from './termconnection';
 import { __ } from './i18n';
@@ -95,7 +96,12 @@ export function addCopyOutputCommand(
         );
         return null;
       }
-      await Private.copy(output.text);
+      // The click or key that ran the command is still recent enough for
+      // the fallback (see clipboard.ts) after the two requests.
+      if (!(await copyText(output.text))) {
+        Notification.error(__('The browser refused to copy the output.'));
+        return null;
+      }
       const lines = output.text.split('\n').filter(Boolean).length;
       const name = output.command.command ?? 'the last command';
       Notification.success(
@@ -173,18 +179,5 @@ namespace Private {
       throw await ServerConnection.ResponseError.create(response);
     }
     return response.json();
-  }
-
-  /**
-   * The asynchronous clipboard API first (secure origins; the click that ran
-   * the command still counts as user activation after the request), then
-   * JupyterLab's `execCommand('copy')` fallback.
-   */
-  export async function copy(text: string): Promise<void> {
-    try {
-      await navigator.clipboard.writeText(text);
-    } catch {
-      Clipboard.copyToSystem(text);
-    }
   }
 }

@@ -1,14 +1,14 @@
 /**
  * What every host (side panel, main-area tab, notebook output, ipywidget)
- * shares: the server's address from the page config, the user's settings
- * and theme, and a one-call way to show a session in an element.
+ * shares: the user's settings and theme, and a one-call way to show a
+ * session in an element with the terminal extras.
  */
-import { PageConfig } from '@jupyterlab/coreutils';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
+import { Title, Widget } from '@lumino/widgets';
 
 import { TerminalConnection } from './connection';
-import { serverRootPath } from './paths';
-import { IServerOptions } from './sockets';
+import { BELL_CLASS, IExtrasHost, markTitle, TerminalExtras } from './extras';
+import { serverOptions } from './pageconfig';
 import { TerminalView } from './view';
 
 /** View options from settings and theme, applied to every live view. */
@@ -52,25 +52,25 @@ export interface ITerminalHandle extends IDisposable {
   readonly connection: TerminalConnection;
 }
 
-/**
- * Where the Jupyter server is, from the page's `jupyter-config-data`. The
- * token goes into websocket URLs only where the cookie cannot do (see
- * `isTokenNeeded`); the page option `appendToken` overrides, as in JupyterLab.
- */
-export function serverOptions(): IServerOptions {
-  const appendToken = PageConfig.getOption('appendToken').toLowerCase();
-  return {
-    baseUrl: PageConfig.getBaseUrl(),
-    token: PageConfig.getToken(),
-    appendToken: appendToken === '' ? undefined : appendToken === 'true'
-  };
+/** Where a terminal marks itself when the user does not see it: its tab. */
+export interface IAttention {
+  /** The title of the tab (or side bar tab) the terminal shows in. */
+  readonly title: Title<Widget>;
+  /** Whether that tab is shown. */
+  isShown(): boolean;
 }
 
-/** Show the session named in `options` inside `host`, following settings. */
+/**
+ * Show the session named in `options` inside `host`, following settings,
+ * with the terminal extras (`extras.ts`). Bells and activity mark
+ * `attention`'s title; without one (notebook outputs, the widget) a bell
+ * shows on the view itself until the terminal gets the keyboard.
+ */
 export function showTerminal(
   host: HTMLElement,
   options: Omit<TerminalConnection.IOptions, 'socket'>,
-  rows: number | null = null
+  rows: number | null = null,
+  attention: IAttention | null = null
 ): ITerminalHandle {
   const connection = new TerminalConnection({ ...serverOptions(), ...options });
   const view = new TerminalView(host, connection, {
@@ -78,7 +78,16 @@ export function showTerminal(
     rows
   });
   const tracking = viewSettings.track(view);
+  const extras = new TerminalExtras(
+    Private.extrasHost(view, connection, attention)
+  );
+  void view.ready.then(() => {
+    if (view.terminal) {
+      extras.attach(view.terminal);
+    }
+  });
   const handle = new DisposableDelegate(() => {
+    extras.dispose();
     tracking.dispose();
     view.dispose();
     connection.dispose();
@@ -86,12 +95,36 @@ export function showTerminal(
   return Object.assign(handle, { view, connection });
 }
 
-/** The server root, from the page config (JupyterLab's or Notebook 7's), or ''. */
-export function pageRoot(): string {
-  return (
-    serverRootPath(
-      PageConfig.getOption('serverRoot'),
-      PageConfig.getOption('rootUri')
-    ) ?? ''
-  );
+namespace Private {
+  /** A TerminalView as the extras see it. */
+  export function extrasHost(
+    view: TerminalView,
+    connection: TerminalConnection,
+    attention: IAttention | null
+  ): IExtrasHost {
+    const node = view.node;
+    const hasKeyboard = () =>
+      document.hasFocus() && node.contains(document.activeElement);
+    if (!attention) {
+      // The bell on the view stays until the user comes back to it.
+      node.addEventListener('focusin', () => node.classList.remove(BELL_CLASS));
+    }
+    return {
+      node,
+      isShown: () => (attention ? attention.isShown() : hasKeyboard()),
+      mark: kind => {
+        if (attention) {
+          markTitle(attention.title, kind);
+        } else if (kind === 'bell') {
+          node.classList.add(BELL_CLASS); // Output alone is no news in a notebook.
+        }
+      },
+      leave: input => input.blur(),
+      focus: () => view.focus(),
+      send: text => connection.write(text),
+      paste: text => view.terminal?.paste(text),
+      selection: () => view.terminal?.getSelection() ?? null,
+      sessionId: () => connection.sessionId
+    };
+  }
 }

@@ -25,7 +25,9 @@ import { ITranslator } from '@jupyterlab/translation';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { addCopyOutputCommand } from './copyoutput';
-import { serverOptions, viewSettings } from './host';
+import { TerminalExtras } from './extras';
+import { viewSettings } from './host';
+import { serverOptions } from './pageconfig';
 import { addCommandMarks } from './labmarks';
 import { terminalIcon } from './icon';
 import { labTerminalPlugin } from './labterminal';
@@ -48,6 +50,8 @@ export namespace CommandIDs {
   export const openInMain = 'webpty:open-in-main';
   export const close = 'webpty:close';
   export const copyLastOutput = 'webpty:copy-last-output';
+  export const copy = 'webpty:copy';
+  export const paste = 'webpty:paste';
 }
 
 const PLUGIN_ID = 'jupyter-webpty:plugin';
@@ -186,8 +190,36 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     addCopyOutputCommand(app, CommandIDs.copyLastOutput, terminalTracker);
+    // Copy and paste in our views' context menu, as JupyterLab's terminal has.
+    const extrasOf = () =>
+      TerminalExtras.of(
+        app.contextMenuHitTest(node => node.matches('.jp-WebPty-view')) ??
+          document.activeElement
+      );
+    commands.addCommand(CommandIDs.copy, {
+      label: __('Copy'),
+      caption: __('Copy the selected text'),
+      execute: () => extrasOf()?.copySelection()
+    });
+    commands.addCommand(CommandIDs.paste, {
+      label: __('Paste'),
+      caption: __('Paste the clipboard into the terminal'),
+      execute: () => extrasOf()?.pasteClipboard()
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.copy,
+      selector: '.jp-WebPty-view',
+      rank: 1
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.paste,
+      selector: '.jp-WebPty-view',
+      rank: 2
+    });
     for (const command of Object.values(CommandIDs)) {
-      palette?.addItem({ command, category: 'Terminal' });
+      if (command !== CommandIDs.copy && command !== CommandIDs.paste) {
+        palette?.addItem({ command, category: 'Terminal' });
+      }
     }
     // Our views and JupyterLab's terminal widget (its own items have rank 1..3).
     for (const selector of ['.jp-WebPty-view', '.jp-Terminal']) {

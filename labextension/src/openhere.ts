@@ -17,7 +17,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ITerminalTracker } from '@jupyterlab/terminal';
 
-import { pageRoot, serverOptions } from './host';
+import { pageRoot, serverOptions } from './pageconfig';
 import { terminalIcon } from './icon';
 import { relativeToRoot } from './paths';
 import { SessionsClient } from './sessions';

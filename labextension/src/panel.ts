@@ -19,6 +19,7 @@ import { Message } from '@lumino/messaging';
 import { Debouncer } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
+import { clearTitle } from './extras';
 import { ITerminalHandle, showTerminal } from './host';
 import { terminalIcon } from './icon';
 import { COMMAND_FINISHED, ICommandEvent, ISessionInfo } from './protocol';
@@ -149,6 +150,7 @@ export class SessionsPanel extends Widget {
 
   protected override onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
+    clearTitle(this.title); // Bell and activity seen.
     if (this._stale || !this._sessions.length) {
       void this.refresh();
     }
@@ -164,7 +166,10 @@ export class SessionsPanel extends Widget {
 
   private _show(options: { name?: string; create: boolean }): void {
     this._handle?.dispose();
-    const handle = showTerminal(this._area, options);
+    const handle = showTerminal(this._area, options, null, {
+      title: this.title,
+      isShown: () => this.isVisible
+    });
     this._handle = handle;
     handle.connection.attached.connect((_, { name }) => {
       Private.saveSelected(name);

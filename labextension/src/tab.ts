@@ -4,6 +4,7 @@
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { clearTitle } from './extras';
 import { ITerminalHandle, showTerminal } from './host';
 import { terminalIcon } from './icon';
 import { __ } from './i18n';
@@ -25,11 +26,16 @@ export class TerminalTab extends Widget {
     this.title.label = name ?? __('Terminal');
     this.title.icon = terminalIcon;
     this.title.closable = true;
-    this._handle = showTerminal(this.node, {
-      name,
-      sessionId: options.sessionId,
-      create: options.create ?? true
-    });
+    this._handle = showTerminal(
+      this.node,
+      {
+        name,
+        sessionId: options.sessionId,
+        create: options.create ?? true
+      },
+      null,
+      { title: this.title, isShown: () => this.isVisible }
+    );
     // A new session learns its name here (the server picks it).
     this._handle.connection.attached.connect((_, identity) => {
       this.title.label = identity.name;
@@ -61,6 +67,7 @@ export class TerminalTab extends Widget {
 
   protected override onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
+    clearTitle(this.title); // Bell and activity seen.
     this._handle.view.fit();
   }
 

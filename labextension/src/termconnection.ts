@@ -11,12 +11,13 @@
  * control acknowledgements.
  *
  * Acknowledgements: JupyterLab's widget calls `term.write(text)` without a
- * callback, so the adapter cannot learn when xterm.js has parsed a chunk. It
- * acknowledges each chunk from a macrotask queued after the message was
- * delivered: xterm.js queues its parsing in a timer too (and parses for at
- * most ~12 ms per turn), so a busy page delays the acks and the server's
- * watermarks (pause above 1 MiB unacknowledged) slow the sender down. The
- * numbers for a `yes` flood are in the README ("One terminal everywhere").
+ * callback. Once the widget's xterm.js instance is known ({@link ackAfter},
+ * called by `labterminal.ts`), each chunk is acknowledged by a write callback
+ * queued right behind the widget's own write, so exactly when xterm.js has
+ * parsed it, as in our `TerminalView`. Before that (the widget is still
+ * loading xterm.js and buffers what arrives) and for widgets whose xterm.js
+ * cannot be reached, a chunk is acknowledged from a macrotask queued after
+ * its delivery. Measurements: docs/views.md.
  */
 import type { ServerConnection, Terminal } from '@jupyterlab/services';
 import { PromiseDelegate } from '@lumino/coreutils';
@@ -24,6 +25,11 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { TerminalConnection } from './connection';
 import { IOutputChunk, ITerminalStatus } from './types';
+
+/** The part of xterm.js's `Terminal` that acknowledgements need. */
+export interface IWriter {
+  write(data: string, callback?: () => void): void;
+}
 
 /** Adapts a {@link TerminalConnection} to `Terminal.ITerminalConnection`. */
 export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
@@ -155,10 +161,25 @@ export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
     Signal.clearData(this);
   }
 
+  /**
+   * From now on acknowledge each chunk when `term` (the xterm.js instance of
+   * the widget that shows this connection) has parsed it.
+   */
+  ackAfter(term: IWriter): void {
+    this._writer = term;
+  }
+
   private _onOutput = (_: unknown, chunk: IOutputChunk): void => {
     this._emit('stdout', this._decoder.decode(chunk.data, { stream: true }));
-    // See the module comment: after xterm.js had its turn at the queue.
-    setTimeout(() => chunk.done(), 0);
+    const writer = this._writer;
+    if (writer) {
+      // Behind the widget's write of the same text (a signal handler above):
+      // xterm.js calls back in order, once the chunk is parsed.
+      writer.write('', () => chunk.done());
+    } else {
+      // See the module comment: after xterm.js had its turn at the queue.
+      setTimeout(() => chunk.done(), 0);
+    }
   };
 
   private _onStatus = (_: unknown, status: ITerminalStatus): void => {
@@ -190,6 +211,7 @@ export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
   );
   private readonly _disposed = new Signal<this, void>(this);
   private _decoder = new TextDecoder();
+  private _writer: IWriter | null = null;
   private _name: string;
   private _lastStatus: Terminal.ConnectionStatus = 'connecting';
   private _isDisposed = false;

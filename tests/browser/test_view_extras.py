@@ -1,0 +1,278 @@
+"""The terminal extras (labextension/src/extras.ts) in our own views: the side panel and a
+notebook output terminal, and copying over plain HTTP (not a secure context).
+
+The same module serves JupyterLab's terminal tabs (tests in test_lab_extras.py); these tests
+check that the panel and a notebook output have the same keys, paste confirmation, bell and
+file drops, and that copy works where ``navigator.clipboard`` does not exist.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    Lab,
+    screen_text,
+    start_lab,
+    type_into,
+    wait_for,
+    wait_for_lab_restored,
+)
+from .test_lab_extras import paste_event
+from .test_notebook import OUTPUT, kernel_idle, make_notebook, run_first_cell
+from .test_terminal_manager import close_all
+
+PANEL = ".jp-WebPty-panel"
+PANEL_TAB = '[data-id="jp-WebPty-panel"]'
+
+
+def open_panel_terminal(page: Any, lab: Lab, url: str | None = None) -> None:
+    """Open JupyterLab (at ``url``, else the lab's own), show the panel, start a session."""
+    page.goto(url or lab.page_url("lab?reset"))
+    wait_for_lab_restored(page)
+    # Our build is the one served (the copy command is new with the shared extras).
+    assert page.evaluate("window.jupyterapp.commands.hasCommand('webpty:copy')")
+    page.evaluate("window.jupyterapp.shell.activateById('jp-WebPty-panel')")
+    # Wider (drag the split handle): the commands typed below fit on one line.
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle:visible").first
+    box = handle.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 500, box["y"] + 200, steps=5)
+    page.mouse.up()
+    page.locator(f"{PANEL} .jp-WebPty-new").click()
+    wait_for(lambda: len(lab.api("webpty/api/sessions")) == 1, what="the panel's session")
+    wait_for(lambda: "webpty$" in screen_text(page, PANEL), 30, "the panel's prompt")
+
+
+def select_word(page: Any, scope: str, word: str) -> None:
+    """Double-click ``word`` on the screen of the (DOM-rendered) view under ``scope``."""
+    row = page.locator(f"{scope} .xterm-rows > div", has_text=word).last
+    row.wait_for(timeout=20_000)
+    text = row.inner_text().replace("\xa0", " ")
+    box = row.bounding_box()
+    assert box is not None
+    cell = box["width"] / max(len(text), 1)
+    x = box["x"] + cell * (text.index(word) + 1.5)
+    page.mouse.dblclick(x, box["y"] + box["height"] / 2)
+    page.locator(f"{scope} .xterm-helper-textarea").focus()
+
+
+def clipboard(page: Any) -> str:
+    return str(page.evaluate("navigator.clipboard.readText()"))
+
+
+def has_class(page: Any, selector: str, cls: str) -> bool:
+    return cls in str(page.locator(selector).first.get_attribute("class") or "")
+
+
+def drop_file(page: Any, scope: str, name: str, text: str) -> None:
+    transfer = page.evaluate_handle(
+        "([name, text]) => { const d = new DataTransfer(); d.items.add(new File([text], name));"
+        " return d; }",
+        [name, text],
+    )
+    page.locator(f"{scope} .xterm-screen").dispatch_event("drop", {"dataTransfer": transfer})
+
+
+def check_multiline_paste(page: Any, scope: str, tag: str) -> None:
+    """Bracketed paste off: a pasted block asks first; Paste runs both lines."""
+    type_into(page, scope, f"bind 'set enable-bracketed-paste off'; clear; echo {tag}-$((5*5))\n")
+    wait_for(lambda: f"{tag}-25" in screen_text(page, scope), what="bracketed paste off")
+    paste_event(page, scope, f"echo {tag}-a$((1+1))\necho {tag}-b$((2+2))\n")
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=10_000)
+    assert "Paste 2 lines" in dialog.inner_text()
+    assert f"{tag}-a2" not in screen_text(page, scope)  # Nothing ran before the answer.
+    dialog.get_by_role("button", name="Paste").click()
+    wait_for(
+        lambda: (
+            f"\n{tag}-a2" in screen_text(page, scope) and f"\n{tag}-b4" in screen_text(page, scope)
+        ),
+        what="both pasted lines ran",
+    )
+
+
+def test_side_panel_has_the_extras(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    open_panel_terminal(page, lab)
+    # Ctrl+Shift+C copies the selection (xterm.js alone would send ^C and copy nothing).
+    type_into(page, PANEL, "clear; echo copy-$((6*7))-panel\n")
+    wait_for(lambda: "copy-42-panel" in screen_text(page, PANEL), what="the word to copy")
+    page.evaluate("navigator.clipboard.writeText('before')")
+    select_word(page, PANEL, "copy-42-panel")
+    page.keyboard.press("Control+Shift+C")
+    wait_for(lambda: clipboard(page) == "copy-42-panel", what="Ctrl+Shift+C copied")
+    # Ctrl+Shift+V pastes (the browser's own paste into xterm.js).
+    type_into(page, PANEL, "echo pasted:")
+    page.keyboard.press("Control+Shift+V")
+    wait_for(lambda: "echo pasted:copy-42-panel" in screen_text(page, PANEL), what="pasted")
+    type_into(page, PANEL, "\n")
+    wait_for(lambda: "\npasted:copy-42-panel" in screen_text(page, PANEL), what="it ran")
+    # The context menu's Copy.
+    page.evaluate("navigator.clipboard.writeText('before')")
+    type_into(page, PANEL, "clear; echo menu-$((6*7))-copy\n")
+    wait_for(lambda: "menu-42-copy" in screen_text(page, PANEL), what="the word for the menu")
+    select_word(page, PANEL, "menu-42-copy")
+    page.locator(f"{PANEL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="webpty:copy"]').click()
+    wait_for(lambda: clipboard(page) == "menu-42-copy", what="the menu's Copy")
+
+    check_multiline_paste(page, PANEL, "panel")
+
+    # A bell while the panel is collapsed marks its side bar tab; showing it clears the mark.
+    flag = lab.root / "ring-panel"
+    flag.unlink(missing_ok=True)
+    type_into(page, PANEL, f"clear; while [ ! -e {flag} ]; do sleep 0.05; done; printf 'r\\a\\n'\n")
+    wait_for(lambda: "ring-panel" in screen_text(page, PANEL), what="the command typed")
+    page.evaluate("window.jupyterapp.shell.collapseLeft()")
+    wait_for(lambda: page.evaluate("window.jupyterapp.shell.leftCollapsed"), what="collapsed")
+    assert not has_class(page, PANEL_TAB, "jp-webpty-mod-bell")
+    flag.touch()
+    wait_for(lambda: has_class(page, PANEL_TAB, "jp-webpty-mod-bell"), what="the bell mark")
+    page.screenshot(path=str(ARTIFACTS / "panel-bell.png"))
+    page.evaluate("window.jupyterapp.shell.activateById('jp-WebPty-panel')")
+    wait_for(lambda: not has_class(page, PANEL_TAB, "jp-webpty-mod"), what="marks cleared")
+
+    # A dropped file goes into the shell's directory; its name is typed.
+    target = lab.root / "panel-drops"
+    target.mkdir(exist_ok=True)
+    type_into(page, PANEL, "cd panel-drops; clear\n")
+    wait_for(
+        lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(target), what="the shell's cwd"
+    )
+    drop_file(page, PANEL, "panel drop.txt", "dropped\n")
+    wait_for((target / "panel drop.txt").exists, 30, "the upload")
+    assert (target / "panel drop.txt").read_text() == "dropped\n"
+    wait_for(lambda: "'panel drop.txt'" in screen_text(page, PANEL), what="the typed name")
+    close_all(lab)
+
+
+def test_notebook_output_terminal_has_the_extras(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    make_notebook(lab, "extras.ipynb", "nb-extras")
+    page.goto(lab.page_url("lab/tree/extras.ipynb"))
+    page.locator(".jp-Cell .cm-content").first.wait_for(timeout=60_000)
+    wait_for(lambda: kernel_idle(lab, "extras.ipynb"), 60, "kernel ready")
+    run_first_cell(page)
+    wait_for(lambda: "webpty$" in screen_text(page, OUTPUT), 60, "prompt in the output")
+
+    type_into(page, OUTPUT, "clear; echo copy-$((6*7))-output\n")
+    wait_for(lambda: "copy-42-output" in screen_text(page, OUTPUT), what="the word to copy")
+    select_word(page, OUTPUT, "copy-42-output")
+    page.keyboard.press("Control+Shift+C")
+    wait_for(lambda: clipboard(page) == "copy-42-output", what="Ctrl+Shift+C copied")
+
+    check_multiline_paste(page, OUTPUT, "out")
+
+    # No tab to mark: a bell rung while the terminal is not in use shows on the terminal until
+    # the user comes back to it. One rung while typing in it shows nothing.
+    view = f"{OUTPUT} .jp-WebPty-view"
+    type_into(page, OUTPUT, "clear; printf 'typing\\a\\n'\n")
+    wait_for(lambda: "typing" in screen_text(page, OUTPUT), what="the bell while typing")
+    assert not has_class(page, view, "jp-webpty-mod-bell")
+    flag = lab.root / "ring-output"
+    flag.unlink(missing_ok=True)
+    type_into(
+        page, OUTPUT, f"clear; while [ ! -e {flag} ]; do sleep 0.05; done; printf 'r\\a\\n'\n"
+    )
+    wait_for(lambda: "ring-output" in screen_text(page, OUTPUT), what="the command typed")
+    page.keyboard.press("Shift+Escape")  # Leaves the terminal.
+    wait_for(
+        lambda: (
+            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
+        ),
+        what="focus left the terminal",
+    )
+    flag.touch()
+    wait_for(lambda: has_class(page, view, "jp-webpty-mod-bell"), what="the bell on the output")
+    page.screenshot(path=str(ARTIFACTS / "output-bell.png"))
+    page.locator(f"{OUTPUT} .xterm-screen").click()
+    wait_for(lambda: not has_class(page, view, "jp-webpty-mod-bell"), what="the bell cleared")
+
+    target = lab.root / "output-drops"
+    target.mkdir(exist_ok=True)
+    type_into(page, OUTPUT, "cd output-drops; clear\n")
+    wait_for(
+        lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(target), what="the shell's cwd"
+    )
+    drop_file(page, OUTPUT, "out.txt", "from the notebook\n")
+    wait_for((target / "out.txt").exists, 30, "the upload")
+    assert (target / "out.txt").read_text() == "from the notebook\n"
+    close_all(lab)
+
+
+HOST = "webpty.test"
+
+
+@pytest.fixture(scope="module")
+def named_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab that accepts the host name ``webpty.test`` (mapped to 127.0.0.1 below)."""
+    server = start_lab(
+        tmp_path_factory, config_lines=f"c.ServerApp.local_hostnames = ['localhost', '{HOST}']\n"
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def plain_http_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page in a chromium that resolves ``webpty.test`` to 127.0.0.1: plain HTTP by name."""
+    executable = shutil.which("chromium")
+    instance = browser.browser_type.launch(
+        executable_path=executable,
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"],
+    )
+    page = instance.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    instance.close()
+
+
+def pasted_into_textarea(page: Any) -> str:
+    """What the browser's own paste (Ctrl+V) puts into a fresh textarea of the page."""
+    area = page.evaluate_handle(
+        "() => { const a = document.createElement('textarea'); a.id = 'paste-probe';"
+        " document.body.appendChild(a); a.focus(); return a; }"
+    )
+    page.keyboard.press("Control+V")
+    value = str(area.evaluate("a => a.value"))
+    area.evaluate("a => a.remove()")
+    return value
+
+
+def test_copy_over_plain_http(plain_http_page: Any, named_lab: Lab) -> None:
+    page, lab = plain_http_page, named_lab
+    close_all(lab)
+    url = lab.page_url("lab?reset").replace("127.0.0.1", HOST)
+    open_panel_terminal(page, lab, url)
+    assert page.evaluate("window.isSecureContext") is False
+    assert page.evaluate("navigator.clipboard === undefined")
+    # Something else on the clipboard first: the probe must see the copy replace it.
+    page.evaluate(
+        "() => { const a = document.createElement('textarea'); a.value = 'before';"
+        " document.body.appendChild(a); a.select(); document.execCommand('copy'); a.remove(); }"
+    )
+    assert pasted_into_textarea(page) == "before"
+    type_into(page, PANEL, "clear; echo http-$((6*7))-copy\n")
+    wait_for(lambda: "http-42-copy" in screen_text(page, PANEL), what="the word to copy")
+    select_word(page, PANEL, "http-42-copy")
+    page.keyboard.press("Control+Shift+C")
+    wait_for(lambda: pasted_into_textarea(page) == "http-42-copy", what="Ctrl+Shift+C copied")
+    type_into(page, PANEL, "clear; echo menu-$((6*7))-http\n")
+    wait_for(lambda: "menu-42-http" in screen_text(page, PANEL), what="the word for the menu")
+    select_word(page, PANEL, "menu-42-http")
+    page.locator(f"{PANEL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="webpty:copy"]').click()
+    wait_for(lambda: pasted_into_textarea(page) == "menu-42-http", what="the menu's Copy")
+    close_all(lab)
