@@ -78,7 +78,9 @@ class Marks:
         self.running: CommandRecord | None = None
         #: Whether the shell printed a prompt mark: it is integrated and at a prompt at least once.
         self.has_prompted = False
-        self._log: deque[CommandRecord] = deque(maxlen=max(1, max_commands))
+        # Made at the first command: ~760 bytes an idle or unintegrated session need not pay.
+        self._log: deque[CommandRecord] | None = None
+        self._max_commands = max(1, max_commands)
         self._seq = 0
         self._pending_command: str | None = None  # the last E mark, for the next C
         self._started = 0.0  # monotonic time of the running command's start
@@ -87,7 +89,7 @@ class Marks:
 
     def commands(self) -> list[CommandRecord]:
         """The logged commands, oldest first, the running one last."""
-        return list(self._log)
+        return list(self._log or ())
 
     def feed(self, data: bytes, end: int) -> None:
         """Read ``data``, the output that ends at stream offset ``end``."""
@@ -158,6 +160,8 @@ class Marks:
         self._pending_command = None
         self._started = time.monotonic()
         self.running = record
+        if self._log is None:
+            self._log = deque(maxlen=self._max_commands)
         self._log.append(record)
         if self._on_command is not None:
             self._on_command(record, False)
