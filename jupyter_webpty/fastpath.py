@@ -41,7 +41,10 @@ bound on ``ws_connection.stream.max_write_buffer_size`` (``sockethandler.py``,
 docs/protocol.md, "Limits"), and ``TerminalServer``'s overrides of python-socketio's
 ``_handle_event`` and ``_engineio_server_class`` (``sioserver.py``). Relied on without a
 private name, for memory per connection (bench/README.md, "Where a session's memory goes"):
-``ping_interval`` 0 on the socket handler turns off tornado's and jupyter-server's websocket
+``sockethandler.forget_handshake``, which replaces tornado's ``RequestHandler._headers`` (the
+response's headers) by an empty ``HTTPHeaders`` and drops ``RequestHandler._new_cookie`` and
+``HTTPServerRequest._cookies`` once the websocket is open; ``ping_interval`` 0 on the socket
+handler turns off tornado's and jupyter-server's websocket
 pings (Engine.IO's own pings remain), and ``sockethandler.forget_request`` empties the WSGI
 environ of everything but the handler and the request line after the Socket.IO connect,
 on the ground that neither library reads a websocket connection's headers from it later. The ptyprocess internals the core relies on are

@@ -27,7 +27,7 @@ import socketio
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
-from tornado import web
+from tornado import httputil, web
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
@@ -200,6 +200,24 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
     return WebPtySocketHandler
 
 
+def forget_handshake(handler: web.RequestHandler) -> None:
+    """Drop what a websocket handler keeps of its HTTP handshake, at the Socket.IO connect.
+
+    By then tornado has sent the 101 response, logged the request and detached the stream;
+    nothing reads the response's headers and cookies or the request's parsed cookies again,
+    yet the handler keeps them for the connection's lifetime: ~2-3 KB per connection (a
+    token-authenticated request carries jupyter-server's login cookie in ``_new_cookie``; a
+    browser's request, its cookies parsed by the identity provider in ``_cookies``). The
+    request's headers stay: tornado's HTTP connection holds them too. The three private names
+    are listed in fastpath.py and pinned by tests/test_fastpath_contract.py; a tornado without
+    them loses nothing but the saving.
+    """
+    handler.request.__dict__.pop("_cookies", None)  # parsed Cookie header, made on first use
+    handler.__dict__.pop("_new_cookie", None)  # cookies set by the response
+    if isinstance(getattr(handler, "_headers", None), httputil.HTTPHeaders):
+        handler._headers = httputil.HTTPHeaders()  # the response's headers
+
+
 def wire(environ: dict[str, Any]) -> Any:
     """The socket handler itself: it implements ``outbox.Wire``."""
     return environ.get("tornado.handler")
@@ -234,3 +252,6 @@ def forget_request(environ: dict[str, Any]) -> None:
     kept = {key: environ[key] for key in _ENVIRON_KEPT if key in environ}
     environ.clear()
     environ.update(kept)
+    handler = kept.get("tornado.handler")
+    if isinstance(handler, web.RequestHandler):
+        forget_handshake(handler)

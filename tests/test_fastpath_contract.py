@@ -21,7 +21,7 @@ import engineio.packet
 import pytest
 import socketio
 from socketio import packet
-from tornado import httpserver, web, websocket
+from tornado import httpserver, httputil, web, websocket
 from tornado.iostream import BaseIOStream, IOStream
 
 from jupyter_webpty import fastpath, protocol, sockethandler
@@ -215,6 +215,18 @@ def test_python_socketio_private_methods_we_override_or_call() -> None:
     assert "self.receive_queue" in inspect.getsource(handler)
 
 
+def test_tornado_handshake_state_we_forget() -> None:
+    # sockethandler.forget_handshake: where tornado keeps the response's headers and cookies
+    # and the request's parsed cookies (each rebuilt or unused after the handshake).
+    assert "self._headers = httputil.HTTPHeaders(" in inspect.getsource(web.RequestHandler.clear)
+    assert "self._new_cookie" in inspect.getsource(web.RequestHandler.set_cookie)
+    assert "self._cookies" in inspect.getsource(httputil.HTTPServerRequest.cookies.fget)
+    # and opens the websocket only after the 101 response is finished and the stream detached.
+    accept = inspect.getsource(websocket.WebSocketProtocol13._accept_connection)
+    assert accept.index("handler.finish()") < accept.index("handler.open(")
+    assert accept.index("_detach_stream()") < accept.index("handler.open(")
+
+
 def _queue_methods(source: str, name: str) -> set[str]:
     return set(re.findall(rf"self\.{name}\.(\w+)\(", source))
 
@@ -258,6 +270,10 @@ async def test_engineio_socket_of_a_live_connection(
         handler = sockethandler.wire(environ)
         assert isinstance(handler.receive_queue, Mailbox)
         assert handler.ws_connection.ping_interval == 0  # no websocket-level pings
+        # The handshake is forgotten (sockethandler.forget_handshake).
+        assert not handler._headers
+        assert "_new_cookie" not in handler.__dict__
+        assert "_cookies" not in handler.request.__dict__
         assert live.closed is False
         await wait_until(lambda: fastpath.is_idle(live), what="idle queue")
         # A packet in Engine.IO's queue: direct writes must wait until its writer took it.

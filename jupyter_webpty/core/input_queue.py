@@ -25,6 +25,9 @@ class InputQueue:
     ``label`` names the session in log lines.
     """
 
+    # Slots, not a dict per instance: one of these per session (python -m bench.memory).
+    __slots__ = ("_closed", "_fd", "_label", "_limit", "_loop", "_pending", "_size", "_writing")
+
     def __init__(
         self, fd: int, loop: asyncio.AbstractEventLoop, *, limit: int, label: str = ""
     ) -> None:

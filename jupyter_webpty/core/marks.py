@@ -70,6 +70,21 @@ CommandCallback = Callable[[CommandRecord, bool], None]
 class Marks:
     """Reads OSC 133/633/7 marks from the stream and keeps a bounded log of commands."""
 
+    # Slots, not a dict per instance: one of these per session (python -m bench.memory).
+    __slots__ = (
+        "_log",
+        "_max_commands",
+        "_on_command",
+        "_pending_command",
+        "_seq",
+        "_started",
+        "_tail",
+        "cwd",
+        "has_prompted",
+        "last_exit_code",
+        "running",
+    )
+
     def __init__(
         self, *, max_commands: int = MAX_COMMANDS, on_command: CommandCallback | None = None
     ) -> None:

@@ -104,6 +104,20 @@ class Output:
     ``label`` names the session in log lines. Offsets count bytes since the session started.
     """
 
+    # Slots, not a dict per instance: one of these per session (python -m bench.memory).
+    __slots__ = (
+        "_command_budget",
+        "_command_refilled",
+        "_command_throttled",
+        "_label",
+        "_marks",
+        "_on_command",
+        "_retained",
+        "_screen",
+        "_scrollback",
+        "end",
+    )
+
     def __init__(self, scrollback_bytes: int, *, max_commands: int, label: str = "") -> None:
         self.end = 0  # stream offset after the last byte recorded
         self._scrollback = scrollback_bytes
