@@ -47,13 +47,17 @@ async def _snapshot(server: JupyterServer, index: int) -> tracemalloc.Snapshot:
     return tracemalloc.Snapshot.load(str(path))
 
 
-async def run(sessions: int, top: int, shared: bool) -> None:
+async def run(
+    sessions: int, top: int, shared: bool, only: str | None = None, keep: Path | None = None
+) -> None:
     """Open the sessions and print the per-session figures and the top allocation sites."""
     JupyterServer.launcher = _traced_launcher  # type: ignore[method-assign]
     harness = Harness("webpty-memory-")
     try:
         await harness.start(timeout=120)
         for target in harness.targets[:2]:
+            if only is not None and target.name != only:
+                continue
             server = next(s for s in harness.servers if s.pid == target.pid)
             opened = [await target.open(shared=shared) for _ in range(5)]  # warm-up
             await asyncio.sleep(1.0)
@@ -61,6 +65,10 @@ async def run(sessions: int, top: int, shared: bool) -> None:
             opened += [await target.open(shared=shared) for _ in range(sessions)]
             await asyncio.sleep(1.0)
             after, rss1 = await _snapshot(server, 1), rss_bytes(server.pid)
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                for index, snapshot in enumerate((before, after)):
+                    snapshot.dump(str(keep / f"{target.name}.{index}"))
             stats = after.compare_to(before, "traceback")
             traced = sum(s.size_diff for s in stats)
             print(
@@ -122,8 +130,10 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--shared", action="store_true", help="one connection for all sessions")
+    parser.add_argument("--only", choices=("webpty", "builtin"), help="measure one server only")
+    parser.add_argument("--keep", type=Path, help="write the two snapshots into this folder")
     args = parser.parse_args()
-    asyncio.run(run(args.sessions, args.top, args.shared))
+    asyncio.run(run(args.sessions, args.top, args.shared, args.only, args.keep))
     return 0
 
 

@@ -18,13 +18,16 @@ and tornado produce):
   payload looking for bytes on every call, and read hot events (``hot_event``) before
   python-socketio decodes them.
 * **Engine.IO 4 message type** ``"4"`` in front of a Socket.IO packet (python-engineio).
-* **python-engineio's socket** (``sio.eio.sockets[eio_sid]``): ``.queue``, the asyncio.Queue of
+* **python-engineio's socket** (``sio.eio.sockets[eio_sid]``): ``.queue``, the queue of
   packets waiting for its writer task, and ``.closed``; python-socketio's
   ``sio.manager.eio_sid_from_sid`` to find it. A packet written directly must not overtake
-  one still in that queue (``is_idle``).
-* **asyncio.Queue._unfinished_tasks** (CPython): counts a packet until the writer has taken it
-  and, with no suspension in between, written it. ``qsize()`` drops to 0 while the writer is
-  still between ``get()`` and its write, so it cannot tell.
+  one still in that queue (``is_idle``). The queue is a ``mailbox.Mailbox``, made by
+  ``AsyncServer.create_queue`` (``sioserver.py``; a public hook, but Engine.IO's use of the
+  queue's methods is pinned too); its ``unfinished`` counts a packet until the writer has
+  taken it and, with no suspension in between, written it. ``qsize()`` drops to 0 while the
+  writer is still between ``get()`` and its write, so it cannot tell. Should another
+  Engine.IO make its queues otherwise, ``is_idle`` reads ``asyncio.Queue._unfinished_tasks``
+  (CPython) instead.
 * **tornado's websocket protocol** ``WebSocketHandler.ws_connection`` (a ``WebSocketProtocol13``)
   with ``.stream``, its IOStream, and ``.is_closing()``: ``write_frames`` writes RFC 6455
   frames (unmasked, as a server's are; uncompressed, as the socket handler disables deflate)
@@ -32,10 +35,19 @@ and tornado produce):
   ``.stream`` it falls back to ``write_message``.
 
 Not the fast path but private too, and also pinned by the contract test: the socket handler's
-replacement of Engine.IO's tornado driver's ``receive_queue`` by a bounded one and its bound on
-``ws_connection.stream.max_write_buffer_size`` (``sockethandler.py``, docs/protocol.md,
-"Limits"), and ``TerminalServer``'s overrides of python-socketio's ``_handle_event`` and
-``_engineio_server_class`` (``sioserver.py``). The ptyprocess internals the core relies on are
+replacement of Engine.IO's tornado driver's ``receive_queue`` by a bounded ``Mailbox`` and of
+its ``get_next_message`` (a Future, not a coroutine: Engine.IO's reader awaits it), and its
+bound on ``ws_connection.stream.max_write_buffer_size`` (``sockethandler.py``,
+docs/protocol.md, "Limits"), and ``TerminalServer``'s overrides of python-socketio's
+``_handle_event`` and ``_engineio_server_class`` (``sioserver.py``). Relied on without a
+private name, for memory per connection (bench/README.md, "Where a session's memory goes"):
+``sockethandler.forget_handshake``, which replaces tornado's ``RequestHandler._headers`` (the
+response's headers) by an empty ``HTTPHeaders`` and drops ``RequestHandler._new_cookie`` and
+``HTTPServerRequest._cookies`` once the websocket is open; ``ping_interval`` 0 on the socket
+handler turns off tornado's and jupyter-server's websocket
+pings (Engine.IO's own pings remain), and ``sockethandler.forget_request`` empties the WSGI
+environ of everything but the handler and the request line after the Socket.IO connect,
+on the ground that neither library reads a websocket connection's headers from it later. The ptyprocess internals the core relies on are
 listed in ``core/_spawn.py`` (the core imports no web code).
 """
 
@@ -46,6 +58,7 @@ import struct
 from typing import Any
 
 from . import protocol
+from .mailbox import Mailbox
 from .sioserver import BoundedJson
 
 #: An Engine.IO 4 message packet, carrying one Socket.IO packet.
@@ -97,7 +110,10 @@ def engineio_socket(sio: Any, sid: str) -> Any:
 def is_idle(socket: Any) -> bool:
     """True while nothing waits in Engine.IO's queue of ``socket`` (and it is open): a packet
     written straight to the websocket then overtakes nothing."""
-    return not socket.closed and not getattr(socket.queue, "_unfinished_tasks", 1)
+    queue = socket.queue
+    if isinstance(queue, Mailbox):  # ours (sioserver.py): its count is public
+        return not socket.closed and not queue.unfinished
+    return not socket.closed and not getattr(queue, "_unfinished_tasks", 1)
 
 
 def frames(text: bytes, attachment: bytes | None) -> bytes:

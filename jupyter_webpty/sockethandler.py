@@ -24,17 +24,17 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
-from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
-from tornado import web
+from tornado import httputil, web
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
 from . import fastpath, protocol
 from .auth import Guarded, is_authorized, owner_of
 from .guards import engineio_query_problem, frame_problem, packet_problem
+from .mailbox import Mailbox
 
 #: Frames received but not yet taken by Engine.IO's reader, per connection. When full, the
 #: handler stops reading the socket (TCP pushes back on the client): at most this many
@@ -65,12 +65,25 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            # Engine.IO's own queue is unbounded; on_message waits while this one is full.
-            self.receive_queue: asyncio.Queue[str | bytes | None] = asyncio.Queue(MAX_QUEUED_FRAMES)
+            # Engine.IO's own queue is unbounded; on_message waits while this one is full. A
+            # Mailbox rather than an asyncio.Queue: ~3 KB less per idle connection.
+            self.receive_queue: Mailbox[str | bytes | None] = Mailbox(MAX_QUEUED_FRAMES)
+
+        def get_next_message(self) -> asyncio.Future[str | bytes | None]:
+            # Engine.IO's reader awaits this; a Future rather than a coroutine keeps one frame
+            # less alive per idle connection.
+            return self.receive_queue.get()
 
         @property
         def max_message_size(self) -> int:
             return protocol.MAX_MESSAGE_BYTES
+
+        @property
+        def ping_interval(self) -> float:
+            # No websocket-level pings: Engine.IO pings every connection (25 s) and closes it
+            # when the pong stays away, so tornado's ping task and jupyter-server's ping
+            # timer (WebSocketMixin) would only cost memory (~1.3 KB per connection).
+            return 0
 
         def open(self, *args: Any, **kwargs: Any) -> Any:
             # Socket.IO sends a binary event as two websocket frames; with Nagle's algorithm
@@ -170,7 +183,11 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
             if problem is not None:
                 raise web.HTTPError(400, problem)
             self.webpty_owner = owner_of(self, owner_policy)
-            await ensure_async(super().get(*args, **kwargs))
+            # Engine.IO's get is a coroutine function; awaiting it directly keeps no wrapper
+            # coroutine alive for the connection's lifetime (ensure_async would).
+            result = super().get(*args, **kwargs)
+            if result is not None:
+                await result
 
         @ws_authenticated
         async def post(self, *args: Any, **kwargs: Any) -> None:
@@ -183,12 +200,58 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
     return WebPtySocketHandler
 
 
+def forget_handshake(handler: web.RequestHandler) -> None:
+    """Drop what a websocket handler keeps of its HTTP handshake, at the Socket.IO connect.
+
+    By then tornado has sent the 101 response, logged the request and detached the stream;
+    nothing reads the response's headers and cookies or the request's parsed cookies again,
+    yet the handler keeps them for the connection's lifetime: ~2-3 KB per connection (a
+    token-authenticated request carries jupyter-server's login cookie in ``_new_cookie``; a
+    browser's request, its cookies parsed by the identity provider in ``_cookies``). The
+    request's headers stay: tornado's HTTP connection holds them too. The three private names
+    are listed in fastpath.py and pinned by tests/test_fastpath_contract.py; a tornado without
+    them loses nothing but the saving.
+    """
+    handler.request.__dict__.pop("_cookies", None)  # parsed Cookie header, made on first use
+    handler.__dict__.pop("_new_cookie", None)  # cookies set by the response
+    if isinstance(getattr(handler, "_headers", None), httputil.HTTPHeaders):
+        handler._headers = httputil.HTTPHeaders()  # the response's headers
+
+
 def wire(environ: dict[str, Any]) -> Any:
     """The socket handler itself: it implements ``outbox.Wire``."""
     return environ.get("tornado.handler")
 
 
 def identify(environ: dict[str, Any]) -> str | None:
-    """The owner key the socket handler stored on itself before Engine.IO ran."""
+    """The owner key the socket handler stored on itself before Engine.IO ran.
+
+    Called once, from the Socket.IO connect handler, the last reader of the request's headers
+    in ``environ``: it also drops them (``forget_request``).
+    """
     handler = environ.get("tornado.handler")
+    forget_request(environ)
     return getattr(handler, "webpty_owner", None)
+
+
+#: The keys of a connection's environ kept after its Socket.IO connect: the handler (``wire``,
+#: ``identify``) and the request line, which are shared with tornado's request, not copies.
+_ENVIRON_KEPT = ("tornado.handler", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "SCRIPT_NAME")
+
+
+def forget_request(environ: dict[str, Any]) -> None:
+    """Keep only ``_ENVIRON_KEPT`` in the WSGI environ Engine.IO made for a connection.
+
+    Engine.IO's tornado driver copies every request header into it (``HTTP_*`` keys), and
+    python-socketio keeps it for the connection's lifetime: ~3-4 KB of a connection's memory,
+    more with a browser's cookies. After the Socket.IO connect nobody reads it but through
+    ``tornado.handler`` (Engine.IO reads the Upgrade headers before it starts the websocket;
+    a websocket-only connection makes no further HTTP request). ``clear()`` frees the dict's
+    table; deleting keys would not.
+    """
+    kept = {key: environ[key] for key in _ENVIRON_KEPT if key in environ}
+    environ.clear()
+    environ.update(kept)
+    handler = kept.get("tornado.handler")
+    if isinstance(handler, web.RequestHandler):
+        forget_handshake(handler)

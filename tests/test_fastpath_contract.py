@@ -9,17 +9,23 @@ import asyncio
 import base64
 import inspect
 import os
+import re
 import socket
 from typing import Any
 
 import engineio
+import engineio.async_drivers.tornado
+import engineio.async_socket
+import engineio.base_socket
+import engineio.packet
 import pytest
 import socketio
 from socketio import packet
-from tornado import httpserver, web, websocket
+from tornado import httpserver, httputil, web, websocket
 from tornado.iostream import BaseIOStream, IOStream
 
-from jupyter_webpty import fastpath, protocol
+from jupyter_webpty import fastpath, protocol, sockethandler
+from jupyter_webpty.mailbox import Mailbox
 from jupyter_webpty.sioserver import TerminalServer
 
 from .conftest import wait_until
@@ -209,6 +215,39 @@ def test_python_socketio_private_methods_we_override_or_call() -> None:
     assert "self.receive_queue" in inspect.getsource(handler)
 
 
+def test_tornado_handshake_state_we_forget() -> None:
+    # sockethandler.forget_handshake: where tornado keeps the response's headers and cookies
+    # and the request's parsed cookies (each rebuilt or unused after the handshake).
+    assert "self._headers = httputil.HTTPHeaders(" in inspect.getsource(web.RequestHandler.clear)
+    assert "self._new_cookie" in inspect.getsource(web.RequestHandler.set_cookie)
+    assert "self._cookies" in inspect.getsource(httputil.HTTPServerRequest.cookies.fget)
+    # and opens the websocket only after the 101 response is finished and the stream detached.
+    accept = inspect.getsource(websocket.WebSocketProtocol13._accept_connection)
+    assert accept.index("handler.finish()") < accept.index("handler.open(")
+    assert accept.index("_detach_stream()") < accept.index("handler.open(")
+
+
+def _queue_methods(source: str, name: str) -> set[str]:
+    return set(re.findall(rf"self\.{name}\.(\w+)\(", source))
+
+
+def test_engineio_uses_only_what_a_mailbox_offers() -> None:
+    # Engine.IO makes each socket's queue with the server's create_queue (sioserver.py returns a
+    # Mailbox) and calls these methods on it; its tornado driver reads frames through
+    # get_next_message, which the socket handler answers from its own Mailbox.
+    assert "self.server.create_queue()" in inspect.getsource(engineio.base_socket.BaseSocket)
+    used = _queue_methods(inspect.getsource(engineio.async_socket), "queue")
+    assert used >= {"get", "put", "task_done"}
+    assert all(callable(getattr(Mailbox, method)) for method in used)
+    driver = inspect.getsource(engineio.async_drivers.tornado)
+    assert "await self.tornado_handler.get_next_message()" in driver
+    used = _queue_methods(driver, "receive_queue")
+    assert all(callable(getattr(Mailbox, method)) for method in used)
+    # tornado and jupyter-server start their websocket pings only for a ping_interval > 0.
+    pinging = inspect.getsource(websocket.WebSocketProtocol13.start_pinging)
+    assert "self.ping_interval > 0" in pinging
+
+
 async def test_engineio_socket_of_a_live_connection(
     connect: Any, jp_serverapp: Any, fast_path: bool
 ) -> None:
@@ -219,11 +258,27 @@ async def test_engineio_socket_of_a_live_connection(
         sid = next(iter(app.events._owners))
         live = fastpath.engineio_socket(sio, sid)
         assert isinstance(live, engineio.async_socket.AsyncSocket)
-        assert isinstance(live.queue, asyncio.Queue)
+        assert isinstance(live.queue, Mailbox)  # sioserver's create_queue
+        environ = sio.get_environ(sid)
+        assert set(environ) == {
+            "tornado.handler",
+            "REQUEST_METHOD",
+            "PATH_INFO",
+            "QUERY_STRING",
+            "SCRIPT_NAME",
+        }  # the request's headers are forgotten
+        handler = sockethandler.wire(environ)
+        assert isinstance(handler.receive_queue, Mailbox)
+        assert handler.ws_connection.ping_interval == 0  # no websocket-level pings
+        # The handshake is forgotten (sockethandler.forget_handshake).
+        assert not handler._headers
+        assert "_new_cookie" not in handler.__dict__
+        assert "_cookies" not in handler.request.__dict__
         assert live.closed is False
         await wait_until(lambda: fastpath.is_idle(live), what="idle queue")
         # A packet in Engine.IO's queue: direct writes must wait until its writer took it.
-        await sio.emit(protocol.CHANGED, {}, to=sid)
+        # (Engine.IO's send puts without suspending; its writer runs only after this test yields.)
+        await live.send(engineio.packet.Packet(engineio.packet.NOOP))
         assert not fastpath.is_idle(live)
         await wait_until(lambda: fastpath.is_idle(live), what="writer took the packet")
         # With the fast path off, no connection gets a wire; on, each does.

@@ -70,6 +70,21 @@ CommandCallback = Callable[[CommandRecord, bool], None]
 class Marks:
     """Reads OSC 133/633/7 marks from the stream and keeps a bounded log of commands."""
 
+    # Slots, not a dict per instance: one of these per session (python -m bench.memory).
+    __slots__ = (
+        "_log",
+        "_max_commands",
+        "_on_command",
+        "_pending_command",
+        "_seq",
+        "_started",
+        "_tail",
+        "cwd",
+        "has_prompted",
+        "last_exit_code",
+        "running",
+    )
+
     def __init__(
         self, *, max_commands: int = MAX_COMMANDS, on_command: CommandCallback | None = None
     ) -> None:
@@ -78,7 +93,9 @@ class Marks:
         self.running: CommandRecord | None = None
         #: Whether the shell printed a prompt mark: it is integrated and at a prompt at least once.
         self.has_prompted = False
-        self._log: deque[CommandRecord] = deque(maxlen=max(1, max_commands))
+        # Made at the first command: ~760 bytes an idle or unintegrated session need not pay.
+        self._log: deque[CommandRecord] | None = None
+        self._max_commands = max(1, max_commands)
         self._seq = 0
         self._pending_command: str | None = None  # the last E mark, for the next C
         self._started = 0.0  # monotonic time of the running command's start
@@ -87,7 +104,7 @@ class Marks:
 
     def commands(self) -> list[CommandRecord]:
         """The logged commands, oldest first, the running one last."""
-        return list(self._log)
+        return list(self._log or ())
 
     def feed(self, data: bytes, end: int) -> None:
         """Read ``data``, the output that ends at stream offset ``end``."""
@@ -158,6 +175,8 @@ class Marks:
         self._pending_command = None
         self._started = time.monotonic()
         self.running = record
+        if self._log is None:
+            self._log = deque(maxlen=self._max_commands)
         self._log.append(record)
         if self._on_command is not None:
             self._on_command(record, False)

@@ -39,7 +39,9 @@ class _Retained:
 
     def __init__(self) -> None:
         self.base = 0  # stream offset of the first retained byte
-        self._chunks: deque[bytes] = deque()
+        # None until the first chunk: most sessions never print 64 KiB, and an empty deque
+        # costs ~760 bytes per session (python -m bench.memory).
+        self._chunks: deque[bytes] | None = None
         self._tail = bytearray()
         self._size = 0
 
@@ -50,12 +52,17 @@ class _Retained:
         """Retain ``data`` after what is retained."""
         self._size += len(data)
         if len(data) >= _CHUNK and not self._tail:
-            self._chunks.append(data)
+            self._add_chunk(data)
             return
         self._tail += data
         if len(self._tail) >= _CHUNK:
-            self._chunks.append(bytes(self._tail))
+            self._add_chunk(bytes(self._tail))
             self._tail = bytearray()
+
+    def _add_chunk(self, chunk: bytes) -> None:
+        if self._chunks is None:
+            self._chunks = deque()
+        self._chunks.append(chunk)
 
     def trim(self, keep: int) -> None:
         """Drop the oldest output, keeping at least ``keep`` bytes (at most ``keep`` + 64 KiB)."""
@@ -78,7 +85,7 @@ class _Retained:
     def read(self, offset: int, limit: int) -> bytes:
         """Up to ``limit`` bytes from stream offset ``offset`` (retained, not past the end)."""
         at = offset - self.base
-        for chunk in self._chunks:
+        for chunk in self._chunks or ():
             if at < len(chunk):
                 if at == 0 and len(chunk) <= limit:
                     return chunk
@@ -88,7 +95,7 @@ class _Retained:
 
     def join(self) -> bytes:
         """Everything retained, in one piece (for the rare screen restore)."""
-        return b"".join((*self._chunks, self._tail))
+        return b"".join((*(self._chunks or ()), self._tail))
 
 
 class Output:
@@ -96,6 +103,20 @@ class Output:
 
     ``label`` names the session in log lines. Offsets count bytes since the session started.
     """
+
+    # Slots, not a dict per instance: one of these per session (python -m bench.memory).
+    __slots__ = (
+        "_command_budget",
+        "_command_refilled",
+        "_command_throttled",
+        "_label",
+        "_marks",
+        "_on_command",
+        "_retained",
+        "_screen",
+        "_scrollback",
+        "end",
+    )
 
     def __init__(self, scrollback_bytes: int, *, max_commands: int, label: str = "") -> None:
         self.end = 0  # stream offset after the last byte recorded

@@ -49,6 +49,20 @@ class Reader:
     Starts paused; ``resume`` starts it. ``limit`` bounds each read (so each message), ``label`` names the session in log lines.
     """
 
+    # Slots, not a dict per instance: one of these per session (python -m bench.memory).
+    __slots__ = (
+        "_closed",
+        "_drain",
+        "_fd",
+        "_label",
+        "_limit",
+        "_loop",
+        "_on_read",
+        "_reading",
+        "_stopping",
+        "_streaming",
+    )
+
     def __init__(
         self,
         fd: int,

@@ -152,7 +152,7 @@ class Restore:
     repaint: bool = False
 
 
-@dataclass
+@dataclass(slots=True)  # one per session: no instance dict (python -m bench.memory)
 class ScreenTracker:
     """Follows the output stream's modes and latest restore points."""
 

@@ -71,6 +71,18 @@ class Viewers:
     ``repaint()`` asks a full-screen program to redraw for a viewer whose restore needs it.
     """
 
+    # Slots, not a dict per instance: one of these per session (python -m bench.memory).
+    __slots__ = (
+        "_driver",
+        "_high",
+        "_low",
+        "_message_limit",
+        "_output",
+        "_repaint",
+        "_resize",
+        "_viewers",
+    )
+
     def __init__(
         self,
         output: Output,
