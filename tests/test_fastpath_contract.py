@@ -216,7 +216,7 @@ async def test_engineio_socket_of_a_live_connection(
     sio = app.sio
     async with connect() as client:
         await client.create()
-        sid = next(iter(app.events._owners))
+        sid = next(iter(app.events._connections._owners))
         live = fastpath.engineio_socket(sio, sid)
         assert isinstance(live, engineio.async_socket.AsyncSocket)
         assert isinstance(live.queue, asyncio.Queue)
