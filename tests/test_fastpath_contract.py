@@ -22,7 +22,7 @@ from tornado.iostream import BaseIOStream, IOStream
 from jupyter_webpty import fastpath, protocol
 from jupyter_webpty.sioserver import TerminalServer
 
-from .conftest import wait_until
+from .conftest import wait_until, webpty_app
 
 SESSION_IDS = ["abc", "Zm9v-YmFy_0123456789abcdef", 'quote"back\\slash', "caf\u00e9"]
 #: Payload sizes around RFC 6455's length encodings: 7 bits, 16 bits, 64 bits.
@@ -212,7 +212,7 @@ def test_python_socketio_private_methods_we_override_or_call() -> None:
 async def test_engineio_socket_of_a_live_connection(
     connect: Any, jp_serverapp: Any, fast_path: bool
 ) -> None:
-    app = jp_serverapp.extension_manager.extension_points["jupyter_webpty"].app
+    app = webpty_app(jp_serverapp)
     sio = app.sio
     async with connect() as client:
         await client.create()
