@@ -50,6 +50,14 @@ def alive(marker: str) -> bool:
     return bool(processes_with(marker))
 
 
+def leads_a_session(pid: int) -> bool:
+    """Whether ``pid`` is alive and leads its own session (it called setsid())."""
+    try:
+        return os.getsid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+
 def manager_of(jp_serverapp: Any) -> Any:
     return jp_serverapp.web_app.settings["webpty_manager"]
 
@@ -104,6 +112,10 @@ async def test_close_ends_every_job_but_setsid_escapees(connect: Any, markers: A
             ],
             [plain, nohup, no_hup, no_term, escapee, stopped],
         )
+        # setsid(1) forks when it leads a process group (a background job does) and the parent's
+        # command line carries the marker too: wait for the child to have left the terminal's
+        # session, or the close may catch it before its setsid() (seen under load).
+        await wait_until(lambda: any(map(leads_a_session, processes_with(escapee))), what="setsid")
         [sleeper] = processes_with(stopped)
         await client.send(session_id, "\x1a")  # Ctrl+Z
         await wait_until(lambda: state_of(sleeper) == psutil.STATUS_STOPPED, what="stopped job")
