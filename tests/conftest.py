@@ -78,6 +78,11 @@ def rest(
     return SessionsClient(Server(f"http://127.0.0.1:{jp_http_port}{jp_base_url}", token))
 
 
+def webpty_app(jp_serverapp: Any) -> Any:
+    """The test server's ``WebPtyApp``."""
+    return jp_serverapp.extension_manager.extension_points["jupyter_webpty"].app
+
+
 def socket_path(base_url: str) -> str:
     """The Socket.IO path under ``base_url``."""
     return url_path_join(base_url, "webpty/socket.io")

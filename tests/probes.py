@@ -15,6 +15,8 @@ from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, User
 
+from .conftest import wait_until
+
 #: (status, headers with lower-cased names, body)
 Reply = tuple[int, dict[str, str], bytes]
 #: jupyter-server's request log line.
@@ -87,3 +89,25 @@ def leaks(records: list[logging.LogRecord], secret: str) -> list[str]:
     """The formatted records (message and traceback) that contain ``secret``."""
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     return [text for text in map(formatter.format, records) if secret in text]
+
+
+#: A raw request: method, path below the base URL (it may carry a query), body, extra headers.
+Request = tuple[str, str, bytes, dict[str, str]]
+
+
+async def send_with_token_in_query(
+    jp_serverapp: Any, port: int, base_url: str, requests: list[Request]
+) -> tuple[list[int], list[str]]:
+    """Send each request with the server's token in its query (as links and scripts do), and
+    wait until each is in the access log: the statuses, and the log lines showing the token."""
+    token = str(jp_serverapp.identity_provider.token)
+    statuses = []
+    with all_logs(jp_serverapp) as records:
+        for method, path, body, extra in requests:
+            target = f"{base_url}{path}{'&' if '?' in path else '?'}token={token}"
+            statuses.append((await raw_request(port, method, target, extra, body))[0])
+        await wait_until(
+            lambda: sum(1 for r in records if ACCESS.match(r.getMessage())) >= len(requests),
+            what="every request in the access log",
+        )
+    return statuses, leaks(records, token)

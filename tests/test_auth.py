@@ -18,7 +18,7 @@ import pytest
 import socketio
 from jupyter_server.auth.authorizer import Authorizer
 
-from .conftest import Client, socket_path, wait_until
+from .conftest import Client, socket_path, wait_until, webpty_app
 from .probes import Reply, TwoUsers, raw_request
 
 
@@ -67,8 +67,7 @@ def upgrade(**headers: str) -> dict[str, str]:
 
 def engineio_sockets(jp_serverapp: Any) -> dict[str, Any]:
     """The Engine.IO sessions the extension's Socket.IO server holds."""
-    app = next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_webpty"]))
-    return app.events._sio.eio.sockets  # type: ignore[no-any-return]
+    return webpty_app(jp_serverapp).sio.eio.sockets  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,25 @@ def test_fast_path_internals_live_in_fastpath_module_only() -> None:
         text = path.read_text()
         for marker in markers:
             assert marker not in text, f"{path.name} uses {marker!r}: move it to fastpath.py"
+
+
+#: The Socket.IO transport's modules: they translate events to SessionManager calls and know
+#: nothing of HTTP (STYLE.md, "who may import whom"). Importing socketio pulls tornado in, so
+#: this reads their import statements rather than sys.modules.
+EVENT_MODULES = ("transport.py", "dispatch.py", "connections.py", "news.py", "outbox.py")
+
+
+def test_event_modules_import_no_http_layer() -> None:
+    package = Path(__file__).resolve().parent.parent / "jupyter_webpty"
+    for name in EVENT_MODULES:
+        tree = ast.parse((package / name).read_text())
+        imported = {
+            alias.name for n in ast.walk(tree) if isinstance(n, ast.Import) for alias in n.names
+        }
+        imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        for module in imported:
+            top = module.split(".")[0]
+            assert top not in {"tornado", "jupyter_server", "traitlets"}, f"{name} imports {module}"
+            assert module.lstrip(".") not in {"app", "rest", "auth", "sockethandler"}, (
+                f"{name} imports {module}"
+            )

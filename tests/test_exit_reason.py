@@ -8,7 +8,7 @@ import pytest
 
 from jupyter_webpty import protocol
 
-from .conftest import wait_until
+from .conftest import wait_until, webpty_app
 
 
 def record_exits(client: Any) -> list[dict[str, Any]]:
@@ -23,24 +23,32 @@ def record_exits(client: Any) -> list[dict[str, Any]]:
     return exits
 
 
+async def close_one_then_stop(client: Any, app: Any) -> tuple[list[dict[str, Any]], str, str]:
+    """Close one session on request, then stop the server's sessions with another running.
+
+    Returns every exit the client heard, and the closed and the running session's ids.
+    """
+    exits = record_exits(client)
+    closed = await client.create()
+    assert (await client.call(protocol.CLOSE, {"session_id": closed}))["success"]
+    await wait_until(lambda: len(exits) == 1, what="exit of the closed session")
+    # A shell closed on request: no reason, the session simply ended.
+    assert exits[0]["session_id"] == closed
+    assert "reason" not in exits[0]
+    running = await client.create()
+    # What stop_extension does first (calling it here would make the fixture's own stop
+    # shut python-socketio down twice, which raises).
+    app.events.stopping()
+    await app.manager.close_all()
+    return exits, closed, running
+
+
 @pytest.mark.parametrize("webpty_config", [{"revive_sessions": False}])
 async def test_exit_on_server_stop_carries_the_shutdown_reason(
     connect: Any, jp_serverapp: Any
 ) -> None:
-    app = next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_webpty"]))
     async with connect() as client:
-        exits = record_exits(client)
-        closed = await client.create()
-        assert (await client.call(protocol.CLOSE, {"session_id": closed}))["success"]
-        await wait_until(lambda: len(exits) == 1, what="exit of the closed session")
-        # A shell closed on request: no reason, the session simply ended.
-        assert "reason" not in exits[0]
-
-        running = await client.create()
-        # What stop_extension does first (calling it here would make the fixture's own stop
-        # shut python-socketio down twice, which raises).
-        app.events.stopping()
-        await app.manager.close_all()
+        exits, _, running = await close_one_then_stop(client, webpty_app(jp_serverapp))
         await wait_until(lambda: len(exits) == 2, what="exit at server stop")
         assert exits[1]["session_id"] == running
         assert exits[1]["reason"] == protocol.EXIT_REASON_SHUTDOWN
@@ -49,15 +57,9 @@ async def test_exit_on_server_stop_carries_the_shutdown_reason(
 async def test_no_exit_on_server_stop_for_a_session_the_next_server_revives(
     connect: Any, jp_serverapp: Any
 ) -> None:
-    app = next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_webpty"]))
+    app = webpty_app(jp_serverapp)
     async with connect() as client:
-        exits = record_exits(client)
-        closed = await client.create()
-        assert (await client.call(protocol.CLOSE, {"session_id": closed}))["success"]
-        await wait_until(lambda: len(exits) == 1, what="exit of the closed session")
-        running = await client.create()
-        app.events.stopping()
-        await app.manager.close_all()
+        exits, closed, running = await close_one_then_stop(client, app)
         assert len(app.manager) == 0  # its shell ended
         # Events are emitted in order: a reply after the close means no exit was sent before.
         assert (await client.call(protocol.LIST, {}))["success"]

@@ -28,7 +28,7 @@ from jupyter_webpty import fastpath, protocol, sockethandler
 from jupyter_webpty.mailbox import Mailbox
 from jupyter_webpty.sioserver import TerminalServer
 
-from .conftest import wait_until
+from .conftest import wait_until, webpty_app
 
 SESSION_IDS = ["abc", "Zm9v-YmFy_0123456789abcdef", 'quote"back\\slash', "caf\u00e9"]
 #: Payload sizes around RFC 6455's length encodings: 7 bits, 16 bits, 64 bits.
@@ -251,11 +251,11 @@ def test_engineio_uses_only_what_a_mailbox_offers() -> None:
 async def test_engineio_socket_of_a_live_connection(
     connect: Any, jp_serverapp: Any, fast_path: bool
 ) -> None:
-    app = jp_serverapp.extension_manager.extension_points["jupyter_webpty"].app
+    app = webpty_app(jp_serverapp)
     sio = app.sio
     async with connect() as client:
         await client.create()
-        sid = next(iter(app.events._owners))
+        sid = next(iter(app.events._connections._owners))
         live = fastpath.engineio_socket(sio, sid)
         assert isinstance(live, engineio.async_socket.AsyncSocket)
         assert isinstance(live.queue, Mailbox)  # sioserver's create_queue

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from . import processes
-from .conftest import Client, wait_until
-from .probes import ACCESS, USERS, TwoUsers, all_logs, leaks, raw_request
+from .conftest import Client
+from .probes import USERS, Request, TwoUsers, all_logs, leaks, send_with_token_in_query
 
 MB = 1024 * 1024
 #: Most growth of server memory (RSS) one hostile connection may cause; unbounded floods grew
@@ -338,8 +338,7 @@ async def test_nested_rest_body_is_a_clean_400(body: str, jp_fetch: Any) -> None
 async def test_http_errors_do_not_log_the_token(
     http_server_client: Any, jp_http_port: int, jp_base_url: str, jp_serverapp: Any
 ) -> None:
-    token = str(jp_serverapp.identity_provider.token)
-    requests = [
+    requests: list[Request] = [
         ("GET", "webpty/socket.io/?EIO=4&transport=polling", b"", {}),
         ("GET", "webpty/socket.io/?EIO=3&transport=websocket", b"", {"Upgrade": "websocket"}),
         ("POST", "webpty/api/sessions", b'{"cols": "wide"}', {}),
@@ -349,12 +348,8 @@ async def test_http_errors_do_not_log_the_token(
         ("DELETE", "webpty/api/sessions/nope", b"", {}),
         ("POST", "webpty/api/sessions/nope/input", b'{"data": "x"}', {}),
     ]
-    statuses = []
-    with all_logs(jp_serverapp) as records:
-        for method, path, body, extra in requests:
-            sep = "&" if "?" in path else "?"
-            target = f"{jp_base_url}{path}{sep}token={token}"
-            statuses.append((await raw_request(jp_http_port, method, target, extra, body))[0])
-        await wait_until(lambda: len([r for r in records if ACCESS.match(r.getMessage())]) >= 8)
+    statuses, leaked = await send_with_token_in_query(
+        jp_serverapp, jp_http_port, jp_base_url, requests
+    )
     assert statuses == [400, 400, 400, 400, 400, 404, 404, 404]
-    assert leaks(records, token) == []
+    assert leaked == []

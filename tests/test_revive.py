@@ -5,9 +5,11 @@ screen; closed and exited sessions, and everything with ``revive_sessions`` off,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import stat
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +40,6 @@ def saved_files(data: Path) -> dict[str, Path]:
     return {p.name: p for d in revival_dirs(data) for p in d.glob("*.*") if p.suffix != ".tmp"}
 
 
-def real_server(tmp_path: Path, **webpty: Any) -> tuple[RealServer, Path]:
-    real = RealServer(tmp_path, **webpty)
-    data = tmp_path / "data"
-    real.env["JUPYTER_DATA_DIR"] = str(data)
-    return real, data
-
-
 def configure(tmp_path: Path, **sections: dict[str, Any]) -> None:
     """Change the real server's config file (read at its next start)."""
     config = tmp_path / "jupyter_server_config.json"
@@ -52,6 +47,25 @@ def configure(tmp_path: Path, **sections: dict[str, Any]) -> None:
     for section, values in sections.items():
         settings[section].update(values)
     config.write_text(json.dumps(settings))
+
+
+@contextlib.asynccontextmanager
+async def real_server(
+    tmp_path: Path, *, server_app: dict[str, Any] | None = None, **webpty: Any
+) -> AsyncIterator[tuple[RealServer, Path]]:
+    """A real server started with ``webpty`` traits (and ``server_app`` ones), and the data
+    directory it saves sessions under; its clients closed and the server killed at the end."""
+    real = RealServer(tmp_path, **webpty)
+    data = tmp_path / "data"
+    real.env["JUPYTER_DATA_DIR"] = str(data)
+    if server_app:
+        configure(tmp_path, ServerApp=server_app)
+    await real.start()
+    try:
+        yield real, data
+    finally:
+        await real.close_clients()
+        real.kill()
 
 
 async def stop(real: RealServer, how: signal.Signals) -> None:
@@ -72,9 +86,7 @@ async def test_a_session_is_revived_with_its_id_name_size_cwd_and_screen(
     tmp_path: Path, how: signal.Signals
 ) -> None:
     (tmp_path / "sub").mkdir()
-    real, data = real_server(tmp_path)
-    await real.start()
-    try:
+    async with real_server(tmp_path) as (real, data):
         client = await real.client()
         kept = await client.create(cols=100, rows=30, name="keep", cwd="sub")
         closed = await client.create(name="closed")
@@ -130,15 +142,10 @@ async def test_a_session_is_revived_with_its_id_name_size_cwd_and_screen(
         # Closed now: its files go.
         assert (await again.call("terminal:close", {"session_id": kept}))["success"]
         await wait_until(lambda: saved_files(data) == {}, what="files removed on close")
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def test_a_shell_that_exits_by_itself_is_not_revived(tmp_path: Path) -> None:
-    real, data = real_server(tmp_path)
-    await real.start()
-    try:
+    async with real_server(tmp_path) as (real, data):
         client = await real.client()
         gone = await client.create(name="gone")
         stays = await client.create(name="stays")
@@ -149,15 +156,11 @@ async def test_a_shell_that_exits_by_itself_is_not_revived(tmp_path: Path) -> No
         await stop(real, signal.SIGTERM)
         await real.start()
         assert [s["name"] for s in await listed(await real.client())] == ["stays"]
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def test_with_revival_off_nothing_is_written_and_nothing_revived(tmp_path: Path) -> None:
-    real, data = real_server(tmp_path)
-    await real.start()
-    try:  # First on: something is saved. Then off: it is deleted, and nothing new is written.
+    # First on: something is saved. Then off: it is deleted, and nothing new is written.
+    async with real_server(tmp_path) as (real, data):
         client = await real.client()
         await client.create(name="saved-then-deleted")
         await wait_until(lambda: bool(saved_files(data)), what="saved")
@@ -174,16 +177,11 @@ async def test_with_revival_off_nothing_is_written_and_nothing_revived(tmp_path:
         assert saved_files(data) == {}
         await real.start()
         assert await listed(await real.client()) == []
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def test_the_saved_output_stays_bounded_under_a_flood(tmp_path: Path) -> None:
     bound = 64 * 1024
-    real, data = real_server(tmp_path, scrollback_bytes=bound)
-    await real.start()
-    try:
+    async with real_server(tmp_path, scrollback_bytes=bound) as (real, data):
         client = await real.client()
         session = await client.create()
         # About 8 MiB, then a marker computed by the shell (not in the echoed command line).
@@ -200,18 +198,11 @@ async def test_the_saved_output_stays_bounded_under_a_flood(tmp_path: Path) -> N
         text = await again.read_until(session, RESTORED)
         assert "999999\r\n1000000\r\n" in text
         assert "flood-42" in text
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def test_a_revived_session_keeps_its_owner(tmp_path: Path) -> None:
-    real, _ = real_server(tmp_path)
-    configure(
-        tmp_path, ServerApp={"identity_provider_class": "tests.test_revive.TwoUsersAndProbes"}
-    )
-    await real.start()
-    try:
+    users = {"identity_provider_class": "tests.test_revive.TwoUsersAndProbes"}
+    async with real_server(tmp_path, server_app=users) as (real, _):
         url, path = real.url, "/webpty/socket.io"
         alice = await Client(url, path, {"Authorization": "token alice-token"}).connect()
         real.clients.append(alice)
@@ -224,6 +215,3 @@ async def test_a_revived_session_keeps_its_owner(tmp_path: Path) -> None:
         assert await listed(bob) == []
         assert not (await bob.reconnect(session_id=mine))["success"]
         assert [s["session_id"] for s in await listed(alice)] == [mine]
-    finally:
-        await real.close_clients()
-        real.kill()

@@ -48,6 +48,15 @@ async def full_stream(client: Client, session_id: str, end: int) -> bytes:
     return bytes(term.data)[:end]
 
 
+async def restored_as_streamed(viewer: Client, watcher: Client, session_id: str) -> bytes:
+    """``viewer``'s fresh view of the session, checked against ``watcher``'s: what it gets
+    renders as the whole stream up to the same offset does. Returns what it got."""
+    restored, end = await fresh_view(viewer, session_id)
+    reference = await full_stream(watcher, session_id, end)
+    assert render(restored) == render(reference)
+    return restored
+
+
 async def test_vim_screen_restores_exactly(connect: Any, tmp_path: Any) -> None:
     lines = [f"line {n:03d} of the file, with some words to wrap and colour" for n in range(60)]
     (tmp_path / "notes.txt").write_text("\n".join(lines) + "\n")
@@ -58,17 +67,13 @@ async def test_vim_screen_restores_exactly(connect: Any, tmp_path: Any) -> None:
         await watcher.send(session_id, "12G")  # move the cursor: the restore must keep it
         await wait_until(lambda: render(bytes(watcher.terminal(session_id).data))[1][1] == 11, 10)
         async with connect() as newcomer:
-            restored, end = await fresh_view(newcomer, session_id)
-            reference = await full_stream(watcher, session_id, end)
-            assert render(restored) == render(reference)
+            restored = await restored_as_streamed(newcomer, watcher, session_id)
             assert "line 000 of the file" in render(restored)[0][0]
             # Quit vim from the new viewer; a third viewer then sees the shell again.
             await newcomer.send(session_id, ":q\r")
             await watcher.read_until(session_id, "\x1b[?1049l")
         async with connect() as third:
-            restored, end = await fresh_view(third, session_id)
-            reference = await full_stream(watcher, session_id, end)
-            assert render(restored) == render(reference)
+            await restored_as_streamed(third, watcher, session_id)
 
 
 @pytest.mark.parametrize("webpty_config", [{"scrollback_bytes": 65536}])
@@ -80,17 +85,13 @@ async def test_restore_after_history_was_dropped(connect: Any, webpty_config: An
         )
         await watcher.read_until(session_id, "DONE-2\r\n\x1b[?2004h" + PROMPT, timeout=30)
         async with connect() as newcomer:
-            restored, end = await fresh_view(newcomer, session_id)
-            reference = await full_stream(watcher, session_id, end)
+            restored = await restored_as_streamed(newcomer, watcher, session_id)
             assert len(restored) < 200_000  # only the retained tail, not the whole history
-            assert render(restored) == render(reference)
             # Then a clear: the restore starts from it.
             await watcher.send(session_id, "clear; echo after-$((2+2))\n")
             await watcher.read_until(session_id, "after-4")
         async with connect() as later:
-            restored, end = await fresh_view(later, session_id)
-            reference = await full_stream(watcher, session_id, end)
-            assert render(restored) == render(reference)
+            restored = await restored_as_streamed(later, watcher, session_id)
             assert len(restored) < 2000
 
 

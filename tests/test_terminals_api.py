@@ -24,7 +24,7 @@ from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.utils import url_path_join
 
 from .conftest import PROMPT, wait_until
-from .probes import ACCESS, all_logs, leaks, raw_request
+from .probes import Request, send_with_token_in_query
 
 
 class NoTerminalWrite(Authorizer):
@@ -339,19 +339,15 @@ async def test_errors_do_not_log_the_token(
     http_server_client: Any, jp_http_port: int, jp_base_url: str, jp_serverapp: Any
 ) -> None:
     # Issue 11, item 5, for this transport too: its 4xx replies are logged without the query.
-    token = str(jp_serverapp.identity_provider.token)
-    requests = [
+    requests: list[Request] = [
         ("GET", "api/terminals/nope", b"", {}),
         ("DELETE", "api/terminals/nope", b"", {}),
         ("POST", "api/terminals", b"[1]", {}),
         ("GET", "terminals/websocket/nope", b"", {"Upgrade": "websocket", "Connection": "Upgrade",
          "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}),
     ]  # fmt: skip
-    statuses = []
-    with all_logs(jp_serverapp) as records:
-        for method, path, body, extra in requests:
-            target = f"{jp_base_url}{path}?token={token}"
-            statuses.append((await raw_request(jp_http_port, method, target, extra, body))[0])
-        await wait_until(lambda: len([r for r in records if ACCESS.match(r.getMessage())]) >= 4)
+    statuses, leaked = await send_with_token_in_query(
+        jp_serverapp, jp_http_port, jp_base_url, requests
+    )
     assert statuses == [404, 404, 400, 404]
-    assert leaks(records, token) == []
+    assert leaked == []

@@ -1,5 +1,5 @@
 /**
- * The classic ipywidgets widget `WebTerm` (Python `jupyter_webpty.widget`):
+ * The classic ipywidgets widget `WebTerminal` (Python `jupyter_webpty.widget`):
  * syncs `session`, `height` (rows) and `cwd`, and shows the same terminal as
  * the mime renderer. Used when the widget sits in a container (VBox...);
  * alone in an output, the mime renderer takes over and needs no kernel.
@@ -101,7 +101,7 @@ export class WebTermView extends DOMWidgetView {
 /** Registers the widget with the ipywidgets manager, when one is installed. */
 export const widgetPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-webpty:widget',
-  description: 'The WebTerm ipywidget.',
+  description: 'The WebTerminal ipywidget.',
   autoStart: true,
   optional: [IJupyterWidgetRegistry],
   activate: (

@@ -56,6 +56,18 @@ def close_dialogs(page: Any) -> None:
         wait_for(lambda count=count: dialogs.count() < count, what="the dialog closed")
 
 
+def panel_shell_before_restart(page: Any, lab: Lab, keys: str) -> dict[str, Any]:
+    """A new shell in the side panel that was sent ``keys`` (they print ``before-42``): the
+    session as the REST API lists it, the only one."""
+    open_panel(page, lab)
+    page.locator(f"{PANEL} .jp-WebPty-new").click()
+    wait_for(lambda: "webpty$" in screen_text(page, PANEL), what="prompt in the panel")
+    type_into(page, PANEL, keys)
+    wait_for(lambda: "before-42" in screen_text(page, PANEL), what="echo before the restart")
+    [session] = lab.api("webpty/api/sessions")
+    return dict(session)
+
+
 def banner(page: Any, scope: str = PANEL) -> str:
     """The status banner's text over the terminal under ``scope`` ("" when hidden)."""
     node = page.locator(f"{scope} .jp-WebPty-status").first
@@ -78,12 +90,7 @@ def test_server_restart_ends_the_view_until_the_user_asks(
     page: Any, restartable_lab: Lab, how: signal.Signals, message: str
 ) -> None:
     lab = restartable_lab
-    open_panel(page, lab)
-    page.locator(f"{PANEL} .jp-WebPty-new").click()
-    wait_for(lambda: "webpty$" in screen_text(page, PANEL), what="prompt in the panel")
-    type_into(page, PANEL, "echo before-$((6*7))\n")
-    wait_for(lambda: "before-42" in screen_text(page, PANEL), what="echo before the restart")
-    [old] = lab.api("webpty/api/sessions")
+    old = panel_shell_before_restart(page, lab, "echo before-$((6*7))\n")
 
     # Stop the server by its PID and start another on the same port, token and root.
     lab.stop(how)
@@ -172,12 +179,7 @@ def test_a_view_open_through_a_restart_shows_the_revived_shell(
 ) -> None:
     lab, saved = reviving_lab
     (lab.root / "work").mkdir()
-    open_panel(page, lab)
-    page.locator(f"{PANEL} .jp-WebPty-new").click()
-    wait_for(lambda: "webpty$" in screen_text(page, PANEL), what="prompt in the panel")
-    type_into(page, PANEL, "cd work && echo before-$((6*7))\n")
-    wait_for(lambda: "before-42" in screen_text(page, PANEL), what="echo before the restart")
-    [old] = lab.api("webpty/api/sessions")
+    old = panel_shell_before_restart(page, lab, "cd work && echo before-$((6*7))\n")
     wait_for(lambda: str(old["cwd"]).endswith("work"), what="cwd")
     # What a SIGKILL loses is at most the last quarter second: give the write its time.
     wait_for(

@@ -46,6 +46,19 @@ def close_all(lab: Lab) -> None:
     wait_for(lambda: lab.api("webpty/api/sessions") == [], what="sessions closed")
 
 
+def fresh_terminal(page: Any, lab: Lab) -> str:
+    """No sessions, an empty layout, and one terminal tab opened by ``terminal:create-new``
+    (as other code would) showing its prompt; the session's name."""
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    name = page.evaluate(
+        "async () => (await window.jupyterapp.commands.execute('terminal:create-new'))"
+        ".content.session.name"
+    )
+    wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt")
+    return str(name)
+
+
 def current_terminal(page: Any) -> str:
     """The scope of the terminal in the current main-area tab."""
     return "#jp-main-dock-panel .jp-MainAreaWidget:not(.lm-mod-hidden) .jp-Terminal"
@@ -105,13 +118,7 @@ def test_launcher_file_menu_and_command_open_webpty_sessions(page: Any, lab: Lab
 
 
 def test_reload_brings_back_output_and_vim(page: Any, lab: Lab) -> None:
-    close_all(lab)
-    open_lab(page, lab, reset=True)
-    name = page.evaluate(
-        "async () => (await window.jupyterapp.commands.execute('terminal:create-new'))"
-        ".content.session.name"
-    )
-    wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt")
+    name = fresh_terminal(page, lab)
     type_into(page, TERMINAL, "echo before-reload-$((6*7))\n")
     wait_for(lambda: "before-reload-42" in terminal_text(page), what="echo output")
     # JupyterLab saves the layout (with the tab) to its workspace; wait for that.
@@ -139,10 +146,7 @@ def test_reload_brings_back_output_and_vim(page: Any, lab: Lab) -> None:
 
 
 def test_network_drop_resumes_without_gap_or_duplicate(page: Any, lab: Lab) -> None:
-    close_all(lab)
-    open_lab(page, lab, reset=True)
-    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
-    wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt")
+    fresh_terminal(page, lab)
     marker = lab.root / "drop-finished"
     marker.unlink(missing_ok=True)
     type_into(
@@ -179,10 +183,7 @@ def test_network_drop_resumes_without_gap_or_duplicate(page: Any, lab: Lab) -> N
 def test_flood_then_ctrl_c_in_jupyterlab_widget(page: Any, lab: Lab) -> None:
     # The adapter's acks (a macrotask after delivery) keep a flood flowing and bounded; Ctrl+C
     # brings the prompt back and what follows renders cleanly.
-    close_all(lab)
-    open_lab(page, lab, reset=True)
-    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
-    wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt")
+    fresh_terminal(page, lab)
     type_into(page, TERMINAL, "seq 1 300000 | tail -n 1; yes hello-flood\n")
     wait_for(lambda: terminal_text(page).count("hello-flood") > 10, 30, "the flood")
     page.locator(f"{TERMINAL} .xterm-helper-textarea").focus()
@@ -203,13 +204,7 @@ def test_flood_then_ctrl_c_in_jupyterlab_widget(page: Any, lab: Lab) -> None:
 
 
 def test_running_panel_lists_and_shuts_down_sessions(page: Any, lab: Lab) -> None:
-    close_all(lab)
-    open_lab(page, lab, reset=True)
-    name = page.evaluate(
-        "async () => (await window.jupyterapp.commands.execute('terminal:create-new'))"
-        ".content.session.name"
-    )
-    wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt")
+    name = fresh_terminal(page, lab)
     # One created elsewhere (another page, a script) is listed too.
     created = lab.api("webpty/api/sessions", method="POST")
     other = created["name"]

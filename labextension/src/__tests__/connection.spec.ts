@@ -67,6 +67,15 @@ async function answerCreate(
   await FakeSocket.flush();
 }
 
+/** Answer the pending reconnect as the server does for a name it does not have. */
+async function answerNoSuchName(socket: FakeSocket): Promise<void> {
+  socket.pending(protocol.RECONNECT).reply!({
+    success: false,
+    error: 'no session named demo'
+  });
+  await FakeSocket.flush();
+}
+
 function output(socket: FakeSocket, data: string, offset: number, id = 'id-1') {
   socket.serverEmit(protocol.OUTPUT, {
     session_id: id,
@@ -245,11 +254,7 @@ describe('TerminalConnection', () => {
     const { socket, connection, resets } = setup({ create: true, cwd: 'work' });
     socket.serverEmit('connect');
     connection.open(80, 24);
-    socket.pending(protocol.RECONNECT).reply!({
-      success: false,
-      error: 'no session named demo'
-    });
-    await FakeSocket.flush();
+    await answerNoSuchName(socket);
     expect(socket.pending(protocol.CREATE).data).toEqual({
       name: 'demo',
       cwd: 'work',
@@ -265,11 +270,7 @@ describe('TerminalConnection', () => {
     const { socket, connection, statuses } = setup({ create: false });
     socket.serverEmit('connect');
     connection.open(80, 24);
-    socket.pending(protocol.RECONNECT).reply!({
-      success: false,
-      error: 'no session named demo'
-    });
-    await FakeSocket.flush();
+    await answerNoSuchName(socket);
     expect(socket.events()).not.toContain(protocol.CREATE);
     expect(statuses.at(-1)).toEqual({
       state: 'error',

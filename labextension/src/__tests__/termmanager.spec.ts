@@ -151,6 +151,33 @@ function manager() {
   return { socket, terminals };
 }
 
+/** JupyterLab's own terminal manager, as much of it as ours uses; `parts` replace the defaults. */
+function fakeBuiltin(parts: Record<string, unknown>): Terminal.IManager {
+  return {
+    runningChanged: new Signal<unknown, Terminal.IModel[]>({}),
+    connectionFailure: new Signal({}),
+    ready: Promise.resolve(),
+    running: () => [][Symbol.iterator](),
+    isAvailable: () => true,
+    dispose: () => undefined,
+    ...parts
+  } as unknown as Terminal.IManager;
+}
+
+/** Our manager with `builtin` beside it; `present`: whether our server extension answers. */
+function overBuiltin(
+  socket: FakeSocket,
+  builtin: Terminal.IManager,
+  present: boolean
+): WebPtyTerminalManager {
+  return new WebPtyTerminalManager({
+    server: { socket },
+    serverSettings: settings,
+    builtin: () => builtin,
+    probe: async () => present
+  });
+}
+
 function sessionInfo(name: string, id: string): protocol.ISessionInfo {
   return {
     session_id: id,
@@ -245,25 +272,15 @@ describe('WebPtyTerminalManager', () => {
   it('hands every call to the built-in manager when chosen', async () => {
     const socket = new FakeSocket();
     const calls: string[] = [];
-    const builtin = {
-      runningChanged: new Signal<unknown, Terminal.IModel[]>({}),
-      connectionFailure: new Signal({}),
-      ready: Promise.resolve(),
+    const builtin = fakeBuiltin({
       running: () => [{ name: 't1' }][Symbol.iterator](),
-      isAvailable: () => true,
       startNew: async (options: unknown) => {
         calls.push(`startNew ${JSON.stringify(options)}`);
         return { name: 't2' };
       },
-      shutdown: async (name: string) => void calls.push(`shutdown ${name}`),
-      dispose: () => undefined
-    } as unknown as Terminal.IManager;
-    const terminals = new WebPtyTerminalManager({
-      server: { socket },
-      serverSettings: settings,
-      builtin: () => builtin,
-      probe: async () => true
+      shutdown: async (name: string) => void calls.push(`shutdown ${name}`)
     });
+    const terminals = overBuiltin(socket, builtin, true);
     const started = terminals.startNew({ name: 'x' }); // waits for the choice
     terminals.choose('builtin');
     terminals.choose('webpty'); // too late: ignored
@@ -278,21 +295,10 @@ describe('WebPtyTerminalManager', () => {
 
   it('falls back to the built-in manager when our server extension is not there', async () => {
     const socket = new FakeSocket();
-    const builtin = {
-      runningChanged: new Signal<unknown, Terminal.IModel[]>({}),
-      connectionFailure: new Signal({}),
-      ready: Promise.resolve(),
-      running: () => [][Symbol.iterator](),
-      isAvailable: () => true,
-      startNew: async () => ({ name: 'terminado' }),
-      dispose: () => undefined
-    } as unknown as Terminal.IManager;
-    const terminals = new WebPtyTerminalManager({
-      server: { socket },
-      serverSettings: settings,
-      builtin: () => builtin,
-      probe: async () => false
+    const builtin = fakeBuiltin({
+      startNew: async () => ({ name: 'terminado' })
     });
+    const terminals = overBuiltin(socket, builtin, false);
     terminals.choose('webpty');
     expect((await terminals.startNew()).name).toBe('terminado');
     expect(terminals.isBuiltin).toBe(true);
