@@ -69,9 +69,7 @@ async def test_shells_jobs_and_screens_survive_a_server_restart(
     runtime: Path, how: signal.Signals
 ) -> None:
     (runtime / "notes.txt").write_text("first line of the file\n")
-    real, _ = real_server(runtime, persist_sessions=True)
-    await real.start()
-    try:
+    async with real_server(runtime, persist_sessions=True) as (real, _):
         client = await real.client()
         shell = await client.create(cols=90, rows=24, name="work")
         editor = await client.create(cols=80, rows=24, name="editor")
@@ -122,16 +120,11 @@ async def test_shells_jobs_and_screens_survive_a_server_restart(
         # Closing a kept session ends the shell and its job for good.
         assert (await again.call("terminal:close", {"session_id": shell}))["success"]
         await wait_until(lambda: not alive(job), what="the job ended on close")
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def test_output_printed_while_no_server_runs_is_kept(runtime: Path) -> None:
     """A job printing while the server is down does not block, and nothing is lost."""
-    real, _ = real_server(runtime, persist_sessions=True)
-    await real.start()
-    try:
+    async with real_server(runtime, persist_sessions=True) as (real, _):
         client = await real.client()
         shell = await client.create(name="printer")
         await client.send(shell, 'sleep 1; seq 1 20000; echo seq-do""ne\n')
@@ -147,16 +140,11 @@ async def test_output_printed_while_no_server_runs_is_kept(runtime: Path) -> Non
         text = await tab.read_until(shell, "seq-done\r\n")
         numbers = [line for line in text.split("\r\n") if line.isdigit()]
         assert numbers == [str(n) for n in range(1, 20001)]
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def test_a_killed_host_means_revival(runtime: Path) -> None:
     (runtime / "sub").mkdir()
-    real, _ = real_server(runtime, persist_sessions=True)
-    await real.start()
-    try:
+    async with real_server(runtime, persist_sessions=True) as (real, _):
         client = await real.client()
         shell = await client.create(name="fragile", cwd="sub")
         await client.send(shell, "echo before-$((6*7))\n")
@@ -174,30 +162,20 @@ async def test_a_killed_host_means_revival(runtime: Path) -> None:
         text = await again.read_until(shell, RESTORED)
         assert "before-42" in text
         await again.read_until(shell, PROMPT)
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def test_with_persistence_off_nothing_survives(runtime: Path) -> None:
-    real, _ = real_server(runtime, revive_sessions=False)
-    await real.start()
-    try:
+    async with real_server(runtime, revive_sessions=False) as (real, _):
         client = await real.client()
         shell = await client.create()
         job = await start_job(client, shell)
         await stop(real, signal.SIGTERM)
         assert not alive(job)
         assert hosts(runtime) == []
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def test_list_and_stop_hosts_from_the_command_line(runtime: Path) -> None:
-    real, _ = real_server(runtime, persist_sessions=True)
-    await real.start()
-    try:
+    async with real_server(runtime, persist_sessions=True) as (real, _):
         client = await real.client()
         shell = await client.create(name="listed")
         job = await start_job(client, shell)
@@ -212,9 +190,6 @@ async def test_list_and_stop_hosts_from_the_command_line(runtime: Path) -> None:
         subprocess.run([*cli, "stop-host", "--all"], env=env, check=True, timeout=60)
         await wait_until(lambda: not alive(host_pid) and not alive(job), what="all ended")
         assert find_hosts(str(runtime)) == []
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 def test_another_unix_user_can_neither_connect_nor_read_the_secret(runtime: Path) -> None:
@@ -263,9 +238,7 @@ def test_another_unix_user_can_neither_connect_nor_read_the_secret(runtime: Path
 
 
 async def test_the_host_ends_its_shells_after_the_idle_timeout(runtime: Path) -> None:
-    real, _ = real_server(runtime, persist_sessions=True, host_idle_timeout=1.0)
-    await real.start()
-    try:
+    async with real_server(runtime, persist_sessions=True, host_idle_timeout=1.0) as (real, _):
         client = await real.client()
         shell = await client.create()
         job = await start_job(client, shell)
@@ -274,9 +247,6 @@ async def test_the_host_ends_its_shells_after_the_idle_timeout(runtime: Path) ->
         assert alive(job)  # kept while no server runs, for host_idle_timeout seconds
         await wait_until(lambda: not alive(host_pid) and not alive(job), 30, what="timed out")
         assert find_hosts(str(runtime)) == []
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def test_the_command_log_goes_on_through_a_restart(runtime: Path) -> None:
@@ -286,13 +256,11 @@ async def test_the_command_log_goes_on_through_a_restart(runtime: Path) -> None:
     home.mkdir()
     (home / ".bashrc").write_text("PS1='webpty$ '\n")
     audit = runtime / "audit.jsonl"
-    real, _ = real_server(
+    async with real_server(
         runtime, persist_sessions=True, shell_command=[shutil.which("bash") or "/bin/bash", "-i"],
         extra_env={"PS1": PROMPT, "HISTFILE": "/dev/null", "HOME": str(home)},
         audit_log=str(audit),
-    )  # fmt: skip
-    await real.start()
-    try:
+    ) as (real, _):  # fmt: skip
         client = await real.client()
         shell = await client.create(name="marked")
         await client.send(shell, "(exit 3)\n")
@@ -323,9 +291,6 @@ async def test_the_command_log_goes_on_through_a_restart(runtime: Path) -> None:
             ("(exit 3)", 3),
             ("sleep 8", 0),
         ]
-    finally:
-        await real.close_clients()
-        real.kill()
 
 
 async def wait_until_async(check: Any, timeout: float = 20.0, *, what: str) -> None:
@@ -339,9 +304,7 @@ async def wait_until_async(check: Any, timeout: float = 20.0, *, what: str) -> N
 
 
 async def test_a_host_killed_under_a_running_server_is_replaced(runtime: Path) -> None:
-    real, _ = real_server(runtime, persist_sessions=True)
-    await real.start()
-    try:
+    async with real_server(runtime, persist_sessions=True) as (real, _):
         client = await real.client()
         old = await client.create(name="old")
         [first_host] = hosts(runtime)
@@ -367,6 +330,3 @@ async def test_a_host_killed_under_a_running_server_is_replaced(runtime: Path) -
         await again.reconnect(session_id=new)
         await again.send(new, "jobs\n")
         await again.read_until(new, "sleep 1000")
-    finally:
-        await real.close_clients()
-        real.kill()
