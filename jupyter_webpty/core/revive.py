@@ -1,7 +1,9 @@
 """Sessions saved to disk as they run, so that a later server can revive them.
 
-A shell cannot outlive its server today (issue 15, part 1 is the PTY host); what can survive is
-its state. Per session the store keeps two files in one directory (0700; files 0600):
+Without the PTY host (``host.py``, ``persist_sessions``) a shell cannot outlive its server; what
+can survive is its state. With the host, the same files carry an adopted shell's output across
+the restart (``comeback.py``). Per session the store keeps two files in one directory (0700;
+files 0600):
 
 * ``<id>.json``: id, owner, name, cwd, size, creation time; rewritten atomically (temporary
   file + ``os.replace``) when one of them changed;

@@ -10,8 +10,8 @@
 * ``Reader`` (``reading.py``): reading the PTY on the loop or in a worker thread.
 
 The session wires them: a read is recorded, delivered, and reading pauses while no viewer can
-take more. A PTY-host process would keep the lifecycle, the ``Reader`` and the ``InputQueue``,
-and send what is read to the ``Output`` and ``Viewers`` on the server side.
+take more. Who forks the shell and reaps it is the ``Spawner``'s business: this process, or the
+PTY host (``host.py``), which hands over the terminal; everything else runs here either way.
 """
 
 from __future__ import annotations
