@@ -161,6 +161,16 @@ export class TerminalExtras {
     return text ? this._copy(text, 'selection') : false;
   }
 
+  /** Select the whole buffer, scrollback included (context menu); false before xterm.js. */
+  selectAll(): boolean {
+    if (!this._term) {
+      return false;
+    }
+    this._term.selectAll();
+    this._host.focus();
+    return true;
+  }
+
   /** Paste the clipboard's text (context menu), asking first for several lines. */
   async pasteClipboard(): Promise<void> {
     const text = await readText();

@@ -52,6 +52,7 @@ export namespace CommandIDs {
   export const copyLastOutput = 'webpty:copy-last-output';
   export const copy = 'webpty:copy';
   export const paste = 'webpty:paste';
+  export const selectAll = 'webpty:select-all';
 }
 
 const PLUGIN_ID = 'jupyter-webpty:plugin';
@@ -193,8 +194,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     // Copy and paste in our views' context menu, as JupyterLab's terminal has.
     const extrasOf = () =>
       TerminalExtras.of(
-        app.contextMenuHitTest(node => node.matches('.jp-WebPty-view')) ??
-          document.activeElement
+        app.contextMenuHitTest(node =>
+          node.matches('.jp-WebPty-view, .jp-Terminal')
+        ) ?? document.activeElement
       );
     commands.addCommand(CommandIDs.copy, {
       label: __('Copy'),
@@ -216,8 +218,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
       selector: '.jp-WebPty-view',
       rank: 2
     });
+    // JupyterLab's terminal menu has Copy, Paste and Refresh; Select All is ours, in both.
+    commands.addCommand(CommandIDs.selectAll, {
+      label: __('Select All'),
+      caption: __('Select the whole terminal buffer, scrollback included'),
+      execute: () => extrasOf()?.selectAll() ?? false
+    });
+    for (const selector of ['.jp-WebPty-view', '.jp-Terminal']) {
+      app.contextMenu.addItem({
+        command: CommandIDs.selectAll,
+        selector,
+        rank: 3.5
+      });
+    }
+    const menuOnly: string[] = [
+      CommandIDs.copy,
+      CommandIDs.paste,
+      CommandIDs.selectAll
+    ];
     for (const command of Object.values(CommandIDs)) {
-      if (command !== CommandIDs.copy && command !== CommandIDs.paste) {
+      if (!menuOnly.includes(command)) {
         palette?.addItem({ command, category: 'Terminal' });
       }
     }

@@ -172,6 +172,31 @@ def test_context_menu_copy_and_paste_round_trip(page: Any, lab: Lab) -> None:
     close_all(lab)
 
 
+def test_context_menu_select_all_takes_the_scrollback(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    open_lab(page, lab, reset=True)
+    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "prompt")
+    # 300 lines: most of them scrolled out of the screen.
+    type_into(page, scope, "clear; seq -f 'all-%g' 1 300\n")
+    wait_for(lambda: "all-300" in terminal_text(page, scope), what="the lines printed")
+    page.evaluate("navigator.clipboard.writeText('before')")
+    page.locator(f"{scope} .xterm-screen").click(button="right")
+    context_menu_click(page, "Select All")
+    page.locator(f"{scope} .xterm-screen").click(button="right")
+    context_menu_click(page, "Copy")
+
+    def copied() -> list[str]:
+        text = str(page.evaluate("navigator.clipboard.readText()"))
+        return [line.strip() for line in text.splitlines() if line.strip().startswith("all-")]
+
+    wait_for(lambda: len(copied()) >= 300, what="the whole buffer copied")
+    assert copied()[-300:] == [f"all-{i}" for i in range(1, 301)]
+    close_all(lab)
+
+
 def test_open_terminal_here_in_notebook7(page: Any, lab: Lab) -> None:
     close_all(lab)
     (lab.root / "nb7-folder").mkdir(exist_ok=True)
