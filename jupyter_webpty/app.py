@@ -147,11 +147,7 @@ class WebPtyApp(ExtensionApp):
     flow_high_water = Integer(
         _LIMITS.high_water,
         min=1,  # 0 would hold every client before its first byte
-        help=(
-            "Unacknowledged output per client before delivery to it pauses (bytes), to start "
-            "with: each client's window then follows its measured drain rate (20 ms of it, up "
-            "to 2 MiB), never below this."
-        ),
+        help="Unacknowledged output per client before delivery to it pauses (bytes).",
     ).tag(config=True)
     flow_low_water = Integer(
         min=0,

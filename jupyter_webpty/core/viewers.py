@@ -1,10 +1,8 @@
 """The viewers of one session: delivery with flow control, and who drives the terminal's size.
 
 Each viewer (a browser tab, a widget, a terminado socket) is sent output from the session's
-``Output`` until it has a window of bytes unacknowledged, and resumes once its backlog is down
-to ``low_water`` (or a quarter of the window). The window starts at ``high_water`` and follows
-the viewer's measured drain rate (``DRAIN_TARGET`` seconds of it, at most ``MAX_WINDOW``), so
-a fast client is not held to a browser's pace and a browser's Ctrl+C is not behind megabytes. One slow viewer never holds the others: it is only asked to reset (a screen
+``Output`` until it has ``high_water`` bytes unacknowledged, and resumes once its backlog is down
+to ``low_water``. One slow viewer never holds the others: it is only asked to reset (a screen
 restore) if the output it still needs fell out of retention. Nothing here touches a process; the
 session tells ``Viewers`` what was read and asks it whether anyone can take more.
 """
@@ -34,16 +32,6 @@ MESSAGE_LIMIT = 256 * 1024
 MESSAGES_PER_WINDOW = 4
 #: Smaller messages than this cost more per byte than they gain (one line-discipline buffer).
 _SMALLEST_LIMIT = 4096
-#: A viewer's window is sized to this many seconds of its own measured drain rate: what is in
-#: flight when the user presses Ctrl+C is then about this long to get through, for a fast
-#: client and a slow one alike (a browser parsing at 10 MB/s keeps about the configured
-#: ``high_water``; a client that keeps up with 60 MB/s gets a window that lets it).
-DRAIN_TARGET = 0.02
-#: The largest window a viewer grows to: also the most a client that acked fast and then stopped
-#: reading can leave queued on the server (per viewer).
-MAX_WINDOW = 2 * 1024 * 1024
-#: Weight of the newest rate sample (one per ack) in the moving average.
-_RATE_WEIGHT = 0.25
 
 
 def message_limit(high_water: int) -> int:
@@ -64,12 +52,9 @@ class Attached:
 class _Viewer:
     """One attached client: what it was sent, what it acknowledged, its terminal size."""
 
-    __slots__ = (
-        "acked", "acked_at", "cols", "last_active", "rate", "reset", "rows", "sent", "sink",
-        "window",
-    )  # fmt: skip
+    __slots__ = ("acked", "cols", "last_active", "reset", "rows", "sent", "sink")
 
-    def __init__(self, sink: OutputSink, reset: ResetSink, offset: int, window: int) -> None:
+    def __init__(self, sink: OutputSink, reset: ResetSink, offset: int) -> None:
         self.sink = sink
         self.reset = reset
         self.sent = offset
@@ -77,25 +62,6 @@ class _Viewer:
         self.cols: int | None = None
         self.rows: int | None = None
         self.last_active = time.monotonic()
-        #: Most bytes unacknowledged: starts at ``high_water``, follows the drain rate.
-        self.window = window
-        self.rate = 0.0  # bytes per second this viewer acknowledged, moving average
-        self.acked_at = 0.0  # when the last ack that moved ``acked`` came (0: none yet)
-
-    def measure(self, acked: int, now: float, floor: int) -> None:
-        """An ack of ``acked`` more bytes came at ``now``: update the rate and the window.
-
-        Only acks while output was backed up measure the rate (a quiet shell's acks say how
-        often the user types, not how fast the client reads); the window never goes below
-        ``floor`` (the configured ``high_water``) nor above ``MAX_WINDOW``.
-        """
-        elapsed = now - self.acked_at
-        self.acked_at = now
-        if elapsed <= 0 or elapsed > 1.0 or self.sent - self.acked < floor // 2:
-            return
-        sample = acked / elapsed
-        self.rate = sample if not self.rate else self.rate + _RATE_WEIGHT * (sample - self.rate)
-        self.window = min(MAX_WINDOW, max(floor, int(self.rate * DRAIN_TARGET)))
 
 
 class Viewers:
@@ -144,9 +110,8 @@ class Viewers:
     @property
     def is_held(self) -> bool:
         """Whether viewers are attached and none can take more output now (pause reading)."""
-        return bool(self._viewers) and all(
-            v.sent - v.acked >= v.window for v in self._viewers.values()
-        )
+        high = self._high
+        return bool(self._viewers) and all(v.sent - v.acked >= high for v in self._viewers.values())
 
     def attach(
         self, key: object, sink: OutputSink, reset: ResetSink, offset: int | None = None
@@ -160,7 +125,7 @@ class Viewers:
             start, truncated, preamble = restore.offset, True, restore.preamble
             if restore.repaint:
                 self._repaint()
-        viewer = _Viewer(sink, reset, start, self._high)
+        viewer = _Viewer(sink, reset, start)
         self._viewers[key] = viewer
         # Deliver after the caller had a chance to send its reply.
         asyncio.get_running_loop().call_soon(self._pump, viewer)
@@ -192,11 +157,8 @@ class Viewers:
         viewer = self._viewers.get(key)
         if viewer is None or offset <= viewer.acked:
             return
-        acked = min(offset, viewer.sent)
-        viewer.measure(acked - viewer.acked, time.monotonic(), self._high)
-        viewer.acked = acked
-        # Resume at the low mark, scaled with the window (a quarter of it once it grew).
-        if viewer.sent - viewer.acked <= max(self._low, viewer.window // 4):
+        viewer.acked = min(offset, viewer.sent)
+        if viewer.sent - viewer.acked <= self._low:
             self._pump(viewer)
 
     def typed(self, key: object) -> None:
@@ -224,8 +186,9 @@ class Viewers:
     def deliver(self, data: bytes, start: int) -> None:
         """Send ``data``, just recorded at stream offset ``start``, to whoever can take it."""
         end = self._output.end
+        high = self._high
         for viewer in list(self._viewers.values()):
-            if viewer.sent == start and viewer.sent - viewer.acked < viewer.window:
+            if viewer.sent == start and viewer.sent - viewer.acked < high:
                 viewer.sent = end
                 viewer.sink(data, end)  # fast path: no copy out of the buffer
             else:
@@ -233,7 +196,8 @@ class Viewers:
 
     def _pump(self, viewer: _Viewer) -> None:
         output = self._output
-        while viewer.sent < output.end and viewer.sent - viewer.acked < viewer.window:
+        high = self._high
+        while viewer.sent < output.end and viewer.sent - viewer.acked < high:
             if viewer.sent < output.base:
                 # Fell off the retained buffer (only a viewer slower than others can): resync.
                 restore = output.restore()

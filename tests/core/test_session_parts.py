@@ -17,7 +17,7 @@ from jupyter_webpty.core import InputOverflow, _spawn
 from jupyter_webpty.core.input_queue import InputQueue
 from jupyter_webpty.core.output import Output
 from jupyter_webpty.core.reading import Reader
-from jupyter_webpty.core.viewers import DRAIN_TARGET, MAX_WINDOW, Viewers, _Viewer
+from jupyter_webpty.core.viewers import Viewers
 
 from ..conftest import wait_until
 
@@ -246,36 +246,3 @@ async def test_reader_reads_quiet_and_streaming_output_pauses_and_sees_the_end()
     assert not reader.is_draining
     reader.close()
     os.close(master)
-
-
-def test_a_viewers_window_follows_its_drain_rate() -> None:
-    """Each ack with output backed up measures the rate; the window is DRAIN_TARGET of it,
-    between the configured high water and MAX_WINDOW (``viewers._Viewer.measure``)."""
-    floor = 256 * 1024
-    fast = _Viewer(Sink().sink, Sink().reset, 0, floor)
-    fast.sent, now = 10 * 1024 * 1024, 100.0
-    fast.measure(0, now, floor)  # the first ack only starts the clock
-    for _ in range(20):  # 64 KiB per ms: 64 MB/s, backed up all along
-        now += 0.001
-        fast.measure(64 * 1024, now, floor)
-        fast.acked += 64 * 1024
-    assert fast.window == min(MAX_WINDOW, int(fast.rate * DRAIN_TARGET))
-    assert fast.window > floor
-    # A slow reader (a browser at 2 MB/s) keeps the configured window.
-    slow = _Viewer(Sink().sink, Sink().reset, 0, floor)
-    slow.sent, now = 10 * 1024 * 1024, 100.0
-    slow.measure(0, now, floor)
-    for _ in range(20):
-        now += 0.032
-        slow.measure(64 * 1024, now, floor)
-        slow.acked += 64 * 1024
-    assert slow.window == floor
-    # Acks of a quiet shell (little in flight) say nothing about the rate.
-    quiet = _Viewer(Sink().sink, Sink().reset, 0, floor)
-    quiet.sent = 100
-    quiet.measure(0, 100.0, floor)
-    quiet.measure(100, 100.0001, floor)
-    assert (quiet.rate, quiet.window) == (0.0, floor)
-    # Never past MAX_WINDOW, however fast.
-    fast.measure(1 << 30, now + 0.001, floor)
-    assert fast.window == MAX_WINDOW
