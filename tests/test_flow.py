@@ -46,10 +46,10 @@ async def test_client_that_stops_reading_pauses_the_pty(
 
 
 @pytest.mark.parametrize("webpty_config", [SMALL])
-async def test_output_messages_are_a_quarter_of_the_window(
+async def test_output_messages_are_at_most_half_the_window(
     connect: Any, jp_serverapp: Any, webpty_config: Any
 ) -> None:
-    """Several messages fit in the window, so acks arrive while the server still sends
+    """Two messages fit in the window, so acks arrive while the server still sends
     (messages as large as the window made it wait for each ack: issue 16)."""
     async with connect() as client:
         reply = await client.call("terminal:create", {"cols": 80, "rows": 24})
@@ -59,7 +59,7 @@ async def test_output_messages_are_a_quarter_of_the_window(
         await wait_until(lambda: term.offset > 4 * 1024 * 1024, 30, "4 MiB of output")
         await client.send(session_id, "\x03")
         await client.read_until(session_id, "^C\r\n\x1b[?2004h" + PROMPT, timeout=20)
-    assert 0 < term.largest <= SMALL["flow_high_water"] // 4
+    assert 0 < term.largest <= SMALL["flow_high_water"] // 2
 
 
 async def test_ctrl_c_stops_a_flood(connect: Any) -> None:
