@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from . import protocol
+from .core._spawn import signalable
 
 
 class ServerNotFound(RuntimeError):
@@ -101,18 +102,8 @@ def _is_alive(info: dict[str, Any]) -> bool:
     try:
         from jupyter_server.utils import check_pid  # noqa: PLC0415 - 0.3 s, only when needed
     except ImportError:  # pragma: no cover - a kernel without jupyter-server beside it
-        return _signalable(pid)
+        return signalable(pid)
     return bool(check_pid(pid))
-
-
-def _signalable(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _serves(info: dict[str, Any]) -> bool:

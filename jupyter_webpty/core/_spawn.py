@@ -238,6 +238,17 @@ def _stat_fields(pid: int) -> list[bytes] | None:
     return fields[:4]
 
 
+def signalable(pid: int) -> bool:
+    """Whether ``pid`` exists (a zombie too): ``kill(pid, 0)``, another user's counting."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def signal_members(pids: Sequence[int], sig: int) -> None:
     """Send ``sig`` to each pid, ignoring those that are already gone."""
     for pid in pids:

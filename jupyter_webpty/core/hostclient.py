@@ -218,7 +218,7 @@ class HostClient:
         try:
             code = self.call({"op": "reap", "id": session_id}).get("code")
         except HostError:
-            return -1 if not _alive(pid) else None
+            return -1 if not _spawn.signalable(pid) else None
         return None if code is None else int(code)
 
     def wait(self, session_id: str, pid: int) -> int:
@@ -333,18 +333,8 @@ def stop_host(directory: Path, grace: float = 5.0) -> int:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(info.pid, sig)
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and _alive(info.pid):
+        while time.monotonic() < deadline and _spawn.signalable(info.pid):
             time.sleep(0.05)
-        if not _alive(info.pid):
+        if not _spawn.signalable(info.pid):
             break
     return -1
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

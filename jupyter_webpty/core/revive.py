@@ -232,8 +232,8 @@ class SessionStore:
             self._append(session_id, data, end)
 
     def remove(self, session_id: str) -> None:
-        """Remove a saved session that will not come back (it ended while no server ran)."""
-        self.forget(session_id)
+        """Remove a saved session that will not come back (it ended while no server ran; it
+        was never tracked by this server, so ``forget`` has nothing to do)."""
         self._remove_files(session_id)
 
     def discard_all(self) -> None:

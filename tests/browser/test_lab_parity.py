@@ -139,14 +139,20 @@ def test_document_search_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab) 
     close_all(lab)
 
 
-def test_context_menu_copy_and_paste_round_trip(page: Any, lab: Lab) -> None:
-    # JupyterLab's own menu items on a webpty session: nothing of ours is involved but the stream.
+def clipboard_terminal(page: Any, lab: Lab) -> str:
+    """A fresh Lab with clipboard access and one new terminal tab at its prompt; its scope."""
     close_all(lab)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
     open_lab(page, lab, reset=True)
     page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
     scope = current_terminal(page)
     wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "prompt")
+    return scope
+
+
+def test_context_menu_copy_and_paste_round_trip(page: Any, lab: Lab) -> None:
+    # JupyterLab's own menu items on a webpty session: nothing of ours is involved but the stream.
+    scope = clipboard_terminal(page, lab)
     type_into(page, scope, "clear; echo copy-$((6*7))-me\n")
     wait_for(lambda: "copy-42-me" in terminal_text(page, scope), what="the text to copy")
     # Double-click selects the word (xterm.js counts "-" as part of it).
@@ -173,12 +179,7 @@ def test_context_menu_copy_and_paste_round_trip(page: Any, lab: Lab) -> None:
 
 
 def test_context_menu_select_all_takes_the_scrollback(page: Any, lab: Lab) -> None:
-    close_all(lab)
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
-    open_lab(page, lab, reset=True)
-    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
-    scope = current_terminal(page)
-    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "prompt")
+    scope = clipboard_terminal(page, lab)
     # 300 lines: most of them scrolled out of the screen.
     type_into(page, scope, "clear; seq -f 'all-%g' 1 300\n")
     wait_for(lambda: "all-300" in terminal_text(page, scope), what="the lines printed")
