@@ -22,6 +22,9 @@ LABELS = {
 #: output (scrollback_bytes, default 4 MiB, trimmed in steps of a quarter) plus the
 #: unacknowledged output (flow_high_water, default 256 KiB).
 WEBPTY_BOUND_MB = (4 * 1024 * 1024 * 1.25 + 256 * 1024) / 1e6
+#: Issue 16: the first flood on a fresh server may grow RSS by the retention window (the
+#: retained output at its largest) plus 1 MB, no more.
+FRESH_FLOOD_MB = 4 * 1024 * 1024 * 1.25 / 1e6 + 1.0
 IDLE_CPU_LIMIT = 0.5  # percent of one core: "about zero"
 
 
@@ -76,8 +79,9 @@ def rows() -> list[Row]:
     """Every figure in table order."""
     tput = _get("throughput", "mb_per_s")
     exact = _get("throughput", "sha256_ok")
-    p99 = _get("echo", "p99_ms")
-    fp99 = _get("echo_flood", "p99_ms")
+    p50, p99 = _get("echo", "p50_ms"), _get("echo", "p99_ms")
+    fp50, fp99 = _get("echo_flood", "p50_ms"), _get("echo_flood", "p99_ms")
+    fresh = _get("interrupt", "rss_growth_first_mb")
     ctrl = _get("interrupt", "ctrl_c_ms")
     steady = _get("interrupt", "rss_growth_steady_mb")
     stall = _get("stalled", "rss_growth_mb")
@@ -96,17 +100,19 @@ def rows() -> list[Row]:
     marks_colour, marks_full = tracker("coloured_text", "marks"), tracker("full_screen", "marks")
 
     plain_share, colour_share = tracker("plain_text"), tracker("coloured_text")
+    both_colour = tracker("coloured_text", "tracker_and_marks")
+    both_full = tracker("full_screen", "tracker_and_marks")
 
     return [
-        Row("1. cat 64 MiB UTF-8 throughput", "MB/s", tput, ">= 0.8 x raw", _vs(tput, "raw", ">=", 0.8)),
+        Row("1. cat 64 MiB UTF-8 throughput", "MB/s", tput, ">= 0.9 x ttyd", _vs(tput, "ttyd", ">=", 0.9)),
         Row("1. byte-exact (sha256)", "", exact, "yes", _webpty(exact, bool)),
-        Row("2. echo p50, idle", "ms", _get("echo", "p50_ms")),
-        Row("2. echo p99, idle", "ms", p99, "<= 0.5 x built-in", _vs(p99, "builtin", "<=", 0.5)),
-        Row("3. echo p50, neighbour flooding", "ms", _get("echo_flood", "p50_ms")),
-        Row("3. echo p99, neighbour flooding", "ms", fp99, "<= 0.5 x built-in", _vs(fp99, "builtin", "<=", 0.5)),
+        Row("2. echo p50, idle", "ms", p50, "<= 0.8 x built-in", _vs(p50, "builtin", "<=", 0.8)),
+        Row("2. echo p99, idle", "ms", p99, "<= 0.8 x built-in", _vs(p99, "builtin", "<=", 0.8)),
+        Row("3. echo p50, neighbour flooding", "ms", fp50, "<= 0.8 x built-in", _vs(fp50, "builtin", "<=", 0.8)),
+        Row("3. echo p99, neighbour flooding", "ms", fp99, "<= 0.8 x built-in", _vs(fp99, "builtin", "<=", 0.8)),
         Row("3. neighbour's flood rate", "MB/s", _get("echo_flood", "flood_mb_per_s")),
-        Row("4. Ctrl+C during yes -> prompt", "ms", ctrl, "<= 0.1 x built-in", _vs(ctrl, "builtin", "<=", 0.1)),
-        Row("4. RSS growth in flood, fresh session", "MB", _get("interrupt", "rss_growth_first_mb"), ratios=False),
+        Row("4. Ctrl+C during yes -> prompt", "ms", ctrl, "<= ttyd", _vs(ctrl, "ttyd", "<=", 1.0)),
+        Row("4. RSS growth in flood, fresh session", "MB", fresh, f"<= {FRESH_FLOOD_MB:.1f} MB", _webpty(fresh, lambda v: v <= FRESH_FLOOD_MB), ratios=False),
         Row("4. RSS growth in flood, steady", "MB", steady, "<= 1 MB", _webpty(steady, lambda v: v <= 1.0), ratios=False),
         Row("4. output drained after Ctrl+C", "KB", _get("interrupt", "drained_after_ctrl_c_kb"), ratios=False),
         Row("4. RSS growth, client stopped reading", "MB", stall, f"<= {WEBPTY_BOUND_MB:.1f} MB (bound)", _webpty(stall, lambda v: v <= WEBPTY_BOUND_MB), ratios=False),
@@ -122,7 +128,8 @@ def rows() -> list[Row]:
         Row("6. marks parser cost, coloured text", "% of tput", marks_colour, "< 10 %", _webpty(marks_colour, lambda v: v < 10)),
         Row("6. marks parser cost, full-screen repaints", "% of tput", marks_full, "< 10 %", _webpty(marks_full, lambda v: v < 10)),
         Row("6. marks parser cost, shell session with marks", "% of tput", tracker("shell_session", "marks")),
-        Row("6. tracker + marks, coloured text", "% of tput", tracker("coloured_text", "tracker_and_marks")),
+        Row("6. tracker + marks, coloured text", "% of tput", both_colour, "< 10 %", _webpty(both_colour, lambda v: v < 10)),
+        Row("6. tracker + marks, full-screen repaints", "% of tput", both_full, "< 10 %", _webpty(both_full, lambda v: v < 10)),
     ]  # fmt: skip
 
 
