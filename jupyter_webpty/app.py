@@ -34,7 +34,7 @@ from traitlets import (
     validate,
 )
 
-from . import protocol, terminado
+from . import fastpath, protocol, terminado
 from .audit import AuditLog
 from .core import MAX_COMMANDS, Limits, SessionManager
 from .core.hostclient import HostClient
@@ -442,6 +442,8 @@ class WebPtyApp(ExtensionApp):
             engineio_logger=False,
         )
         self.sio = sio
+        if self.fast_path:
+            fastpath.use_direct_websocket(sio.eio)
         self.events = TerminalEvents(sio, self.manager, identify, wire if self.fast_path else None)
         self.events.register()
         handler: Any = socket_handler(sio, self.session_owner)

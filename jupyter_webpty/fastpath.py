@@ -34,6 +34,14 @@ and tornado produce):
   straight into the stream, both frames of a binary event in one ``send(2)``. Without
   ``.stream`` it falls back to ``write_message``.
 
+* **Engine.IO's websocket driver** (``DirectWebSocket``, for memory per connection): the
+  driver table ``AsyncServer._async`` (its ``"websocket"`` entry, made per connection with the
+  socket's bound ``AsyncSocket._websocket_handler`` and awaited with the environ), the socket's
+  ``connected``, ``upgraded``, ``closed``, ``sid``, ``queue``, ``receive`` and ``close``, the
+  server's ``sockets``, ``max_http_buffer_size`` and ``reason`` (4.11 and later), and
+  ``engineio.packet``/``engineio.exceptions``. ``WebPtyApp.fast_path = False`` keeps
+  Engine.IO's own driver; so does anything this module does not recognise.
+
 Not the fast path but private too, and also pinned by the contract test: the socket handler's
 replacement of Engine.IO's tornado driver's ``receive_queue`` by a bounded ``Mailbox`` and of
 its ``get_next_message`` (a Future, not a coroutine: Engine.IO's reader awaits it), and its
@@ -56,6 +64,9 @@ from __future__ import annotations
 import json
 import struct
 from typing import Any
+
+from engineio import exceptions as engineio_exceptions
+from engineio import packet as engineio_packet
 
 from . import protocol
 from .mailbox import Mailbox
@@ -151,3 +162,89 @@ def write_frames(handler: Any, text: str, attachment: bytes | None) -> bool:
         if attachment is not None:
             handler.write_message(attachment, binary=True)
     return True
+
+
+# -- Engine.IO's websocket transport without its per-connection tasks ------------------------
+class DirectWebSocket:
+    """Engine.IO's websocket driver (``AsyncServer._async["websocket"]``) without the tasks.
+
+    Engine.IO's own driver keeps, for a connection's whole life, the task that accepted it
+    parked six coroutines deep, a writer task waiting on the socket's queue and a reader task
+    waiting for the next frame, each under an ``asyncio.wait_for``: ~5 KB per connection
+    (``python -m bench.memory``). Here the connection is handed to the socket handler instead
+    (``attach_engineio``), which passes each frame to the Engine.IO socket's ``receive`` from
+    tornado's own ``on_message`` and writes each packet the socket queues as it is queued
+    (``Mailbox.attach``); the accepting task then ends. Anything else (an upgrade from polling,
+    a handler without ``attach_engineio``, a queue that is not a Mailbox) takes Engine.IO's
+    own driver, which ``use_direct_websocket`` keeps as ``engineio_websocket``.
+    """
+
+    def __init__(self, handler: Any, server: Any) -> None:
+        self._handler = handler  # AsyncSocket._websocket_handler, bound to its socket
+        self._server = server
+
+    async def __call__(self, environ: dict[str, Any]) -> None:
+        socket = getattr(self._handler, "__self__", None)
+        tornado_handler = environ.get("tornado.handler")
+        attach = getattr(tornado_handler, "attach_engineio", None)
+        if (
+            socket is None
+            or socket.connected
+            or attach is None
+            or not isinstance(getattr(socket, "queue", None), Mailbox)
+        ):
+            fallback = self._server.engineio_websocket(self._handler, self._server)
+            await fallback(environ)
+            return
+        # What Engine.IO's _websocket_handler does first for a new websocket connection.
+        socket.connected = socket.upgraded = True
+        await attach(socket)
+
+
+def use_direct_websocket(eio: Any) -> None:
+    """Make ``eio`` (an Engine.IO AsyncServer) serve websockets through ``DirectWebSocket``.
+
+    Its driver table is the driver module's, shared: ``eio`` gets a copy of its own.
+    """
+    table = getattr(eio, "_async", None)
+    if not isinstance(table, dict) or "websocket" not in table:
+        return
+    eio.engineio_websocket = table["websocket"]
+    eio._async = {**table, "websocket": DirectWebSocket}
+
+
+async def receive(socket: Any, message: str | bytes) -> bool:
+    """Hand one websocket frame to Engine.IO's ``socket`` as its reader task would; False when
+    the connection should close (a frame over the size limit, a closed socket)."""
+    if len(message) > socket.server.max_http_buffer_size:
+        return False
+    try:
+        pkt = engineio_packet.Packet(encoded_packet=message)
+        await socket.receive(pkt)
+    except engineio_exceptions.UnknownPacketError:
+        pass
+    except engineio_exceptions.SocketIsClosedError:
+        return False
+    except Exception:
+        # As Engine.IO's reader: log and read on (guards.py refuses what would make it raise).
+        socket.server.logger.exception("Unknown receive error")
+    return True
+
+
+def is_close_packet(pkt: Any) -> bool:
+    """Whether ``pkt``, a packet Engine.IO queued, tells the client to close."""
+    return bool(getattr(pkt, "packet_type", None) == engineio_packet.CLOSE)
+
+
+async def transport_closed(socket: Any) -> None:
+    """The websocket under Engine.IO's ``socket`` closed: what Engine.IO's reader does then
+    (close the socket, so the disconnect handlers run) and what its accepting task did after
+    (forget the socket)."""
+    server = socket.server
+    reason = getattr(getattr(server, "reason", None), "TRANSPORT_CLOSE", None)
+    if reason is None:  # python-engineio < 4.11: no reasons
+        await socket.close(wait=False, abort=True)
+    else:
+        await socket.close(wait=False, abort=True, reason=reason)
+    if socket.closed and server.sockets.get(socket.sid) is socket:
+        del server.sockets[socket.sid]

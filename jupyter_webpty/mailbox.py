@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -31,7 +32,7 @@ class Mailbox(Generic[T]):
     with ``task_done()`` (``asyncio.Queue`` keeps it in a private attribute).
     """
 
-    __slots__ = ("_getters", "_items", "_joiners", "_putters", "maxsize", "unfinished")
+    __slots__ = ("_getters", "_items", "_joiners", "_putters", "_sink", "maxsize", "unfinished")
 
     def __init__(self, maxsize: int = 0) -> None:
         self.maxsize = maxsize
@@ -42,6 +43,22 @@ class Mailbox(Generic[T]):
         self._getters: list[asyncio.Future[T]] | None = None
         self._putters: list[asyncio.Future[None]] | None = None
         self._joiners: list[asyncio.Future[None]] | None = None
+        self._sink: Callable[[T], None] | None = None
+
+    def attach(self, sink: Callable[[T], None]) -> None:
+        """From now on hand every item to ``sink`` as it is put, instead of keeping it.
+
+        What waits is handed over first, in order. Nothing is ever unfinished after that, so
+        ``join()`` returns at once: the sink has handled each item when ``put`` returns. For a
+        consumer that needs no task of its own (``fastpath.DirectWebSocket``).
+        """
+        items, self._items = self._items, None
+        self._sink = sink
+        for item in items or ():
+            self.unfinished -= 1
+            sink(item)
+        while self._putters:  # nothing is full any more
+            self._wake_putter()
 
     def qsize(self) -> int:
         """Number of items waiting."""
@@ -57,6 +74,9 @@ class Mailbox(Generic[T]):
 
     def put_nowait(self, item: T) -> None:
         """Add ``item`` (hand it to a waiting getter, if any); raise QueueFull when full."""
+        if self._sink is not None:
+            self._sink(item)
+            return
         if self.full():
             raise asyncio.QueueFull
         self.unfinished += 1

@@ -62,6 +62,8 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
         _receiver: Callable[[str], bool] | None = None
         _refused = False
         _last_put: asyncio.Task[None] | None = None
+        #: Engine.IO's socket once ``attach_engineio`` took the connection (fastpath.py).
+        _engineio_socket: Any = None
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -96,6 +98,10 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
             return super().open(*args, **kwargs)
 
         def on_close(self) -> None:
+            socket, self._engineio_socket = self._engineio_socket, None
+            if socket is not None:  # no reader task to tell: close Engine.IO's socket here
+                sio.eio.start_background_task(fastpath.transport_closed, socket)
+                return
             # Engine.IO's reader ends when it takes None; a full queue takes it a bit later.
             try:
                 self.receive_queue.put_nowait(None)
@@ -135,6 +141,38 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
             except StreamBufferFullError:
                 self._drop()
 
+        # -- fastpath.DirectWebSocket: Engine.IO's websocket without its tasks ---------------
+        async def attach_engineio(self, socket: Any) -> None:
+            """Take over Engine.IO's ``socket``: frames go to it from ``on_message``, and
+            what it queues is written at once (``_write_packet``)."""
+            # Frames a client sent before it was told its sid: in order, before any other.
+            while not self.receive_queue.empty():
+                message = self.receive_queue.get_nowait()
+                if message is None:  # the websocket closed meanwhile
+                    await fastpath.transport_closed(socket)
+                    return
+                if not await fastpath.receive(socket, message):
+                    self.close()
+                    return
+            self._engineio_socket = socket
+            socket.queue.attach(self._write_packet)
+            if self.ws_connection is None:  # closed already: on_close found no socket
+                self.on_close()
+
+        def _write_packet(self, pkt: Any) -> None:
+            if pkt is None:  # Engine.IO closes the connection
+                self.close()
+                return
+            encoded = pkt.encode()
+            try:
+                self.write_message(encoded, binary=isinstance(encoded, bytes))
+            except WebSocketClosedError:
+                return
+            if fastpath.is_close_packet(pkt):
+                # Engine.IO closed the socket (a ping timeout, a server-side disconnect); its
+                # writer would close the websocket once its queue wait timed out.
+                self.close()
+
         # -- outbox.Wire: the fast path past Engine.IO's queues (fastpath.py) -----------------
         def set_receiver(self, receiver: Callable[[str], bool] | None) -> None:
             self._receiver = receiver
@@ -166,6 +204,11 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
                 if problem is not None:
                     self.refuse(problem)
                     return
+            socket = self._engineio_socket
+            if socket is not None:  # fastpath.DirectWebSocket: no reader task in between
+                if not await fastpath.receive(socket, message):
+                    self.close()
+                return
             # Waits while the bounded queue is full: tornado reads no further frame meanwhile.
             await self.receive_queue.put(message)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import engineio
 import engineio.async_drivers.tornado
+import engineio.async_server
 import engineio.async_socket
 import engineio.base_socket
 import engineio.packet
@@ -276,13 +277,75 @@ async def test_engineio_socket_of_a_live_connection(
         assert "_cookies" not in handler.request.__dict__
         assert live.closed is False
         await wait_until(lambda: fastpath.is_idle(live), what="idle queue")
-        # A packet in Engine.IO's queue: direct writes must wait until its writer took it.
-        # (Engine.IO's send puts without suspending; its writer runs only after this test yields.)
         await live.send(engineio.packet.Packet(engineio.packet.NOOP))
-        assert not fastpath.is_idle(live)
-        await wait_until(lambda: fastpath.is_idle(live), what="writer took the packet")
+        if fast_path:
+            # fastpath.DirectWebSocket: the handler owns Engine.IO's socket and writes what it
+            # queues at once, so nothing ever waits in the queue.
+            assert handler._engineio_socket is live
+            assert fastpath.is_idle(live)
+            assert not _engineio_connection_tasks()
+        else:
+            # A packet in Engine.IO's queue: direct writes must wait until its writer took it.
+            # (Engine.IO's send puts without suspending; its writer runs after this test yields.)
+            assert handler._engineio_socket is None
+            assert not fastpath.is_idle(live)
+            await wait_until(lambda: fastpath.is_idle(live), what="writer took the packet")
+            assert _engineio_connection_tasks()
         # With the fast path off, no connection gets a wire; on, each does.
         assert bool(app.events._outbox._wires) is fast_path
+
+
+def _engineio_connection_tasks() -> list[asyncio.Task[Any]]:
+    """Tasks that Engine.IO's own websocket driver keeps per connection (accept, reader, writer)."""
+    names = {"handle_request", "websocket_wait", "writer"}
+    return [t for t in asyncio.all_tasks() if t.get_coro().__qualname__.split(".")[-1] in names]
+
+
+async def test_direct_websocket_closes_like_engineio(
+    connect: Any, jp_serverapp: Any, fast_path: bool
+) -> None:
+    """A client's disconnect runs the disconnect handlers and forgets Engine.IO's socket; a
+    server-side disconnect closes the client's websocket."""
+    app = webpty_app(jp_serverapp)
+    sio = app.sio
+    async with connect() as client:
+        await client.create()
+        sid = next(iter(app.events._connections._owners))
+        live = fastpath.engineio_socket(sio, sid)
+    await wait_until(lambda: live.closed and live.sid not in sio.eio.sockets, what="forgotten")
+    await wait_until(lambda: sid not in app.events._connections._owners, what="disconnected")
+    async with connect() as client:
+        await client.create()
+        sid = next(iter(app.events._connections._owners))
+        await sio.disconnect(sid)
+        await wait_until(lambda: not client.sio.connected, what="client told to go")
+
+
+def test_engineio_websocket_driver_contract() -> None:
+    # fastpath.DirectWebSocket replaces the driver table's "websocket" entry: Engine.IO makes
+    # one per connection with the socket's bound _websocket_handler and awaits it with the
+    # environ; what that handler does first for a new connection, the direct one does too.
+    upgrade = inspect.getsource(engineio.async_socket.AsyncSocket._upgrade_websocket)
+    assert "self.server._async['websocket'](" in upgrade
+    assert "self._websocket_handler, self.server)" in upgrade
+    assert "await ws(environ)" in upgrade
+    handler = inspect.getsource(engineio.async_socket.AsyncSocket._websocket_handler)
+    assert "self.connected = True" in handler
+    assert "self.upgraded = True" in handler
+    assert "pkt = packet.Packet(encoded_packet=p)" in handler
+    assert "await self.receive(pkt)" in handler
+    assert "await self.close(wait=False, abort=True" in handler
+    assert "len(data) > self.server.max_http_buffer_size" in handler
+    # and the accepting task forgets a closed socket (fastpath.transport_closed does it here).
+    connect = inspect.getsource(engineio.async_server.AsyncServer._handle_connect)
+    assert "del self.sockets[sid]" in connect
+    eio = TerminalServer(async_mode="tornado").eio
+    original = eio._async["websocket"]
+    fastpath.use_direct_websocket(eio)
+    assert eio._async["websocket"] is fastpath.DirectWebSocket
+    assert eio.engineio_websocket is original
+    # The driver module's own table is left alone (it is shared by every server).
+    assert engineio.async_drivers.tornado._async["websocket"] is original
 
 
 @pytest.fixture(params=[True, False], ids=["fast", "plain"])

@@ -12,6 +12,8 @@ import pytest
 
 from jupyter_webpty.mailbox import Mailbox
 
+from .conftest import wait_until
+
 
 def _unfinished(queue: Any) -> int:
     return queue.unfinished if isinstance(queue, Mailbox) else queue._unfinished_tasks
@@ -119,3 +121,21 @@ async def test_an_idle_mailbox_with_a_waiting_getter_is_small() -> None:
     assert await waiter == 1
     assert mailbox._items is None
     assert mailbox._getters is None
+
+
+async def test_an_attached_sink_gets_what_waited_then_each_item_as_it_is_put() -> None:
+    mailbox: Mailbox[int] = Mailbox(2)
+    mailbox.put_nowait(1)
+    mailbox.put_nowait(2)
+    blocked = asyncio.ensure_future(mailbox.put(3))  # waits: the mailbox is full
+    await wait_until(lambda: bool(mailbox._putters), what="a waiting put")
+    seen: list[int] = []
+    mailbox.attach(seen.append)
+    assert seen == [1, 2]
+    assert mailbox.unfinished == 0
+    assert mailbox.empty()
+    await asyncio.wait_for(blocked, 5)  # space now: the waiting put went to the sink
+    mailbox.put_nowait(4)
+    assert seen == [1, 2, 3, 4]
+    assert mailbox.unfinished == 0
+    await asyncio.wait_for(mailbox.join(), 5)  # nothing unfinished: returns at once
