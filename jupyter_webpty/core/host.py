@@ -170,17 +170,16 @@ class Host:
         if self.shells.get(session_id) is not None:
             self._reply(conn, {"ok": False, "error": "a shell with that id exists"})
             return
-        shell = self.shells.spawn(
-            session_id, [str(a) for a in header["argv"]], cwd=str(header["cwd"]),
+        child = _spawn.spawn(
+            [str(a) for a in header["argv"]], cwd=str(header["cwd"]),
             env={str(k): str(v) for k, v in header["env"].items()},
             cols=int(header["cols"]), rows=int(header["rows"]),
-            meta=dict(header.get("meta", {})), cap=int(header.get("cap", 1 << 20)),
         )  # fmt: skip
+        meta, cap = dict(header.get("meta", {})), int(header.get("cap", 1 << 20))
+        shell = self.shells.add(session_id, child, meta, cap)
         if self.server is None:  # a client that has not adopted: watch it as if away
             self.shells.watch(shell)
-        self._reply(
-            conn, {"ok": True, "pid": shell.pid}, [shell.fd] if shell.fd is not None else []
-        )
+        self._reply(conn, {"ok": True, "pid": child.pid}, [child.fd])
 
     def _op_reap(self, conn: socket.socket, header: dict[str, Any], _payload: bytes) -> None:
         shell = self.shells.get(str(header["id"]))

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import selectors
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,20 +77,8 @@ class Shells:
         """Shells that have not exited."""
         return sum(1 for s in self._shells.values() if s.exit_code is None)
 
-    def spawn(
-        self,
-        session_id: str,
-        argv: Sequence[str],
-        *,
-        cwd: str,
-        env: Mapping[str, str],
-        cols: int,
-        rows: int,
-        meta: dict[str, Any],
-        cap: int,
-    ) -> Shell:
-        """Fork a shell on a new PTY and keep it (raises ``SpawnError``)."""
-        child = _spawn.spawn(argv, cwd=cwd, env=env, cols=cols, rows=rows)
+    def add(self, session_id: str, child: _spawn.Child, meta: dict[str, Any], cap: int) -> Shell:
+        """Keep a shell just spawned (``_spawn.spawn``), its tail bounded by ``cap`` bytes."""
         shell = Shell(session_id, child.pid, child.fd, child.pidfd, meta, cap)
         self._shells[session_id] = shell
         return shell

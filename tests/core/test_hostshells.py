@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_webpty.core import _spawn
 from jupyter_webpty.core.hostshells import Shell, Shells
 
 from ..processes import zombies_of
@@ -28,10 +29,11 @@ def shells() -> Iterator[Shells]:
 
 
 def spawn(shells: Shells, script: str, tmp_path: Path, cap: int = 4096) -> Shell:
-    return shells.spawn(
-        "s1", [BASH, "--norc", "--noprofile", "-c", script], cwd=str(tmp_path),
-        env={"PATH": os.environ["PATH"]}, cols=80, rows=24, meta={"name": "one"}, cap=cap,
+    child = _spawn.spawn(
+        [BASH, "--norc", "--noprofile", "-c", script], cwd=str(tmp_path),
+        env={"PATH": os.environ["PATH"]}, cols=80, rows=24,
     )  # fmt: skip
+    return shells.add("s1", child, {"name": "one"}, cap)
 
 
 def pump(shells: Shells, until: Callable[[], bool], timeout: float = 10.0) -> None:
