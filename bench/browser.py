@@ -159,16 +159,21 @@ async def _until(page: Any, expression: str, timeout: float = 30.0, what: str = 
         await asyncio.sleep(0.02)
 
 
-async def _open(page: Any, server: LabServer) -> None:
+async def open_lab(page: Any, server: LabServer, command: str, what: str, probe: str) -> None:
+    """Open JupyterLab, wait until ``command`` exists (``what`` it shows), install ``probe``."""
     await page.goto(f"{server.url}lab?token={server.token}")
     await page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=90_000)
     await _until(
         page,
-        "() => !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('terminal:create-new'))",
+        f"() => !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('{command}'))",
         60,
-        "JupyterLab's terminal command",
+        what,
     )
-    await page.evaluate(PROBE)
+    await page.evaluate(probe)
+
+
+async def _open(page: Any, server: LabServer) -> None:
+    await open_lab(page, server, "terminal:create-new", "JupyterLab's terminal command", PROBE)
     await page.evaluate("() => window.__bench.open('measure')")
     await _until(page, "() => window.__bench.count() === 0", 60, "the measured prompt")
     await _until(page, "() => window.__bench.focus()", 10, "focus")

@@ -158,23 +158,31 @@ class JupyterServer:
         if self.process is None:
             return []
         self.remember_family()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.process.wait, grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                await asyncio.to_thread(self.process.wait)
-        leftovers = []
-        deadline = time.monotonic() + 5
-        for pid in sorted(self._family):
-            while _alive(pid) and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            if _alive(pid):
-                leftovers.append(pid)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        return leftovers
+        return await stop_process(self.process, self._family, grace)
+
+
+async def stop_process(
+    process: subprocess.Popen[bytes], family: set[int], grace: float
+) -> list[int]:
+    """SIGTERM ``process``, SIGKILL it after ``grace`` seconds; then give each pid of ``family``
+    (its descendants, noted while it ran) 5 s to go, and SIGKILL those left. Returns those."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(process.wait, grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+    leftovers = []
+    deadline = time.monotonic() + 5
+    for pid in sorted(family):
+        while _alive(pid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if _alive(pid):
+            leftovers.append(pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    return leftovers
 
 
 def _alive(pid: int) -> bool:

@@ -21,17 +21,15 @@ task, like the other targets' clients (ttyd's ``src/protocol.c`` and its browser
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import aiohttp
 
-from .server import _alive, descendants, free_port
+from .server import descendants, free_port, stop_process
 from .stream import Output
 
 COLS, ROWS = 80, 24
@@ -198,21 +196,7 @@ class TtydTarget:
     async def stop(self, grace: float = 10.0) -> list[int]:
         """SIGTERM ttyd, then kill any shell of it still alive by pid; returns those."""
         self.remember_family()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.process.wait, grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                await asyncio.to_thread(self.process.wait)
-        self._log.close()
-        leftovers = []
-        deadline = time.monotonic() + 5
-        for pid in sorted(self._family):
-            while _alive(pid) and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            if _alive(pid):
-                leftovers.append(pid)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        return leftovers
+        try:
+            return await stop_process(self.process, self._family, grace)
+        finally:
+            self._log.close()

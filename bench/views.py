@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.browser import CHROMIUM_ARGS, LabServer, _until
+from bench.browser import CHROMIUM_ARGS, LabServer, _until, open_lab
 from bench.workloads import percentile
 
 TARGETS = ("lab-exact", "lab-macrotask", "view")
@@ -169,15 +169,7 @@ async def run(keys: int, flood_bytes: int, rounds: int) -> dict[str, Any]:
             page = await (
                 await browser.new_context(viewport={"width": 1200, "height": 800})
             ).new_page()
-            await page.goto(f"{server.url}lab?token={server.token}")
-            await page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=90_000)
-            await _until(
-                page,
-                "() => !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('webpty:copy'))",
-                60,
-                "this tree's labextension",
-            )
-            await page.evaluate(PROBE)
+            await open_lab(page, server, "webpty:copy", "this tree's labextension", PROBE)
             for role in TARGETS:
                 await page.evaluate(f"() => window.__views.open('{role}')")
                 await _until(page, f"() => window.__views.count('{role}') === 0", 60, "prompt")

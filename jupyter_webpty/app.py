@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import fcntl
-import hashlib
 import json
 import os
 import pwd
@@ -37,9 +35,7 @@ from traitlets import (
 from . import fastpath, protocol, terminado
 from .audit import AuditLog
 from .core import MAX_COMMANDS, Limits, SessionManager
-from .core.hostclient import HostClient
-from .core.hostwire import host_dir
-from .core.revive import SessionStore
+from .persistence import Persistence
 from .rest import rest_handlers
 from .sioserver import BoundedJson, TerminalServer
 from .sockethandler import identify, socket_handler, wire
@@ -300,11 +296,12 @@ class WebPtyApp(ExtensionApp):
         return self.serverapp
 
     events: TerminalEvents | None = None
-    _revival_lock: Any = None  # the open, flock-ed file that makes the revival dir ours
+    _persistence: Persistence | None = None  # the revival store's lock, the PTY host
     sio: TerminalServer | None = None
 
     def initialize_settings(self) -> None:
         """Build the core from plain values."""
+        self._persistence = Persistence(self._server.root_dir, self.log)
         self.manager = SessionManager(
             self._shell_argv(),
             root_dir=self._server.root_dir,
@@ -319,63 +316,22 @@ class WebPtyApp(ExtensionApp):
             on_activity=self._record_activity,
             shell_dir=str(SHELL_DIR) if self.shell_integration else None,
             max_commands=self.max_commands,
-            store=self._session_store(),
-            host=self._pty_host(),
+            store=self._persistence.store(
+                self._persistence.revival_dir(self.revive_dir, self._server.data_dir),
+                self.scrollback_bytes,
+                enabled=self.revive_sessions,
+            ),
+            host=(
+                self._persistence.host(self._server.runtime_dir, self.host_idle_timeout)
+                if self.persist_sessions
+                else None
+            ),
         )
         if self.audit_log:
             self.manager.on_command(AuditLog(self.audit_log).command)
         self.settings["webpty_manager"] = self.manager
         atexit.register(self._close_at_exit)
         self._stop_on_sighup()
-
-    def _pty_host(self) -> HostClient | None:
-        """The PTY host that keeps this root's shells, started if none runs (persist_sessions)."""
-        if not self.persist_sessions:
-            return None
-        root = str(Path(self._server.root_dir).resolve())
-        directory = host_dir(self._server.runtime_dir, root)
-        try:
-            host = HostClient.start(directory, root, idle_timeout=self.host_idle_timeout)
-        except OSError as exc:
-            self.log.error("jupyter-webpty: no PTY host, shells end with the server: %s", exc)
-            return None
-        self.log.info("jupyter-webpty: PTY host %d keeps the shells (%s)", host.info.pid, directory)
-        return host
-
-    def revival_dir(self) -> Path:
-        """Where this server saves its sessions: keyed by the user and the root directory.
-
-        Two servers with different roots keep apart; the data dir survives a machine restart
-        and, in JupyterHub, a pod restart when the home directory is persistent.
-        """
-        root = str(Path(self._server.root_dir).resolve())
-        key = hashlib.sha256(f"{os.getuid()}\0{root}".encode()).hexdigest()[:16]
-        base = Path(self.revive_dir) if self.revive_dir else Path(self._server.data_dir, "webpty")
-        return base / "sessions" / key if not self.revive_dir else base / key
-
-    def _session_store(self) -> SessionStore | None:
-        """The revival store, if on and if no other live server uses the same directory."""
-        directory = self.revival_dir()
-        store = SessionStore(str(directory), self.scrollback_bytes)
-        if not self.revive_sessions:
-            if directory.is_dir():
-                store.discard_all()
-            return None
-        try:
-            store.prepare()
-            # One server per directory: a second one on the same root neither revives nor saves
-            # (it would revive the first one's live sessions). The lock dies with its process.
-            lock = (directory / "lock").open("a")
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            self.log.warning(
-                "jupyter-webpty: sessions will not be saved for revival (%s is in use or "
-                "unwritable: %s)", directory, exc,
-            )  # fmt: skip
-            return None
-        self._revival_lock = lock
-        (directory / "root").write_text(str(Path(self._server.root_dir).resolve()) + "\n")
-        return store
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Revive the sessions a previous server on this root left (the loop runs now)."""
@@ -475,8 +431,7 @@ class WebPtyApp(ExtensionApp):
         if self.events is not None:
             self.events.stopping()  # pages then say "ended when the server stopped"
         await self.manager.close_all()
-        if self._revival_lock is not None:  # the next server on this root may take over
-            self._revival_lock.close()
-            self._revival_lock = None
+        if self._persistence is not None:
+            self._persistence.release()
         if self.sio is not None:
             await self.sio.stop()  # Engine.IO's ping tasks too, so none is left pending

@@ -12,7 +12,8 @@ from .errors import (
     SpawnError,
     WebPtyError,
 )
-from .manager import Listener, SessionManager
+from .listeners import Listener
+from .manager import SessionManager
 from .marks import MAX_COMMANDS, CommandRecord, command_text
 from .session import Attached, Limits, PtySession, SessionState
 

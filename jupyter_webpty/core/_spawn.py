@@ -1,7 +1,7 @@
 """POSIX process plumbing: spawn on a PTY, the child's environment, and process-tree signals.
 
-Everything here is synchronous; the asyncio parts live in ``session.py``, ``reading.py`` and
-``reaper.py``.
+Everything here is synchronous; the asyncio parts live in ``session.py``, ``reading.py``,
+``ending.py`` and ``reaper.py``.
 
 ptyprocess does the fork (``PtyProcess.spawn``, public) but not the reading: ``spawn`` takes its
 fd and relies on these details of ``PtyProcess`` (ptyprocess 0.7), pinned by

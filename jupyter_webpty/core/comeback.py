@@ -9,12 +9,11 @@ manager's; this module only decides what each comes back with.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from . import _spawn
-from .errors import InvalidCwd
+from .cwd import revival_cwd
 from .hostclient import Adopted
 from .revive import CRASH_SHIFT, SavedSession
 
@@ -41,18 +40,6 @@ def adopted_stream(shell: Adopted, saved: SavedSession | None) -> tuple[int, byt
     if shell.away > len(shell.tail):
         end, data = end + shell.away - len(shell.tail), b""
     return end - len(data), data + shell.tail
-
-
-def revival_cwd(cwd: str | None, root_dir: str, resolve: Callable[[str], str]) -> str:
-    """The saved directory if still valid, else its nearest valid parent, else the root."""
-    if not cwd:
-        return root_dir
-    for candidate in (Path(cwd), *Path(cwd).parents):
-        try:
-            return resolve(str(candidate))
-        except InvalidCwd:
-            continue
-    return root_dir
 
 
 class Comeback:
@@ -105,8 +92,7 @@ class Comeback:
                 log.info("terminal %s ended while no server ran (code %s)", shell.id,
                          shell.exit_code)  # fmt: skip
                 ended.add(shell.id)
-                if manager.host is not None:
-                    manager.host.forget(shell.id)
+                manager.hosting.forget(shell.id)
                 continue
             saved = self._saved.get(shell.id)
             owner = saved.owner if saved else str(shell.meta.get("owner", ""))

@@ -18,6 +18,9 @@ says why):
   program prints meanwhile must not block it: a PTY holds about 17 KB), and hands tails and
   masters to the next server that adopts them (``adopt``).
 
+``Host`` here serves the connections and their requests; the shells, their draining and reaping
+are ``hostshells.py``'s ``Shells``.
+
 It exits when no server is attached and no shell is left, after ``--idle-timeout`` seconds
 without a server (ending its shells first), or on ``stop`` / SIGTERM (ending its shells).
 """
@@ -37,11 +40,11 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import _spawn, hostwire
+from .hostshells import Shells
 
 log = logging.getLogger("jupyter_webpty.host")
 
@@ -51,45 +54,16 @@ FIRST_SERVER_GRACE = 60.0
 EXIT_RUNNING = 3  # another host holds the lock: connect to that one
 
 
-@dataclass
-class Shell:
-    """One shell the host keeps."""
-
-    id: str
-    pid: int
-    fd: int | None
-    pidfd: int | None
-    meta: dict[str, Any]
-    cap: int  # most bytes of tail kept while no server reads
-    exit_code: int | None = None
-    end: int | None = None  # stream offset the last server reached (a clean detach says it)
-    away: int = 0  # bytes read while no server was attached
-    tail: bytearray = field(default_factory=bytearray)
-
-    def keep(self, data: bytes) -> None:
-        self.away += len(data)
-        self.tail += data
-        if len(self.tail) > self.cap:
-            del self.tail[: len(self.tail) - self.cap]
-
-    def close_fds(self) -> None:
-        for fd in (self.fd, self.pidfd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self.fd = self.pidfd = None
-
-
 class Host:
-    """The host's state and its one-thread select loop."""
+    """The host's connections and requests, on a one-thread select loop (shells: ``Shells``)."""
 
     def __init__(self, directory: Path, root: str, idle_timeout: float, secret: str) -> None:
         self.directory = directory
         self.root = root
         self.idle_timeout = idle_timeout
         self.secret = secret
-        self.shells: dict[str, Shell] = {}
         self.selector = selectors.DefaultSelector()
+        self.shells = Shells(self.selector)
         self.listener: socket.socket | None = None
         self.server: socket.socket | None = None  # the connection that adopted, if any
         self.trusted: set[socket.socket] = set()  # connections that said hello with the secret
@@ -100,6 +74,7 @@ class Host:
 
     # -- the loop ------------------------------------------------------------------------------
     def serve(self, listener: socket.socket) -> None:
+        """Serve until stopped or no longer needed (``_should_exit``), then end every shell."""
         self.listener = listener
         self.selector.register(listener, selectors.EVENT_READ, ("listen", None))
         while not self.stopping:
@@ -110,12 +85,12 @@ class Host:
                 elif kind == "conn":
                     self._request(value)
                 elif kind == "pty":
-                    self._drain(value)
+                    self.shells.drain(value)
                 elif kind == "exit":
-                    self._exited(value)
+                    self.shells.exited(value)
             if self._should_exit():
                 break
-        self.end_all()
+        self.shells.end_all()
 
     def _should_exit(self) -> bool:
         if self.server is not None:
@@ -126,7 +101,7 @@ class Host:
         # Shells that exited meanwhile keep the host too: the next server must hear of their
         # exit, or it would revive them from its store.
         if self.idle_timeout and waited > self.idle_timeout:
-            log.info("no server for %.0f s: ending %d shell(s)", waited, self._live_count())
+            log.info("no server for %.0f s: ending %d shell(s)", waited, self.shells.live_count())
             return True
         return False
 
@@ -158,7 +133,7 @@ class Host:
                 return
             self.trusted.add(conn)
             self._reply(conn, {"ok": True, "pid": os.getpid(), "version": hostwire.VERSION,
-                               "root": self.root, "shells": self._live_count()})  # fmt: skip
+                               "root": self.root, "shells": self.shells.live_count()})  # fmt: skip
             return
         try:
             handler = getattr(self, f"_op_{op}", None)
@@ -183,64 +158,16 @@ class Host:
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(conn)
         conn.close()
-        if conn is self.server:
-            self._server_gone()
-
-    def _server_gone(self) -> None:
-        self.server = None
-        self.server_left = time.monotonic()
-        for shell in self.shells.values():
-            self._watch(shell)
-
-    def _live_count(self) -> int:
-        return sum(1 for s in self.shells.values() if s.exit_code is None)
-
-    # -- while no server is attached -------------------------------------------------------------
-    def _watch(self, shell: Shell) -> None:
-        """Read ``shell``'s output and reap it when it exits, until a server adopts it."""
-        if shell.fd is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self.selector.register(shell.fd, selectors.EVENT_READ, ("pty", shell))
-        if shell.pidfd is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self.selector.register(shell.pidfd, selectors.EVENT_READ, ("exit", shell))
-
-    def _unwatch(self, shell: Shell) -> None:
-        for fd in (shell.fd, shell.pidfd):
-            if fd is not None:
-                with contextlib.suppress(KeyError, ValueError):
-                    self.selector.unregister(fd)
-
-    def _drain(self, shell: Shell) -> None:
-        if shell.fd is None:
-            return
-        try:
-            data, eof = _spawn.read_ready(shell.fd, 1 << 20)
-        except OSError:
-            data, eof = b"", True
-        if data:
-            shell.keep(data)
-        if eof:
-            with contextlib.suppress(KeyError, ValueError):
-                self.selector.unregister(shell.fd)
-
-    def _exited(self, shell: Shell) -> None:
-        code = _spawn.reap(shell.pid)
-        if code is None:
-            return
-        self._unwatch(shell)
-        if shell.fd is not None:  # what it printed last
-            with contextlib.suppress(OSError):
-                data, _ = _spawn.read_available(shell.fd, shell.cap)
-                shell.keep(data)
-        shell.exit_code = code
-        shell.close_fds()
-        log.info("shell %s exited with %s while no server was attached", shell.id, code)
+        if conn is self.server:  # from now on the host reads the shells' output itself
+            self.server = None
+            self.server_left = time.monotonic()
+            for shell in self.shells:
+                self.shells.watch(shell)
 
     # -- requests --------------------------------------------------------------------------------
     def _op_spawn(self, conn: socket.socket, header: dict[str, Any], _payload: bytes) -> None:
         session_id = str(header["id"])
-        if session_id in self.shells:
+        if self.shells.get(session_id) is not None:
             self._reply(conn, {"ok": False, "error": "a shell with that id exists"})
             return
         child = _spawn.spawn(
@@ -248,11 +175,10 @@ class Host:
             env={str(k): str(v) for k, v in header["env"].items()},
             cols=int(header["cols"]), rows=int(header["rows"]),
         )  # fmt: skip
-        shell = Shell(session_id, child.pid, child.fd, child.pidfd, dict(header.get("meta", {})),
-                      int(header.get("cap", 1 << 20)))  # fmt: skip
-        self.shells[session_id] = shell
+        meta, cap = dict(header.get("meta", {})), int(header.get("cap", 1 << 20))
+        shell = self.shells.add(session_id, child, meta, cap)
         if self.server is None:  # a client that has not adopted: watch it as if away
-            self._watch(shell)
+            self.shells.watch(shell)
         self._reply(conn, {"ok": True, "pid": child.pid}, [child.fd])
 
     def _op_reap(self, conn: socket.socket, header: dict[str, Any], _payload: bytes) -> None:
@@ -265,12 +191,7 @@ class Host:
         self._reply(conn, {"ok": True, "code": shell.exit_code})
 
     def _op_forget(self, conn: socket.socket, header: dict[str, Any], _payload: bytes) -> None:
-        shell = self.shells.pop(str(header["id"]), None)
-        if shell is not None:
-            self._unwatch(shell)
-            shell.close_fds()
-            if shell.exit_code is None:  # the server is done with it; collect it if it ended
-                shell.exit_code = _spawn.reap(shell.pid)
+        self.shells.remove(str(header["id"]))
         self._reply(conn, {"ok": True})
 
     def _op_update(self, conn: socket.socket, header: dict[str, Any], _payload: bytes) -> None:
@@ -286,26 +207,19 @@ class Host:
         self.server = conn
         self.ever_served = True
         self.server_left = None
-        shells = list(self.shells.values())
+        shells = list(self.shells)
         self._reply(conn, {"ok": True, "count": len(shells)})
         for shell in shells:
-            self._unwatch(shell)
-            if shell.fd is not None:  # read what is waiting: the server starts after it
-                with contextlib.suppress(OSError):
-                    data, _ = _spawn.read_ready(shell.fd, 1 << 20)
-                    shell.keep(data)
-            tail = bytes(shell.tail)
+            tail, away, end = self.shells.hand_over(shell)
             info = {"id": shell.id, "pid": shell.pid, "meta": shell.meta,
-                    "exit_code": shell.exit_code, "end": shell.end, "away": shell.away,
+                    "exit_code": shell.exit_code, "end": end, "away": away,
                     "tail": len(tail)}  # fmt: skip
             self._reply(conn, info, [shell.fd] if shell.fd is not None else None)
             for start in range(0, len(tail), hostwire.CHUNK):
                 self._reply(conn, {"id": shell.id}, payload=tail[start : start + hostwire.CHUNK])
-            shell.tail.clear()
-            shell.away = 0
-            shell.end = None
-        for shell in [s for s in shells if s.exit_code is not None]:
-            self.shells.pop(shell.id, None)  # the server heard of the exit: done
+        for shell in shells:
+            if shell.exit_code is not None:
+                self.shells.remove(shell.id)  # the server heard of the exit: done
 
     def _op_detach(self, conn: socket.socket, header: dict[str, Any], _payload: bytes) -> None:
         """The server stops cleanly and says where each stream stands; it disconnects next."""
@@ -317,27 +231,14 @@ class Host:
 
     def _op_list(self, conn: socket.socket, _header: dict[str, Any], _payload: bytes) -> None:
         shells = [{"id": s.id, "pid": s.pid, "meta": s.meta, "exit_code": s.exit_code}
-                  for s in self.shells.values()]  # fmt: skip
+                  for s in self.shells]  # fmt: skip
         self._reply(conn, {"ok": True, "root": self.root, "pid": os.getpid(),
                            "attached": self.server is not None, "shells": shells})  # fmt: skip
 
     def _op_stop(self, conn: socket.socket, _header: dict[str, Any], _payload: bytes) -> None:
-        ended = self.end_all()
+        ended = self.shells.end_all()
         self.stopping = True
         self._reply(conn, {"ok": True, "ended": ended})
-
-    # -- the end ---------------------------------------------------------------------------------
-    def end_all(self) -> int:
-        """End every shell with the closing ladder and reap them; return how many ran."""
-        live = [s for s in self.shells.values() if s.exit_code is None]
-        _spawn.end_sessions_blocking([s.pid for s in live], 1.0)
-        for shell in live:
-            shell.exit_code = _spawn.wait(shell.pid)
-        for shell in self.shells.values():
-            self._unwatch(shell)
-            shell.close_fds()
-        self.shells.clear()
-        return len(live)
 
 
 def _prepare(directory: Path) -> None:

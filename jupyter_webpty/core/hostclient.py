@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,14 +164,24 @@ class HostClient:
         return client
 
     # -- requests --------------------------------------------------------------------------------
-    def call(self, header: dict[str, Any]) -> dict[str, Any]:
-        """Send one request; return its answer (raises ``HostError``; the host is then lost)."""
-        answer, _, fds = self._exchange(header)
+    def call(
+        self, header: dict[str, Any], more: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
+        """Send one request; return its answer (``_exchange`` says what ``more`` is for).
+
+        Raises ``HostError`` when the host refuses, and when it is gone (then for good).
+        """
+        answer, _, fds = self._exchange(header, more)
         for fd in fds:
             os.close(fd)
         return answer
 
-    def _exchange(self, header: dict[str, Any]) -> tuple[dict[str, Any], bytes, list[int]]:
+    def _exchange(
+        self, header: dict[str, Any], more: Callable[[dict[str, Any]], None] | None = None
+    ) -> tuple[dict[str, Any], bytes, list[int]]:
+        """One request and its answer; ``more(answer)`` then receives what follows the answer
+        (``adopt``) in the same turn. A refusal raises ``HostError``; a broken or garbled
+        exchange does too, and the host is lost (the socket may be mid-conversation)."""
         with self._lock:
             if self.lost:
                 msg = "the PTY host is gone"
@@ -179,7 +189,9 @@ class HostClient:
             try:
                 hostwire.send(self._sock, header)
                 answer, payload, fds = hostwire.receive(self._sock)
-            except (OSError, ValueError) as exc:
+                if answer.get("ok") and more is not None:
+                    more(answer)
+            except (OSError, ValueError, KeyError) as exc:
                 self.lost = True
                 raise HostError(str(exc)) from exc
         if not answer.get("ok"):
@@ -249,16 +261,13 @@ class HostClient:
 
     def adopt(self) -> list[Adopted]:
         """Become the host's server: every shell it keeps, with what they printed meanwhile."""
-        with self._lock:
-            try:
-                hostwire.send(self._sock, {"op": "adopt"})
-                answer, _, _ = hostwire.receive(self._sock)
-                if not answer.get("ok"):
-                    raise HostError(str(answer.get("error", "the host refused")))
-                return [self._receive_adopted() for _ in range(int(answer["count"]))]
-            except (OSError, ValueError, KeyError) as exc:
-                self.lost = True
-                raise HostError(str(exc)) from exc
+        shells: list[Adopted] = []
+
+        def receive(answer: dict[str, Any]) -> None:  # one packet per shell follows the answer
+            shells.extend(self._receive_adopted() for _ in range(int(answer["count"])))
+
+        self.call({"op": "adopt"}, receive)
+        return shells
 
     def _receive_adopted(self) -> Adopted:
         info, _, fds = hostwire.receive(self._sock)

@@ -1,7 +1,8 @@
 """Named sessions per owner: creation with limits, lookup, exits and list changes.
 
 The server-wide budget of retained output is ``budget.py``'s, culling idle sessions
-``culling.py``'s; the manager owns one of each over its sessions.
+``culling.py``'s, the PTY host's policy (where shells start, which it keeps) ``hosting.py``'s;
+the manager owns one of each over its sessions.
 """
 
 from __future__ import annotations
@@ -12,39 +13,27 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
 
 from . import _spawn
 from .budget import RetentionBudget
 from .comeback import Comeback
 from .culling import Culler
+from .cwd import resolve_cwd
 from .errors import (
-    InvalidCwd,
     SessionLimitReached,
     SessionNameTaken,
     SessionNotFound,
     SpawnError,
 )
 from .hostclient import Adopted, HostClient, child_of
+from .hosting import Hosting
 from .integration import integrate
-from .marks import MAX_COMMANDS, CommandRecord
+from .listeners import CommandListener, Listener, Listeners
+from .marks import MAX_COMMANDS
 from .revive import SavedSession, SessionStore, restored_line
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
-
-#: Seconds between attempts to start a new PTY host after the last one died.
-HOST_RETRY = 10.0
-
-
-class Listener(Protocol):
-    """Who hears about sessions ending and lists changing (the transport)."""
-
-    def session_exited(self, session: PtySession) -> None:
-        """``session`` ended by itself or was closed; it is no longer listed."""
-
-    def sessions_changed(self, owner: str) -> None:
-        """``owner``'s list of sessions changed."""
 
 
 class SessionManager:
@@ -73,18 +62,8 @@ class SessionManager:
         self.argv = list(argv)
         #: Saves sessions for a later server to revive (None: revival is off).
         self.store = store
-        #: The PTY host that keeps shells through server restarts (None: shells are ours).
-        self.host = host
-        self._adopted: list[Adopted] = []
-        self._host_retry = -HOST_RETRY
-        if host is not None:
-            host.tail_cap = (limits or Limits()).scrollback_bytes
-            try:
-                self._adopted = host.adopt()
-            except OSError as exc:
-                log.error("the PTY host refused this server (%s); shells will not persist", exc)
-                host.close()
-                self.host = None
+        #: The PTY host that keeps shells through server restarts, and its policy.
+        self.hosting = Hosting(host, tail_cap=(limits or Limits()).scrollback_bytes)
         self._stopping = False
         self._sessions: dict[str, PtySession] = {}
         self.root_dir = str(Path(root_dir).resolve())
@@ -98,28 +77,20 @@ class SessionManager:
         self.kill_on_exit = kill_on_exit
         self._on_activity = on_activity
         self._last_activity_report = 0.0
-        self._listeners: list[Listener] = []
+        self._listeners = Listeners()
         self.max_commands = max_commands
-        self._on_command: list[Callable[[PtySession, CommandRecord, bool], None]] = []
         # Shell integration: the same argv and environment for every session, worked out once.
         integrated = integrate(self.argv, self._env, shell_dir) if shell_dir else None
         self.integrated = integrated is not None
         self._spawn_argv, self._spawn_env = integrated or (self.argv, self._env)
 
-    def on_command(self, callback: Callable[[PtySession, CommandRecord, bool], None]) -> None:
+    def on_command(self, callback: CommandListener) -> None:
         """Call ``callback(session, record, finished)`` when a command starts or finishes."""
-        self._on_command.append(callback)
-
-    def _command(self, session: PtySession, record: CommandRecord, finished: bool) -> None:
-        for callback in self._on_command:
-            try:
-                callback(session, record, finished)
-            except Exception:
-                log.exception("command listener failed for terminal %s", session.id)
+        self._listeners.on_command(callback)
 
     def add_listener(self, listener: Listener) -> None:
-        """Tell ``listener`` about exits and list changes."""
-        self._listeners.append(listener)
+        """Tell ``listener`` about exits and list changes (``listeners.py``)."""
+        self._listeners.add(listener)
 
     # -- queries -----------------------------------------------------------------------------
     def sessions(self, owner: str) -> list[PtySession]:
@@ -169,12 +140,12 @@ class SessionManager:
         try:
             session = self._start(owner, name, self.resolve_cwd(cwd), cols, rows)
         except SpawnError:
-            if self.host is None or not self.host.lost:
+            if not self.hosting.is_lost:
                 raise
             # The PTY host died under us: start the shell with the next one, or here.
             session = self._start(owner, name, self.resolve_cwd(cwd), cols, rows)
         log.info("terminal %s (%r) started for %s", session.id, name, owner)
-        self._changed(owner)
+        self._listeners.changed(owner)
         return session
 
     def _start(
@@ -193,7 +164,7 @@ class SessionManager:
             restored = adopted[1:]
         else:
             restored = None
-        host = self._live_host() if adopted is None else self.host
+        host = self.hosting.spawner() if adopted is None else self.hosting.client
         session = PtySession(
             self._spawn_argv,
             owner=owner,
@@ -211,7 +182,9 @@ class SessionManager:
             spawner=host,
             adopted=child_of(adopted[0]) if adopted else None,
         )
-        session.on_command(lambda record, finished: self._command(session, record, finished))
+        session.on_command(
+            lambda record, finished: self._listeners.command(session, record, finished)
+        )
         session.on_exit(self._forget)
         session.on_activity(self._activity)
         session.on_retained(self._budget.change)
@@ -243,31 +216,16 @@ class SessionManager:
     def revive(self) -> list[PtySession]:
         """Bring back what a previous server on this root left: the PTY host's shells, adopted,
         and a new shell for each other saved session (``comeback.py``)."""
-        adopted, self._adopted = self._adopted, []
+        adopted = self.hosting.take_adopted()
         saved = self.store.load() if self.store is not None else []
         sessions = Comeback(self, adopted, saved).run()
         for owner in {s.owner for s in sessions}:
-            self._changed(owner)
+            self._listeners.changed(owner)
         return sessions
 
     def resolve_cwd(self, cwd: str | None) -> str:
-        """The directory a shell starts in: inside the root directory, existing."""
-        requested = cwd if cwd is not None else self.default_cwd
-        if requested is None or requested == "":
-            return self.root_dir
-        try:
-            path = Path(self.root_dir, Path(requested).expanduser()).resolve()
-        except (ValueError, OSError) as exc:  # a NUL byte, a symlink loop
-            raise InvalidCwd(requested, str(exc)) from exc
-        if path != Path(self.root_dir) and Path(self.root_dir) not in path.parents:
-            raise InvalidCwd(requested, "it is outside the server's root directory")
-        try:
-            is_dir = path.is_dir()
-        except OSError as exc:  # a name too long: pathlib only hides "no such file" errors
-            raise InvalidCwd(requested, exc.strerror or str(exc)) from exc
-        if not is_dir:
-            raise InvalidCwd(requested, "no such directory")
-        return str(path)
+        """The directory a shell starts in: inside the root directory, existing (``cwd.py``)."""
+        return resolve_cwd(self.root_dir, cwd if cwd is not None else self.default_cwd)
 
     def rename(self, owner: str, session_id: str, name: str) -> PtySession:
         """Give ``owner``'s session another name, unique among the owner's sessions."""
@@ -277,44 +235,13 @@ class SessionManager:
         session.name = name
         if self.store is not None:
             self.store.changed(session)
-        if self.host is not None and session.spawner is self.host:
-            self.host.update(session.id, {"name": name})
-        self._changed(owner)
+        self.hosting.renamed(session, name)
+        self._listeners.changed(owner)
         return session
 
     async def close(self, owner: str, session_id: str) -> int:
         """Terminate ``owner``'s session and everything started from it; return the exit code."""
         return await self.get(owner, session_id).terminate()
-
-    def _live_host(self) -> HostClient | None:
-        """The PTY host to spawn through: the current one, or a new one if it died (at most
-        one attempt per ``HOST_RETRY`` seconds); None: spawn here (shells end with the server).
-
-        Shells of a dead host keep running on the server's copy of their terminal, but no
-        longer survive a restart (``_persisting``): they end with the server and are revived.
-        """
-        host = self.host
-        if host is None or not host.lost:
-            return host
-        now = time.monotonic()
-        if now - self._host_retry < HOST_RETRY:
-            return None
-        self._host_retry = now
-        try:
-            self.host = host.restart()
-        except OSError as exc:
-            log.error("the PTY host is gone and a new one did not start (%s)", exc)
-            return None
-        self.host.tail_cap = host.tail_cap
-        log.warning("the PTY host was gone; new shells live in a new one (%d)", self.host.info.pid)
-        return self.host
-
-    def _persisting(self) -> list[PtySession]:
-        """Live sessions the PTY host keeps through a server restart."""
-        host = self.host
-        if host is None or not host.is_alive():
-            return []
-        return [s for s in self._sessions.values() if s.is_alive and s.spawner is host]
 
     async def close_all(self) -> None:
         """Server shutdown: let the PTY host keep its shells, terminate every other one.
@@ -323,7 +250,7 @@ class SessionManager:
         """
         self._stopping = True
         self.stop_culling()
-        kept = self._persisting()
+        kept = self.hosting.persisting(self._sessions.values())
         ends = {session.id: await session.release() for session in kept}
         sessions = [s for s in self._sessions.values() if s.is_alive and s not in kept]
         results = await asyncio.gather(*(s.terminate() for s in sessions), return_exceptions=True)
@@ -333,11 +260,7 @@ class SessionManager:
         # After the shells ended: what they printed last was sent to pages, so it is saved too
         # (a page's offset then never points past the saved end).
         self._stop_saving()
-        self._detach_host(ends)
-
-    def _detach_host(self, ends: Mapping[str, int]) -> None:
-        if self.host is not None:
-            self.host.detach(ends)  # after the store: the host reads on from these offsets
+        self.hosting.detach(ends)  # after the store: the host reads on from these offsets
 
     def close_all_blocking(self) -> int:
         """End every live session without an event loop (interpreter exit); return how many.
@@ -346,10 +269,10 @@ class SessionManager:
         KeyboardInterrupt and never runs ``stop_extension``; an ``atexit`` hook calls this. All
         sessions go through one ladder together, as ``close_all`` does.
         """
-        kept = self._persisting()
+        kept = self.hosting.persisting(self._sessions.values())
         self._stop_saving()
         # No loop to quiesce readers on: stop at the offsets reached (the store saved that far).
-        self._detach_host({session.id: session.end for session in kept})
+        self.hosting.detach({session.id: session.end for session in kept})
         shells = [
             s.pid for s in self._sessions.values() if s.is_alive and s.pid is not None
             and s not in kept
@@ -376,26 +299,15 @@ class SessionManager:
             self._budget.forget(session)
         if self.store is not None and not self._stopping:
             self.store.forget(session.id)  # closed, culled or exited by itself: never revived
-        if self.host is not None and session.spawner is self.host:
-            self.host.forget(session.id)
+        if self.hosting.keeps(session):
+            self.hosting.forget(session.id)
         log.info("terminal %s ended with code %s", session.id, session.exit_code)
-        for listener in self._listeners:
-            try:
-                listener.session_exited(session)
-            except Exception:
-                log.exception("listener failed on exit of %s", session.id)
-        self._changed(session.owner)
-
-    def _changed(self, owner: str) -> None:
-        for listener in self._listeners:
-            try:
-                listener.sessions_changed(owner)
-            except Exception:
-                log.exception("listener failed on a change for %s", owner)
+        self._listeners.exited(session)
+        self._listeners.changed(session.owner)
 
     def notify_changed(self, owner: str) -> None:
         """Tell listeners that ``owner``'s list changed (attach counts, for instance)."""
-        self._changed(owner)
+        self._listeners.changed(owner)
 
     def _activity(self) -> None:
         # Cheap throttle: the hot path calls this per read.

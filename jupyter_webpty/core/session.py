@@ -1,13 +1,14 @@
 """One shell on a pseudo-terminal: its lifecycle, and the parts it is made of.
 
-``PtySession`` starts the child, notices its exit and ends it (the closing ladder of
-``_spawn.LADDER``, run by ``reaper.py``); everything else is a part with a job of its own:
+``PtySession`` starts the child and wires the parts, each with a job of its own:
 
 * ``Output`` (``output.py``): retained output, screen restore points, the command log;
 * ``Viewers`` (``viewers.py``): delivery to each attached client with flow control, and which
   client drives the size;
 * ``InputQueue`` (``input_queue.py``): input written without blocking;
-* ``Reader`` (``reading.py``): reading the PTY on the loop or in a worker thread.
+* ``Reader`` (``reading.py``): reading the PTY on the loop or in a worker thread;
+* ``Ending`` (``ending.py``): noticing the shell's exit, the closing ladder, the reap, or
+  letting go of a shell the PTY host keeps.
 
 The session wires them: a read is recorded, delivered, and reading pauses while no viewer can
 take more. Who forks the shell and reaps it is the ``Spawner``'s business: this process, or the
@@ -20,21 +21,19 @@ import asyncio
 import contextlib
 import enum
 import logging
-import os
 import secrets
-import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import _spawn
+from .ending import Ending
 from .errors import SessionClosed
 from .input_queue import InputQueue
 from .marks import MAX_COMMANDS, CommandCallback, CommandRecord
 from .output import Output
 from .reading import Reader
-from .reaper import reaper
 from .viewers import Attached, OutputSink, ResetSink, Viewers, message_limit
 
 log = logging.getLogger(__name__)
@@ -120,8 +119,7 @@ class PtySession:
         self._child: _spawn.Child | None = None
         self._reader: Reader | None = None
         self._input: InputQueue | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._finishing: asyncio.Task[None] | None = None
+        self._ending: Ending | None = None
         self._on_exit: list[Callable[[PtySession], None]] = []
         self._on_activity: Callable[[], None] | None = None
         self._on_retained: Callable[[int], None] | None = None
@@ -131,7 +129,7 @@ class PtySession:
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Spawn the child and start reading its output (raises ``SpawnError``)."""
-        loop = self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         child = self._adopted
         if child is None:
             env = _spawn.child_env(self._env, self.cols, self.rows)
@@ -146,10 +144,13 @@ class PtySession:
         self._input = InputQueue(
             child.fd, loop, limit=self._limits.max_pending_input, label=self.id
         )
+        self._ending = Ending(
+            child, self._spawner, self.id, on_reaped=self._close,
+            kill_grace=self._limits.kill_grace, kill_on_exit=self._kill_on_exit,
+        )  # fmt: skip
         self.state = SessionState.RUNNING
         self._reader.resume()
-        if child.pidfd is not None:
-            loop.add_reader(child.pidfd, self._on_child_exit)
+        self._ending.watch()
 
     def on_exit(self, callback: Callable[[PtySession], None]) -> None:
         """Call ``callback(session)`` once after the shell exited and the session closed."""
@@ -329,8 +330,8 @@ class PtySession:
             self._record(data)  # which reads on, or pauses, through _update_reading
         else:
             self._update_reading()
-        if eof and self._child is not None and self._child.pidfd is None:
-            self._poll_exit()
+        if eof and self._ending is not None:
+            self._ending.eof()  # only heeded without a pidfd
 
     def _record(self, data: bytes) -> None:
         start = self._output.end
@@ -357,40 +358,15 @@ class PtySession:
         if self._on_activity is not None:
             self._on_activity()
 
-    # -- exit --------------------------------------------------------------------------------
-    def _on_child_exit(self) -> None:
-        child = self._child
-        if child is None or child.pidfd is None or self._loop is None:
-            return
-        self._loop.remove_reader(child.pidfd)
-        if self._finishing is None:
-            self._finishing = self._loop.create_task(self._finish())
-
-    def _poll_exit(self) -> None:
-        # Kernels without pidfd: the PTY reached EOF, so the shell is about to be reapable.
-        if self._finishing is None and self._loop is not None:
-            self._finishing = self._loop.create_task(self._finish())
-
-    async def _finish(self) -> None:
-        child = self._child
-        assert child is not None  # noqa: S101 - only scheduled after start()
-        if self._kill_on_exit:
-            # Before reaping, while the shell's pid still names its session: no pid reuse.
-            await self._signal_ladder(spare=child.pid)
-        code = self._spawner.reap(self.id, child.pid)
-        while code is None:  # only without pidfd: the shell closed the tty but lives on
-            await asyncio.sleep(0.05)
-            code = self._spawner.reap(self.id, child.pid)
-        await self._close(code)
-
+    # -- exit (ending.py) -------------------------------------------------------------------
     async def _close(self, code: int) -> None:
+        # The ending's one call, after the reap: the last read, then every part closes.
         if self._reader is not None:
             await self._reader.quiesce()
-        if self.state is SessionState.EXITED or self._child is None:
+        if self.state is SessionState.EXITED or self._child is None or self._ending is None:
             return
-        child = self._child
         with contextlib.suppress(OSError):  # what the shell wrote last is still in the PTY
-            data, _ = _spawn.read_available(child.fd, self._limits.scrollback_bytes)
+            data, _ = _spawn.read_available(self._child.fd, self._limits.scrollback_bytes)
             if data:
                 self._record(data)
         if self._reader is not None:
@@ -399,11 +375,7 @@ class PtySession:
             self._input.close()
         self.state = SessionState.EXITED
         self.exit_code = code
-        os.close(child.fd)
-        if child.pidfd is not None:
-            if self._loop is not None:
-                self._loop.remove_reader(child.pidfd)
-            os.close(child.pidfd)
+        self._ending.close_fds()
         self._viewers.clear()
         for callback in self._on_exit:
             try:
@@ -416,29 +388,11 @@ class PtySession:
 
         Returns the shell's exit code. Processes that left the terminal's session on purpose
         (``setsid``, daemons) are not touched. Safe to call again while it runs: every caller
-        waits for the one close and gets its exit code (and a shell that exited by itself
-        meanwhile is finished the usual way, also once).
+        waits for the one close and gets its exit code.
         """
-        child = self._child
-        if child is None or self.state is SessionState.EXITED:
-            return self.exit_code if self.exit_code is not None else -1
-        if self._finishing is None:
-            if child.pidfd is not None and self._loop is not None:
-                self._loop.remove_reader(child.pidfd)
-            self._finishing = asyncio.get_running_loop().create_task(self._end_session())
-        # Shielded: a caller that gives up (a cancelled request) must not leave half a close.
-        await asyncio.shield(self._finishing)
+        if self._child is not None and self._ending is not None and self.is_alive:
+            await self._ending.terminate()
         return self.exit_code if self.exit_code is not None else -1
-
-    async def _end_session(self) -> None:
-        child = self._child
-        assert child is not None  # noqa: S101 - only scheduled after start()
-        await self._signal_ladder(spare=None)
-        code = self._spawner.reap(self.id, child.pid)
-        if code is None:  # cannot happen after SIGKILL; guard against a stuck D-state child
-            _spawn.signal_members([child.pid], signal.SIGKILL)
-            code = await asyncio.to_thread(self._spawner.wait, self.id, child.pid)
-        await self._close(code)
 
     async def release(self) -> int:
         """Let go of a shell the PTY host keeps (server shutdown): stop reading, close our fds.
@@ -446,27 +400,15 @@ class PtySession:
         The shell runs on; what it prints from here stays in the PTY for the host to read.
         Returns the stream offset reached, where the next server's stream goes on.
         """
-        child = self._child
-        if child is None or self.state is SessionState.EXITED or self._finishing is not None:
+        ending = self._ending
+        if self._child is None or ending is None or not self.is_alive or ending.is_finishing:
             return self.end
         if self._reader is not None:
             await self._reader.quiesce()
             self._reader.close()
         if self._input is not None:
             self._input.close()
-        if child.pidfd is not None and self._loop is not None:
-            self._loop.remove_reader(child.pidfd)
-        for fd in (child.fd, child.pidfd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        ending.release()
         self._child = None
         self._viewers.clear()
         return self.end
-
-    async def _signal_ladder(self, *, spare: int | None) -> None:
-        child = self._child
-        assert child is not None  # noqa: S101 - called only after start()
-        # The shell is its session's leader: its pid is the session id. The ladder itself
-        # (_spawn.LADDER, _spawn.climb) is the one end_sessions_blocking climbs at exit.
-        await reaper().end_session(child.pid, self._limits.kill_grace, spare=spare)

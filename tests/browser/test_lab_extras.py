@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
-from .test_terminal_manager import close_all, current_terminal, open_lab, terminal_text
+from .views import close_all, current_terminal, open_lab, paste_event, terminal_text
 
 
 @pytest.fixture(scope="module")
@@ -150,20 +150,6 @@ def test_osc52_writes_the_clipboard_only_when_allowed(page: Any, lab: Lab, osc_l
         wait_for(lambda s=scope: "\nasked" in terminal_text(page, s), what="the query ran")
         assert page.evaluate("navigator.clipboard.readText()") == expected
         close_all(server)
-
-
-def paste_event(page: Any, scope: str, text: str) -> None:
-    """Dispatch a paste of ``text`` on the terminal's input, as Ctrl+V would."""
-    page.locator(f"{scope} .xterm-helper-textarea").evaluate(
-        """(node, text) => {
-            const data = new DataTransfer();
-            data.setData('text/plain', text);
-            node.focus();
-            node.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
-                                                              cancelable: true}));
-        }""",
-        text,
-    )
 
 
 def test_multiline_paste_asks_unless_bracketed(page: Any, lab: Lab) -> None:

@@ -6,19 +6,8 @@ import json
 import re
 from typing import Any
 
-from .conftest import ARTIFACTS, Lab, screen_text, type_into, wait_for, wait_for_lab_restored
-
-PANEL = ".jp-WebPty-panel"
-
-
-def open_panel(page: Any, lab: Lab) -> None:
-    page.goto(lab.page_url("lab"))
-    wait_for_lab_restored(page)
-    tab = page.locator('[data-id="jp-WebPty-panel"]')
-    tab.wait_for(timeout=60_000)
-    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-        tab.click()
-    page.locator(f"{PANEL} .jp-WebPty-new").wait_for()
+from .conftest import ARTIFACTS, Lab, screen_text, type_into, wait_for
+from .views import PANEL, open_lab, open_panel
 
 
 def open_session(page: Any, name: str) -> None:
@@ -111,8 +100,7 @@ def test_restored_tab_of_a_closed_session_does_not_revive_it(page: Any, lab: Lab
     lab.api(f"webpty/api/sessions/{session['session_id']}", method="DELETE")
     wait_for(lambda: lab.api("webpty/api/sessions") == [], what="session closed")
     # Reload: the restored tab finds no session and closes; no new shell is started.
-    page.goto(lab.page_url("lab"))
-    wait_for_lab_restored(page)
+    open_lab(page, lab)
     wait_for(lambda: page.locator(".jp-WebPty-main").count() == 0, what="restored tab closed")
     assert lab.api("webpty/api/sessions") == []
 

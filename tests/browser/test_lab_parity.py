@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
-from .test_terminal_manager import close_all, current_terminal, open_lab, terminal_text
+from .views import close_all, current_terminal, open_lab, terminal_text
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -5,29 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import nbformat
 import pytest
 
 from .conftest import ARTIFACTS, Lab, screen_text, type_into, wait_for
-
-OUTPUT = ".jp-OutputArea .jp-WebPty-output"
-
-
-def make_notebook(lab: Lab, name: str, session: str) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(f"%load_ext jupyter_webpty\n%webterm {session}")]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, lab.root / name)
-
-
-def kernel_idle(lab: Lab, notebook: str) -> bool:
-    sessions = [s for s in lab.api("api/sessions") if s["path"].endswith(notebook)]
-    return bool(sessions) and sessions[0]["kernel"]["execution_state"] == "idle"
-
-
-def run_first_cell(page: Any) -> None:
-    page.locator(".jp-Cell .cm-content").first.click()
-    page.keyboard.press("Shift+Enter")
+from .views import OUTPUT, kernel_idle, make_notebook, run_first_cell
 
 
 def type_in_output(page: Any, text: str) -> None:

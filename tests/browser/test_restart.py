@@ -15,18 +15,18 @@ from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_webpty.core.hostclient import stop_host
 from jupyter_webpty.core.hostwire import host_dir
 
-from .conftest import (
-    ARTIFACTS,
-    Lab,
-    screen_text,
-    start_lab,
-    type_into,
-    wait_for,
-    wait_for_lab_restored,
+from .conftest import ARTIFACTS, Lab, screen_text, start_lab, type_into, wait_for
+from .views import (
+    OUTPUT,
+    PANEL,
+    TERMINAL,
+    kernel_idle,
+    make_notebook,
+    open_lab,
+    open_panel,
+    run_first_cell,
+    terminal_text,
 )
-from .test_lab_panel import PANEL, open_panel
-from .test_notebook import OUTPUT, kernel_idle, make_notebook, run_first_cell
-from .test_terminal_manager import TERMINAL, terminal_text
 
 BANNER = f"{PANEL} .jp-WebPty-status"
 
@@ -223,8 +223,7 @@ def test_a_jupyterlab_terminal_tab_keeps_its_shell_through_a_restart(
     page: Any, persisting_lab: Lab
 ) -> None:
     lab = persisting_lab
-    page.goto(lab.page_url("lab?reset"))
-    wait_for_lab_restored(page)
+    open_lab(page, lab, reset=True)
     page.locator('.jp-LauncherCard[title="Start a new terminal session"]').first.click()
     wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt in the Launcher's terminal")
     type_into(page, TERMINAL, "export KEPT=v-$((6*7)); sleep 1000 &\n")

@@ -15,18 +15,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from .conftest import (
-    ARTIFACTS,
-    Lab,
-    screen_text,
-    start_lab,
-    type_into,
-    wait_for,
-    wait_for_lab_restored,
-)
-from .test_lab_panel import PANEL, open_panel
-from .test_notebook import kernel_idle
-from .test_terminal_manager import terminal_text
+from .conftest import ARTIFACTS, Lab, screen_text, start_lab, type_into, wait_for
+from .views import PANEL, kernel_idle, open_lab, open_panel, terminal_text
 
 MARK = ".jp-WebPty-commandMark"
 GREEN = "rgb(46, 160, 67)"
@@ -248,8 +238,7 @@ def test_webterm_cell_magic_in_a_notebook(page: Any, lab: Lab) -> None:
 def test_marks_jumps_and_copy_in_jupyterlab_terminal(page: Any, lab: Lab) -> None:
     """JupyterLab's own terminal widget (Launcher, File > New > Terminal) gets them too."""
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url)
-    page.goto(lab.page_url("lab"))
-    wait_for_lab_restored(page)
+    open_lab(page, lab)
     name = page.evaluate(
         "async () => (await window.jupyterapp.commands.execute('terminal:create-new'))"
         ".content.session.name"

@@ -15,35 +15,12 @@ from typing import Any
 
 import pytest
 
-from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for, wait_for_lab_restored
-
-TERMINAL = "#jp-main-dock-panel .jp-Terminal"
-
-
-def terminal_text(page: Any, scope: str = TERMINAL) -> str:
-    """The screen of JupyterLab's terminal widget(s) under ``scope`` (screen reader mode)."""
-    rows = page.locator(f"{scope} .xterm-accessibility-tree")
-    return "\n".join(rows.all_inner_texts()).replace("\xa0", " ")
-
-
-def open_lab(page: Any, lab: Lab, *, reset: bool = False) -> None:
-    """Open JupyterLab; ``reset`` starts from an empty layout.
-
-    Without it JupyterLab restores the terminal tabs of earlier tests, and restoring a tab
-    whose session was closed starts a new one of that name (JupyterLab's own behaviour).
-    """
-    page.goto(lab.page_url("lab?reset" if reset else "lab"))
-    wait_for_lab_restored(page)
+from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
+from .views import TERMINAL, close_all, current_terminal, open_lab, terminal_text
 
 
 def session_names(lab: Lab) -> list[str]:
     return [s["name"] for s in lab.api("webpty/api/sessions")]
-
-
-def close_all(lab: Lab) -> None:
-    for session in lab.api("webpty/api/sessions"):
-        lab.api(f"webpty/api/sessions/{session['session_id']}", method="DELETE")
-    wait_for(lambda: lab.api("webpty/api/sessions") == [], what="sessions closed")
 
 
 def fresh_terminal(page: Any, lab: Lab) -> str:
@@ -57,11 +34,6 @@ def fresh_terminal(page: Any, lab: Lab) -> str:
     )
     wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt")
     return str(name)
-
-
-def current_terminal(page: Any) -> str:
-    """The scope of the terminal in the current main-area tab."""
-    return "#jp-main-dock-panel .jp-MainAreaWidget:not(.lm-mod-hidden) .jp-Terminal"
 
 
 def test_launcher_file_menu_and_command_open_webpty_sessions(page: Any, lab: Lab) -> None:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from .conftest import Lab, screen_text, type_into, wait_for
-from .test_lab_panel import PANEL, open_panel
+from .views import PANEL, open_panel
 
 
 def test_no_websocket_url_carries_the_token(page: Any, lab: Lab) -> None:

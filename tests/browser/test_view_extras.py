@@ -9,33 +9,30 @@ file drops, and that copy works where ``navigator.clipboard`` does not exist.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import (
-    ARTIFACTS,
-    CHROMIUM_ARGS,
-    Lab,
-    screen_text,
-    start_lab,
-    type_into,
-    wait_for,
-    wait_for_lab_restored,
+from .conftest import ARTIFACTS, CHROMIUM_ARGS, Lab, screen_text, start_lab, type_into, wait_for
+from .views import (
+    OUTPUT,
+    PANEL,
+    close_all,
+    kernel_idle,
+    make_notebook,
+    open_lab,
+    paste_event,
+    run_first_cell,
 )
-from .test_lab_extras import paste_event
-from .test_notebook import OUTPUT, kernel_idle, make_notebook, run_first_cell
-from .test_terminal_manager import close_all
 
-PANEL = ".jp-WebPty-panel"
 PANEL_TAB = '[data-id="jp-WebPty-panel"]'
 
 
 def open_panel_terminal(page: Any, lab: Lab, url: str | None = None) -> None:
     """Open JupyterLab (at ``url``, else the lab's own), show the panel, start a session."""
-    page.goto(url or lab.page_url("lab?reset"))
-    wait_for_lab_restored(page)
+    open_lab(page, lab, reset=True, url=url)
     # Our build is the one served (the copy command is new with the shared extras).
     assert page.evaluate("window.jupyterapp.commands.hasCommand('webpty:copy')")
     page.evaluate("window.jupyterapp.shell.activateById('jp-WebPty-panel')")
@@ -82,6 +79,42 @@ def drop_file(page: Any, scope: str, name: str, text: str) -> None:
     page.locator(f"{scope} .xterm-screen").dispatch_event("drop", {"dataTransfer": transfer})
 
 
+def check_copy(page: Any, scope: str, word: str, copied: Callable[[], str], *, menu: bool) -> None:
+    """Print ``word`` (its "42" computed by the shell), select it, copy it with Ctrl+Shift+C
+    or, with ``menu``, the context menu's Copy; ``copied()`` reads what the clipboard got."""
+    type_into(page, scope, f"clear; echo {word.replace('42', '$((6*7))')}\n")
+    wait_for(lambda: word in screen_text(page, scope), what=f"{word} printed")
+    select_word(page, scope, word)
+    if menu:
+        page.locator(f"{scope} .xterm-screen").click(button="right")
+        page.locator('.lm-Menu-item[data-command="webpty:copy"]').click()
+    else:
+        page.keyboard.press("Control+Shift+C")
+    wait_for(lambda: copied() == word, what=f"{word} copied")
+
+
+def check_drop(page: Any, lab: Lab, scope: str, folder: str, name: str, text: str) -> None:
+    """A file dropped on the terminal uploads into the shell's directory (``folder``)."""
+    target = lab.root / folder
+    target.mkdir(exist_ok=True)
+    type_into(page, scope, f"cd {folder}; clear\n")
+    wait_for(
+        lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(target), what="the shell's cwd"
+    )
+    drop_file(page, scope, name, text)
+    wait_for((target / name).exists, 30, "the upload")
+    assert (target / name).read_text() == text
+
+
+def ring_when_flagged(page: Any, lab: Lab, scope: str, name: str) -> Path:
+    """Have the shell ring the bell once the returned file exists (the test creates it)."""
+    flag = lab.root / name
+    flag.unlink(missing_ok=True)
+    type_into(page, scope, f"clear; while [ ! -e {flag} ]; do sleep 0.05; done; printf 'r\\a\\n'\n")
+    wait_for(lambda: name in screen_text(page, scope), what="the command typed")
+    return flag
+
+
 def check_multiline_paste(page: Any, scope: str, tag: str) -> None:
     """Bracketed paste off: a pasted block asks first; Paste runs both lines."""
     type_into(page, scope, f"bind 'set enable-bracketed-paste off'; clear; echo {tag}-$((5*5))\n")
@@ -105,12 +138,8 @@ def test_side_panel_has_the_extras(page: Any, lab: Lab) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
     open_panel_terminal(page, lab)
     # Ctrl+Shift+C copies the selection (xterm.js alone would send ^C and copy nothing).
-    type_into(page, PANEL, "clear; echo copy-$((6*7))-panel\n")
-    wait_for(lambda: "copy-42-panel" in screen_text(page, PANEL), what="the word to copy")
     page.evaluate("navigator.clipboard.writeText('before')")
-    select_word(page, PANEL, "copy-42-panel")
-    page.keyboard.press("Control+Shift+C")
-    wait_for(lambda: clipboard(page) == "copy-42-panel", what="Ctrl+Shift+C copied")
+    check_copy(page, PANEL, "copy-42-panel", lambda: clipboard(page), menu=False)
     # Ctrl+Shift+V pastes (the browser's own paste into xterm.js).
     type_into(page, PANEL, "echo pasted:")
     page.keyboard.press("Control+Shift+V")
@@ -119,20 +148,12 @@ def test_side_panel_has_the_extras(page: Any, lab: Lab) -> None:
     wait_for(lambda: "\npasted:copy-42-panel" in screen_text(page, PANEL), what="it ran")
     # The context menu's Copy.
     page.evaluate("navigator.clipboard.writeText('before')")
-    type_into(page, PANEL, "clear; echo menu-$((6*7))-copy\n")
-    wait_for(lambda: "menu-42-copy" in screen_text(page, PANEL), what="the word for the menu")
-    select_word(page, PANEL, "menu-42-copy")
-    page.locator(f"{PANEL} .xterm-screen").click(button="right")
-    page.locator('.lm-Menu-item[data-command="webpty:copy"]').click()
-    wait_for(lambda: clipboard(page) == "menu-42-copy", what="the menu's Copy")
+    check_copy(page, PANEL, "menu-42-copy", lambda: clipboard(page), menu=True)
 
     check_multiline_paste(page, PANEL, "panel")
 
     # A bell while the panel is collapsed marks its side bar tab; showing it clears the mark.
-    flag = lab.root / "ring-panel"
-    flag.unlink(missing_ok=True)
-    type_into(page, PANEL, f"clear; while [ ! -e {flag} ]; do sleep 0.05; done; printf 'r\\a\\n'\n")
-    wait_for(lambda: "ring-panel" in screen_text(page, PANEL), what="the command typed")
+    flag = ring_when_flagged(page, lab, PANEL, "ring-panel")
     page.evaluate("window.jupyterapp.shell.collapseLeft()")
     wait_for(lambda: page.evaluate("window.jupyterapp.shell.leftCollapsed"), what="collapsed")
     assert not has_class(page, PANEL_TAB, "jp-webpty-mod-bell")
@@ -143,15 +164,7 @@ def test_side_panel_has_the_extras(page: Any, lab: Lab) -> None:
     wait_for(lambda: not has_class(page, PANEL_TAB, "jp-webpty-mod"), what="marks cleared")
 
     # A dropped file goes into the shell's directory; its name is typed.
-    target = lab.root / "panel-drops"
-    target.mkdir(exist_ok=True)
-    type_into(page, PANEL, "cd panel-drops; clear\n")
-    wait_for(
-        lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(target), what="the shell's cwd"
-    )
-    drop_file(page, PANEL, "panel drop.txt", "dropped\n")
-    wait_for((target / "panel drop.txt").exists, 30, "the upload")
-    assert (target / "panel drop.txt").read_text() == "dropped\n"
+    check_drop(page, lab, PANEL, "panel-drops", "panel drop.txt", "dropped\n")
     wait_for(lambda: "'panel drop.txt'" in screen_text(page, PANEL), what="the typed name")
     close_all(lab)
 
@@ -166,11 +179,7 @@ def test_notebook_output_terminal_has_the_extras(page: Any, lab: Lab) -> None:
     run_first_cell(page)
     wait_for(lambda: "webpty$" in screen_text(page, OUTPUT), 60, "prompt in the output")
 
-    type_into(page, OUTPUT, "clear; echo copy-$((6*7))-output\n")
-    wait_for(lambda: "copy-42-output" in screen_text(page, OUTPUT), what="the word to copy")
-    select_word(page, OUTPUT, "copy-42-output")
-    page.keyboard.press("Control+Shift+C")
-    wait_for(lambda: clipboard(page) == "copy-42-output", what="Ctrl+Shift+C copied")
+    check_copy(page, OUTPUT, "copy-42-output", lambda: clipboard(page), menu=False)
 
     check_multiline_paste(page, OUTPUT, "out")
 
@@ -180,12 +189,7 @@ def test_notebook_output_terminal_has_the_extras(page: Any, lab: Lab) -> None:
     type_into(page, OUTPUT, "clear; printf 'typing\\a\\n'\n")
     wait_for(lambda: "typing" in screen_text(page, OUTPUT), what="the bell while typing")
     assert not has_class(page, view, "jp-webpty-mod-bell")
-    flag = lab.root / "ring-output"
-    flag.unlink(missing_ok=True)
-    type_into(
-        page, OUTPUT, f"clear; while [ ! -e {flag} ]; do sleep 0.05; done; printf 'r\\a\\n'\n"
-    )
-    wait_for(lambda: "ring-output" in screen_text(page, OUTPUT), what="the command typed")
+    flag = ring_when_flagged(page, lab, OUTPUT, "ring-output")
     page.keyboard.press("Shift+Escape")  # Leaves the terminal.
     wait_for(
         lambda: (
@@ -199,15 +203,7 @@ def test_notebook_output_terminal_has_the_extras(page: Any, lab: Lab) -> None:
     page.locator(f"{OUTPUT} .xterm-screen").click()
     wait_for(lambda: not has_class(page, view, "jp-webpty-mod-bell"), what="the bell cleared")
 
-    target = lab.root / "output-drops"
-    target.mkdir(exist_ok=True)
-    type_into(page, OUTPUT, "cd output-drops; clear\n")
-    wait_for(
-        lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(target), what="the shell's cwd"
-    )
-    drop_file(page, OUTPUT, "out.txt", "from the notebook\n")
-    wait_for((target / "out.txt").exists, 30, "the upload")
-    assert (target / "out.txt").read_text() == "from the notebook\n"
+    check_drop(page, lab, OUTPUT, "output-drops", "out.txt", "from the notebook\n")
     close_all(lab)
 
 
@@ -264,15 +260,6 @@ def test_copy_over_plain_http(plain_http_page: Any, named_lab: Lab) -> None:
         " document.body.appendChild(a); a.select(); document.execCommand('copy'); a.remove(); }"
     )
     assert pasted_into_textarea(page) == "before"
-    type_into(page, PANEL, "clear; echo http-$((6*7))-copy\n")
-    wait_for(lambda: "http-42-copy" in screen_text(page, PANEL), what="the word to copy")
-    select_word(page, PANEL, "http-42-copy")
-    page.keyboard.press("Control+Shift+C")
-    wait_for(lambda: pasted_into_textarea(page) == "http-42-copy", what="Ctrl+Shift+C copied")
-    type_into(page, PANEL, "clear; echo menu-$((6*7))-http\n")
-    wait_for(lambda: "menu-42-http" in screen_text(page, PANEL), what="the word for the menu")
-    select_word(page, PANEL, "menu-42-http")
-    page.locator(f"{PANEL} .xterm-screen").click(button="right")
-    page.locator('.lm-Menu-item[data-command="webpty:copy"]').click()
-    wait_for(lambda: pasted_into_textarea(page) == "menu-42-http", what="the menu's Copy")
+    check_copy(page, PANEL, "http-42-copy", lambda: pasted_into_textarea(page), menu=False)
+    check_copy(page, PANEL, "menu-42-http", lambda: pasted_into_textarea(page), menu=True)
     close_all(lab)

@@ -1,0 +1,93 @@
+"""Where each of our views is on the page, and how tests open and drive them.
+
+The side panel, a ``%webterm`` notebook output and JupyterLab's terminal tabs, shared by the
+browser test files (none imports another test file for them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nbformat
+
+from .conftest import Lab, wait_for, wait_for_lab_restored
+
+PANEL = ".jp-WebPty-panel"
+
+
+def open_panel(page: Any, lab: Lab) -> None:
+    """Open JupyterLab with the Terminals side panel shown."""
+    open_lab(page, lab)
+    tab = page.locator('[data-id="jp-WebPty-panel"]')
+    tab.wait_for(timeout=60_000)
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+    page.locator(f"{PANEL} .jp-WebPty-new").wait_for()
+
+
+OUTPUT = ".jp-OutputArea .jp-WebPty-output"
+
+
+def make_notebook(lab: Lab, name: str, session: str) -> None:
+    """Write notebook ``name`` whose one cell shows a ``%webterm`` of ``session``."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(f"%load_ext jupyter_webpty\n%webterm {session}")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, lab.root / name)
+
+
+def kernel_idle(lab: Lab, notebook: str) -> bool:
+    """Whether ``notebook``'s kernel runs and is idle."""
+    sessions = [s for s in lab.api("api/sessions") if s["path"].endswith(notebook)]
+    return bool(sessions) and sessions[0]["kernel"]["execution_state"] == "idle"
+
+
+def run_first_cell(page: Any) -> None:
+    """Run the open notebook's first cell (Shift+Enter)."""
+    page.locator(".jp-Cell .cm-content").first.click()
+    page.keyboard.press("Shift+Enter")
+
+
+TERMINAL = "#jp-main-dock-panel .jp-Terminal"
+
+
+def terminal_text(page: Any, scope: str = TERMINAL) -> str:
+    """The screen of JupyterLab's terminal widget(s) under ``scope`` (screen reader mode)."""
+    rows = page.locator(f"{scope} .xterm-accessibility-tree")
+    return "\n".join(rows.all_inner_texts()).replace("\xa0", " ")
+
+
+def open_lab(page: Any, lab: Lab, *, reset: bool = False, url: str | None = None) -> None:
+    """Open JupyterLab (at ``url``, else the lab's own); ``reset`` starts from an empty layout.
+
+    Without it JupyterLab restores the terminal tabs of earlier tests, and restoring a tab
+    whose session was closed starts a new one of that name (JupyterLab's own behaviour).
+    """
+    page.goto(url or lab.page_url("lab?reset" if reset else "lab"))
+    wait_for_lab_restored(page)
+
+
+def close_all(lab: Lab) -> None:
+    """Close every webpty session of ``lab`` and wait until none is listed."""
+    for session in lab.api("webpty/api/sessions"):
+        lab.api(f"webpty/api/sessions/{session['session_id']}", method="DELETE")
+    wait_for(lambda: lab.api("webpty/api/sessions") == [], what="sessions closed")
+
+
+def current_terminal(page: Any) -> str:
+    """The scope of the terminal in the current main-area tab."""
+    return "#jp-main-dock-panel .jp-MainAreaWidget:not(.lm-mod-hidden) .jp-Terminal"
+
+
+def paste_event(page: Any, scope: str, text: str) -> None:
+    """Dispatch a paste of ``text`` on the terminal's input, as Ctrl+V would."""
+    page.locator(f"{scope} .xterm-helper-textarea").evaluate(
+        """(node, text) => {
+            const data = new DataTransfer();
+            data.setData('text/plain', text);
+            node.focus();
+            node.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,
+                                                              cancelable: true}));
+        }""",
+        text,
+    )
