@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -166,6 +166,18 @@ def paste_event(page: Any, scope: str, text: str) -> None:
     )
 
 
+def bracketed_paste_off(page: Any, scope: str, text: Callable[[Any, str], str]) -> None:
+    """Turn bash's bracketed paste off and wait until readline says it is (``text`` reads the
+    screen): output printed after the ``bind`` is no proof that the ``bind`` ran."""
+    type_into(
+        page,
+        scope,
+        "bind 'set enable-bracketed-paste off'; clear; "
+        "echo paste-$(bind -v | grep -c 'bracketed-paste off$')\n",
+    )
+    wait_for(lambda: "paste-1" in text(page, scope), what="bracketed paste off")
+
+
 def test_multiline_paste_asks_unless_bracketed(page: Any, lab: Lab) -> None:
     close_all(lab)
     open_lab(page, lab, reset=True)
@@ -175,9 +187,15 @@ def test_multiline_paste_asks_unless_bracketed(page: Any, lab: Lab) -> None:
     wait_for(lambda: "bracketed-$((1+1))" in terminal_text(page, scope), what="pasted as is")
     assert page.locator(".jp-Dialog").count() == 0
     page.keyboard.press("Control+c")
+    # Keys that reach bash while it handles the SIGINT join the pasted line instead of a new
+    # one (readline redisplays it and goes on), so that line, with `bind` in it, would run:
+    # wait for the prompt that follows ^C before typing.
+    wait_for(
+        lambda: terminal_text(page, scope).rstrip().endswith("second^C\nwebpty$"),
+        what="the pasted line abandoned",
+    )
     # Without bracketed paste each line would run at once: the user is asked first.
-    type_into(page, scope, "bind 'set enable-bracketed-paste off'; clear; echo off-$((5*5))\n")
-    wait_for(lambda: "off-25" in terminal_text(page, scope), what="bracketed paste off")
+    bracketed_paste_off(page, scope, terminal_text)
     paste_event(page, scope, "echo first-$((2+2))\necho second-$((3+3))\n")
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=10_000)
@@ -328,8 +346,7 @@ def test_notebook7_terminal_has_the_same_extras(page: Any, lab: Lab) -> None:
     page.goto(lab.page_url(f"terminals/{created['name']}"))
     scope = ".jp-Terminal"
     wait_for(lambda: "webpty$" in terminal_text(page, scope), 60, "Notebook 7's prompt")
-    type_into(page, scope, "bind 'set enable-bracketed-paste off'; clear; echo nb7-$((5*5))\n")
-    wait_for(lambda: "nb7-25" in terminal_text(page, scope), what="bracketed paste off")
+    bracketed_paste_off(page, scope, terminal_text)
     paste_event(page, scope, "echo nb7-a\necho nb7-b\n")
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=10_000)

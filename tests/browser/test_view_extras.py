@@ -24,7 +24,7 @@ from .conftest import (
     wait_for,
     wait_for_lab_restored,
 )
-from .test_lab_extras import paste_event
+from .test_lab_extras import bracketed_paste_off, paste_event
 from .test_notebook import OUTPUT, kernel_idle, make_notebook, run_first_cell
 from .test_terminal_manager import close_all
 
@@ -84,8 +84,7 @@ def drop_file(page: Any, scope: str, name: str, text: str) -> None:
 
 def check_multiline_paste(page: Any, scope: str, tag: str) -> None:
     """Bracketed paste off: a pasted block asks first; Paste runs both lines."""
-    type_into(page, scope, f"bind 'set enable-bracketed-paste off'; clear; echo {tag}-$((5*5))\n")
-    wait_for(lambda: f"{tag}-25" in screen_text(page, scope), what="bracketed paste off")
+    bracketed_paste_off(page, scope, screen_text)
     paste_event(page, scope, f"echo {tag}-a$((1+1))\necho {tag}-b$((2+2))\n")
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=10_000)
