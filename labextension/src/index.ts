@@ -22,6 +22,7 @@ import {
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminalTracker } from '@jupyterlab/terminal';
 import { ITranslator } from '@jupyterlab/translation';
+import { pasteIcon } from '@jupyterlab/ui-components';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { addCopyOutputCommand } from './copyoutput';
@@ -203,9 +204,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       caption: __('Copy the selected text'),
       execute: () => extrasOf()?.copySelection()
     });
+    // Ours in JupyterLab's terminals too, in place of `terminal:paste` (schema/plugin.json
+    // disables that menu item): theirs calls `navigator.clipboard.readText()`, which does not
+    // exist over plain HTTP, and pastes without the multi-line check. Ours falls back to a
+    // dialog the user pastes into (pastebox.ts) and asks before pasting several lines.
     commands.addCommand(CommandIDs.paste, {
       label: __('Paste'),
       caption: __('Paste the clipboard into the terminal'),
+      icon: pasteIcon.bindprops({ stylesheet: 'menuItem' }),
       execute: () => extrasOf()?.pasteClipboard()
     });
     app.contextMenu.addItem({

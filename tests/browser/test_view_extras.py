@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from .conftest import (
 )
 from .test_lab_extras import bracketed_paste_off, paste_event
 from .test_notebook import OUTPUT, kernel_idle, make_notebook, run_first_cell
-from .test_terminal_manager import close_all
+from .test_terminal_manager import close_all, current_terminal, terminal_text
 
 PANEL = ".jp-WebPty-panel"
 PANEL_TAB = '[data-id="jp-WebPty-panel"]'
@@ -82,6 +83,14 @@ def drop_file(page: Any, scope: str, name: str, text: str) -> None:
     page.locator(f"{scope} .xterm-screen").dispatch_event("drop", {"dataTransfer": transfer})
 
 
+def read_or_none(path: Path) -> str | None:
+    """The file's text, or None while it does not exist."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
 def check_multiline_paste(page: Any, scope: str, tag: str) -> None:
     """Bracketed paste off: a pasted block asks first; Paste runs both lines."""
     bracketed_paste_off(page, scope, screen_text)
@@ -124,13 +133,24 @@ def test_side_panel_has_the_extras(page: Any, lab: Lab) -> None:
     page.locator(f"{PANEL} .xterm-screen").click(button="right")
     page.locator('.lm-Menu-item[data-command="webpty:copy"]').click()
     wait_for(lambda: clipboard(page) == "menu-42-copy", what="the menu's Copy")
+    # The menu's Paste reads the clipboard itself here (a secure context): no dialog.
+    type_into(page, PANEL, "echo menu:")
+    page.locator(f"{PANEL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="webpty:paste"]').click()
+    wait_for(lambda: "echo menu:menu-42-copy" in screen_text(page, PANEL), what="the menu's Paste")
+    assert page.locator(".jp-webpty-paste-input").count() == 0
+    type_into(page, PANEL, "\n")
+    wait_for(lambda: "\nmenu:menu-42-copy" in screen_text(page, PANEL), what="it ran")
 
     check_multiline_paste(page, PANEL, "panel")
 
     # A bell while the panel is collapsed marks its side bar tab; showing it clears the mark.
     flag = lab.root / "ring-panel"
     flag.unlink(missing_ok=True)
-    type_into(page, PANEL, f"clear; while [ ! -e {flag} ]; do sleep 0.05; done; printf 'r\\a\\n'\n")
+    # Relative to the shell's cwd (the root): an absolute path can wrap, splitting the name.
+    type_into(
+        page, PANEL, f"clear; while [ ! -e {flag.name} ]; do sleep 0.05; done; printf 'r\\a\\n'\n"
+    )
     wait_for(lambda: "ring-panel" in screen_text(page, PANEL), what="the command typed")
     page.evaluate("window.jupyterapp.shell.collapseLeft()")
     wait_for(lambda: page.evaluate("window.jupyterapp.shell.leftCollapsed"), what="collapsed")
@@ -149,8 +169,8 @@ def test_side_panel_has_the_extras(page: Any, lab: Lab) -> None:
         lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(target), what="the shell's cwd"
     )
     drop_file(page, PANEL, "panel drop.txt", "dropped\n")
-    wait_for((target / "panel drop.txt").exists, 30, "the upload")
-    assert (target / "panel drop.txt").read_text() == "dropped\n"
+    # The file exists (empty) before its contents are written: wait for them.
+    wait_for(lambda: read_or_none(target / "panel drop.txt") == "dropped\n", 30, "the upload")
     wait_for(lambda: "'panel drop.txt'" in screen_text(page, PANEL), what="the typed name")
     close_all(lab)
 
@@ -182,7 +202,11 @@ def test_notebook_output_terminal_has_the_extras(page: Any, lab: Lab) -> None:
     flag = lab.root / "ring-output"
     flag.unlink(missing_ok=True)
     type_into(
-        page, OUTPUT, f"clear; while [ ! -e {flag} ]; do sleep 0.05; done; printf 'r\\a\\n'\n"
+        page,
+        OUTPUT,
+        # Relative (the shell is in the root): the output is narrow when the side panel was
+        # widened, and a long path wraps, splitting the name the next line waits for.
+        f"clear; while [ ! -e {flag.name} ]; do sleep 0.05; done; printf 'r\\a\\n'\n",
     )
     wait_for(lambda: "ring-output" in screen_text(page, OUTPUT), what="the command typed")
     page.keyboard.press("Shift+Escape")  # Leaves the terminal.
@@ -205,8 +229,7 @@ def test_notebook_output_terminal_has_the_extras(page: Any, lab: Lab) -> None:
         lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(target), what="the shell's cwd"
     )
     drop_file(page, OUTPUT, "out.txt", "from the notebook\n")
-    wait_for((target / "out.txt").exists, 30, "the upload")
-    assert (target / "out.txt").read_text() == "from the notebook\n"
+    wait_for(lambda: read_or_none(target / "out.txt") == "from the notebook\n", 30, "the upload")
     close_all(lab)
 
 
@@ -274,4 +297,101 @@ def test_copy_over_plain_http(plain_http_page: Any, named_lab: Lab) -> None:
     page.locator(f"{PANEL} .xterm-screen").click(button="right")
     page.locator('.lm-Menu-item[data-command="webpty:copy"]').click()
     wait_for(lambda: pasted_into_textarea(page) == "menu-42-http", what="the menu's Copy")
+    close_all(lab)
+
+
+def set_clipboard(page: Any, text: str) -> None:
+    """Put ``text`` on the clipboard where ``navigator.clipboard`` is missing (copy command)."""
+    page.evaluate(
+        "text => { const a = document.createElement('textarea'); a.value = text;"
+        " document.body.appendChild(a); a.select(); document.execCommand('copy'); a.remove(); }",
+        text,
+    )
+
+
+def paste_from_menu(page: Any, scope: str) -> None:
+    """The context menu's Paste where the page may not read the clipboard: a dialog whose box
+    has the keyboard; a real Ctrl+V pastes the clipboard into it, which closes it."""
+    page.locator(f"{scope} .xterm-screen").click(button="right")
+    # JupyterLab's own Paste (which reads navigator.clipboard) is not in the menu: ours is.
+    assert page.locator('.lm-Menu-item[data-command="terminal:paste"]').count() == 0
+    page.locator('.lm-Menu-item[data-command="webpty:paste"]').click()
+    box = page.locator(".jp-Dialog .jp-webpty-paste-input")
+    box.wait_for(timeout=10_000)
+    wait_for(lambda: box.evaluate("n => n === document.activeElement"), what="the box focused")
+    page.keyboard.press("Control+V")
+    box.wait_for(state="detached", timeout=10_000)
+
+
+def test_context_menu_paste_over_plain_http(plain_http_page: Any, named_lab: Lab) -> None:
+    page, lab = plain_http_page, named_lab
+    close_all(lab)
+    url = lab.page_url("lab?reset").replace("127.0.0.1", HOST)
+    open_panel_terminal(page, lab, url)
+    assert page.evaluate("window.isSecureContext") is False
+    # The side panel: copied with Ctrl+Shift+C (the copy command's fallback), pasted with the menu.
+    type_into(page, PANEL, "clear; echo http-$((6*7))-paste\n")
+    wait_for(lambda: "http-42-paste" in screen_text(page, PANEL), what="the word to copy")
+    select_word(page, PANEL, "http-42-paste")
+    page.keyboard.press("Control+Shift+C")
+    wait_for(lambda: pasted_into_textarea(page) == "http-42-paste", what="Ctrl+Shift+C copied")
+    type_into(page, PANEL, "echo pasted:")
+    paste_from_menu(page, PANEL)
+    wait_for(lambda: "echo pasted:http-42-paste" in screen_text(page, PANEL), what="pasted")
+    type_into(page, PANEL, "\n")
+    wait_for(lambda: "\npasted:http-42-paste" in screen_text(page, PANEL), what="it ran")
+    page.screenshot(path=str(ARTIFACTS / "paste-over-http-panel.png"))
+    # Cancel pastes nothing and gives the terminal the keyboard back.
+    page.locator(f"{PANEL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="webpty:paste"]').click()
+    box = page.locator(".jp-Dialog .jp-webpty-paste-input")
+    box.wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "paste-dialog.png"))
+    page.locator(".jp-Dialog").get_by_role("button", name="Cancel").click()
+    box.wait_for(state="detached", timeout=10_000)
+    panel_input = page.locator(f"{PANEL} .xterm-helper-textarea")
+    wait_for(
+        lambda: panel_input.evaluate("n => n === document.activeElement"),
+        what="the terminal has the keyboard again",
+    )
+    type_into(page, PANEL, "echo after-$((6*7))-cancel\n")
+    wait_for(lambda: "\nafter-42-cancel" in screen_text(page, PANEL), what="typed after Cancel")
+    assert "pasted:http-42-pastehttp" not in screen_text(page, PANEL)
+
+    # JupyterLab's terminal tab: the same dialog, then the multi-line check.
+    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "the tab's prompt")
+    bracketed_paste_off(page, scope, terminal_text)
+    set_clipboard(page, "echo tab-a$((1+1))\necho tab-b$((2+2))\n")
+    paste_from_menu(page, scope)
+    confirm = page.locator(".jp-Dialog", has_text="Paste 2 lines")
+    confirm.wait_for(timeout=10_000)
+    assert "tab-a2" not in terminal_text(page, scope)
+    confirm.get_by_role("button", name="Paste").click()
+    wait_for(
+        lambda: (
+            "\ntab-a2" in terminal_text(page, scope) and "\ntab-b4" in terminal_text(page, scope)
+        ),
+        what="both pasted lines ran",
+    )
+    close_all(lab)
+
+
+def test_context_menu_paste_over_plain_http_in_notebook7(
+    plain_http_page: Any, named_lab: Lab
+) -> None:
+    page, lab = plain_http_page, named_lab
+    close_all(lab)
+    created = lab.api("webpty/api/sessions", method="POST")
+    page.goto(lab.page_url(f"terminals/{created['name']}").replace("127.0.0.1", HOST))
+    scope = ".jp-Terminal"
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 60, "Notebook 7's prompt")
+    assert page.evaluate("window.isSecureContext") is False
+    set_clipboard(page, "echo nb7-http-$((6*7))")
+    type_into(page, scope, "clear\n")
+    paste_from_menu(page, scope)
+    wait_for(lambda: "echo nb7-http-$((6*7))" in terminal_text(page, scope), what="pasted")
+    type_into(page, scope, "\n")
+    wait_for(lambda: "\nnb7-http-42" in terminal_text(page, scope), what="it ran")
     close_all(lab)
