@@ -93,7 +93,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       if (session instanceof WebPtyTerminalConnection) {
         // Shell integration's command marks and jumps there too (see labmarks.ts).
         const marks = addCommandMarks(widget.content);
-        widget.disposed.connect(() => {
+        // After the terminal widget's own dispose, not its tab's: the tab signals before its
+        // content is disposed, and a connection disposed by then would make the terminal
+        // skip `shutdownOnClose` (it shuts down only a live session).
+        widget.content.disposed.connect(() => {
           marks.dispose();
           session.dispose();
         });
