@@ -76,6 +76,12 @@ def test_shell_keys_reach_the_shell_and_shift_esc_leaves(page: Any, lab: Lab) ->
     wait_for(lambda: "echo pasted:copy-42-keys" in terminal_text(page, scope), what="pasted")
     type_into(page, scope, "\n")
     wait_for(lambda: "\npasted:copy-42-keys" in terminal_text(page, scope), what="it ran")
+    # JupyterLab's setting pasteWithCtrlV (on by default): Ctrl+V pastes too, no ^V.
+    type_into(page, scope, "echo again:")
+    page.keyboard.press("Control+v")
+    wait_for(lambda: "echo again:copy-42-keys" in terminal_text(page, scope), what="Ctrl+V")
+    type_into(page, scope, "\n")
+    wait_for(lambda: "\nagain:copy-42-keys" in terminal_text(page, scope), what="it ran too")
     # Shift+Esc leaves the terminal: JupyterLab's shortcuts work again.
     page.keyboard.press("Shift+Escape")
     wait_for(

@@ -209,3 +209,30 @@ def test_notebook7_opt_out_brings_the_builtin_terminal_back(page: Any, builtin_l
         terminal_page.close()
     for terminal in lab.api("api/terminals"):
         lab.api(f"api/terminals/{terminal['name']}", method="DELETE")
+
+
+def test_notebook7_network_drop_resumes_without_gap_or_duplicate(page: Any, lab: Lab) -> None:
+    open_terminal_page(page, lab)
+    marker = lab.root / "nb7-drop-finished"
+    marker.unlink(missing_ok=True)
+    type_into(
+        page,
+        TERMINAL,
+        f"clear; for i in $(seq 1 30); do echo line-$i; sleep 0.1; done; : > {marker.name}\n",
+    )
+    wait_for(lambda: "line-3" in terminal_text(page, TERMINAL), what="the loop printing")
+    page.context.set_offline(True)
+    try:
+        wait_for(
+            lambda: all(s["clients"] == 0 for s in lab.api("webpty/api/sessions")),
+            what="the page dropped",
+        )
+        wait_for(marker.exists, what="the loop finished while offline")
+    finally:
+        page.context.set_offline(False)
+    wait_for(lambda: "line-30" in terminal_text(page, TERMINAL), 30, "resumed output")
+    printed = [line.strip() for line in terminal_text(page, TERMINAL).splitlines()]
+    assert [line for line in printed if line.startswith("line-")] == [
+        f"line-{i}" for i in range(1, 31)
+    ]
+    close_all(lab)
