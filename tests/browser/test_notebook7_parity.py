@@ -236,3 +236,23 @@ def test_notebook7_network_drop_resumes_without_gap_or_duplicate(page: Any, lab:
         f"line-{i}" for i in range(1, 31)
     ]
     close_all(lab)
+
+
+def test_notebook7_show_terminal_directory_opens_the_tree_there(page: Any, lab: Lab) -> None:
+    open_terminal_page(page, lab)
+    type_into(page, TERMINAL, "mkdir -p nb7-cwd/down && cd nb7-cwd/down && touch cwd-marker\n")
+    wait_for((lab.root / "nb7-cwd" / "down" / "cwd-marker").exists, what="cd")
+    wait_for(
+        lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(lab.root / "nb7-cwd" / "down"),
+        what="the shell's cwd",
+    )
+    with page.context.expect_page() as opened:
+        page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+        page.locator('.lm-Menu-item[data-command="webpty:show-terminal-cwd"]').click()
+    tree = opened.value
+    try:
+        tree.locator('.jp-DirListing-item[title^="Name: cwd-marker"]').wait_for(timeout=60_000)
+        assert "/tree/nb7-cwd/down" in tree.url
+    finally:
+        tree.close()
+    close_all(lab)
