@@ -231,6 +231,13 @@ def test_printed_paths_open_in_jupyterlab(page: Any, lab: Lab) -> None:
     open_lab(page, lab, reset=True)
     scope = new_terminal(page, lab, 1)
     type_into(page, scope, "cd linked; clear; echo notes-to-open.txt; echo no-such-file.txt\n")
+    # The command line names the file too, on the row the output takes after `clear`: hovered
+    # before the clear, that row has no link where the mouse is, and xterm.js keeps a row's
+    # answer while the mouse stays on it. Wait for the output.
+    wait_for(
+        lambda: terminal_text(page, scope).rstrip().endswith("no-such-file.txt\nwebpty$"),
+        what="the paths printed",
+    )
     row = page.locator(
         f"{scope} .xterm-accessibility-tree > div", has_text="notes-to-open.txt"
     ).first
