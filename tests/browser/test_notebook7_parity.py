@@ -148,6 +148,26 @@ def test_notebook7_context_menu_copy_and_paste_round_trip(page: Any, lab: Lab) -
     wait_for(lambda: "echo pasted:copy-42-nb7" in terminal_text(page, TERMINAL), what="pasted")
     type_into(page, TERMINAL, "\n")
     wait_for(lambda: "\npasted:copy-42-nb7" in terminal_text(page, TERMINAL), what="it ran")
+    # Ctrl+Shift+V is the browser's own paste.
+    type_into(page, TERMINAL, "echo keys:")
+    page.keyboard.press("Control+Shift+V")
+    wait_for(lambda: "echo keys:copy-42-nb7" in terminal_text(page, TERMINAL), what="Ctrl+Shift+V")
+    type_into(page, TERMINAL, "\n")
+    wait_for(lambda: "\nkeys:copy-42-nb7" in terminal_text(page, TERMINAL), what="it ran too")
+    # Select All takes the scrollback too.
+    type_into(page, TERMINAL, "clear; seq -f 'all-%g' 1 300\n")
+    wait_for(lambda: "all-300" in terminal_text(page, TERMINAL), what="the lines printed")
+    page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="webpty:select-all"]').click()
+    page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="terminal:copy"]').click()
+
+    def copied() -> list[str]:
+        text = str(page.evaluate("navigator.clipboard.readText()"))
+        return [line.strip() for line in text.splitlines() if line.strip().startswith("all-")]
+
+    wait_for(lambda: len(copied()) >= 300, what="the whole buffer copied")
+    assert copied()[-300:] == [f"all-{i}" for i in range(1, 301)]
     close_all(lab)
 
 
