@@ -8,7 +8,9 @@
  * - **Shift+Esc leaves the terminal**; **Ctrl+Shift+C** copies the selection
  *   (with a fallback where the asynchronous clipboard API is missing: plain
  *   HTTP, Firefox; see `clipboard.ts`); **Ctrl+Shift+V** pastes through the
- *   browser's own paste (no permission prompt, works over plain HTTP).
+ *   browser's own paste (no permission prompt, works over plain HTTP); the
+ *   context menu's *Paste* reads the clipboard where the page may and asks
+ *   the user to paste into a dialog where it may not (`pastebox.ts`).
  * - **Bell and activity**: a terminal the user does not see marks its tab (or,
  *   where there is no tab, shows a bell on itself) when it prints or rings.
  * - **OSC 52**: a program may write to the clipboard (opt-in, write-only,
@@ -33,6 +35,7 @@ import { copyText, readText } from './clipboard';
 import { extrasContext } from './extrassettings';
 import { __ } from './i18n';
 import { osc52Text } from './termtext';
+import { askForPaste } from './pastebox';
 import { PathLinkProvider } from './pathlinks';
 import { uploadFiles } from './upload';
 
@@ -173,14 +176,11 @@ export class TerminalExtras {
 
   /** Paste the clipboard's text (context menu), asking first for several lines. */
   async pasteClipboard(): Promise<void> {
-    const text = await readText();
+    // Read it where the page may (a secure context, allowed); elsewhere (plain HTTP, refused)
+    // the user pastes into a dialog, which is the browser's own paste and always allowed.
+    const text = (await readText()) ?? (await askForPaste());
     if (text === null) {
-      Notification.warning(
-        __(
-          'The browser does not let the page read the clipboard here: press Ctrl+Shift+V (Cmd+V on macOS) in the terminal.'
-        ),
-        { autoClose: 6000 }
-      );
+      this._host.focus(); // Cancelled.
       return;
     }
     await this._pasteChecked(text);

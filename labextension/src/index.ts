@@ -22,6 +22,7 @@ import {
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminalTracker } from '@jupyterlab/terminal';
 import { ITranslator } from '@jupyterlab/translation';
+import { pasteIcon } from '@jupyterlab/ui-components';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { addCopyOutputCommand } from './copyoutput';
@@ -92,7 +93,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       if (session instanceof WebPtyTerminalConnection) {
         // Shell integration's command marks and jumps there too (see labmarks.ts).
         const marks = addCommandMarks(widget.content);
-        widget.disposed.connect(() => {
+        // After the terminal widget's own dispose, not its tab's: the tab signals before its
+        // content is disposed, and a connection disposed by then would make the terminal
+        // skip `shutdownOnClose` (it shuts down only a live session).
+        widget.content.disposed.connect(() => {
           marks.dispose();
           session.dispose();
         });
@@ -203,9 +207,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       caption: __('Copy the selected text'),
       execute: () => extrasOf()?.copySelection()
     });
+    // Ours in JupyterLab's terminals too, in place of `terminal:paste` (schema/plugin.json
+    // disables that menu item): theirs calls `navigator.clipboard.readText()`, which does not
+    // exist over plain HTTP, and pastes without the multi-line check. Ours falls back to a
+    // dialog the user pastes into (pastebox.ts) and asks before pasting several lines.
     commands.addCommand(CommandIDs.paste, {
       label: __('Paste'),
       caption: __('Paste the clipboard into the terminal'),
+      icon: pasteIcon.bindprops({ stylesheet: 'menuItem' }),
       execute: () => extrasOf()?.pasteClipboard()
     });
     app.contextMenu.addItem({

@@ -131,8 +131,11 @@ namespace Private {
 
   /**
    * Move focus from the terminal to its tab (keyboard users continue from
-   * there), or nowhere when the tab is not found. Focusing the widget itself
-   * would not do: activating it focuses xterm.js again.
+   * there). Activating the widget would not do: that focuses xterm.js again.
+   * Without a tab (Notebook 7's terminal page) focus goes to the widget's own
+   * node, around the terminal's: the page's shortcuts work there (Ctrl+F
+   * opens the search bar over the terminal; Notebook 7 has no Edit menu),
+   * while on the page's body none that needs a current widget would.
    */
   function leaveTerminal(widget: Widget, input: HTMLElement): void {
     input.blur();
@@ -147,5 +150,9 @@ namespace Private {
         return;
       }
     }
+    if (!widget.node.hasAttribute('tabindex')) {
+      widget.node.tabIndex = -1; // Focusable by script, not in the Tab order.
+    }
+    widget.node.focus();
   }
 }

@@ -7,13 +7,15 @@
  * `ITerminalManager`) and the built-in one when the user opted out: one code
  * path for both. The reverse command reads the session's live cwd (the server
  * reads `/proc/<pid>/cwd`, an absolute path) and points the file browser at
- * it, relative to the server root.
+ * it, relative to the server root (in Notebook 7, whose terminal page has no
+ * file browser, it opens the tree page there).
  */
 import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ITerminalTracker } from '@jupyterlab/terminal';
 
@@ -85,10 +87,10 @@ export const openHerePlugin: JupyterFrontEndPlugin<void> = {
     commands.addCommand(OpenHereCommandIDs.showCwd, {
       label: __("Show Terminal's Directory in File Browser"),
       caption: __("Point the file browser at the shell's current directory"),
-      isEnabled: () => !!terminals?.currentWidget && !!browser,
+      isEnabled: () => !!terminals?.currentWidget,
       execute: async () => {
         const widget = terminals?.currentWidget;
-        if (!widget || !browser) {
+        if (!widget) {
           return null;
         }
         const name = widget.content.session.name;
@@ -102,6 +104,17 @@ export const openHerePlugin: JupyterFrontEndPlugin<void> = {
             `jupyter-webpty: the directory of terminal ${name} is unknown or outside the server root`
           );
           return null;
+        }
+        if (!browser?.isAttached) {
+          // Notebook 7's terminal page shows no file browser: its tree page, in a new browser
+          // tab as Notebook 7 opens documents from there.
+          const url = URLExt.join(
+            PageConfig.getBaseUrl(),
+            'tree',
+            URLExt.encodeParts(path)
+          );
+          window.open(url, '_blank');
+          return path;
         }
         await browser.model.cd('/' + path);
         app.shell.activateById(browser.id);

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
-from .views import close_all, current_terminal, open_lab, terminal_text
+from .views import close_all, current_terminal, open_lab, search_counter, terminal_text
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -94,10 +94,6 @@ def deep_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     server.stop()
 
 
-def search_counter(page: Any) -> str:
-    return str(page.locator(".jp-DocumentSearch-index-counter").inner_text()).strip()
-
-
 def test_document_search_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab) -> None:
     lab = deep_lab
     close_all(lab)
@@ -128,6 +124,12 @@ def test_document_search_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab) 
     wait_for(lambda: "needle-42" in terminal_text(page, scope), what="scrolled to the match")
     page.screenshot(path=str(ARTIFACTS / "terminal-search.png"))
     shutil.copy(ARTIFACTS / "terminal-search.png", DOCS / "terminal-search.png")
+    # Match case: NEEDLE matches without it, not with it.
+    search.fill("NEEDLE-42")
+    wait_for(lambda: search_counter(page) == "1/1", what="a match ignoring case")
+    page.locator(".jp-DocumentSearch-overlay button[title*='Match Case']").click()
+    wait_for(lambda: search_counter(page) in ("-/-", "0/0"), what="no match with case")
+    page.locator(".jp-DocumentSearch-overlay button[title*='Match Case']").click()
     # Regular expressions, with next/previous over several matches.
     page.locator(".jp-DocumentSearch-overlay button[title*='Regular Expression']").click()
     search.fill("^49[0-9]{2}$")
@@ -217,4 +219,21 @@ def test_open_terminal_here_in_notebook7(page: Any, lab: Lab) -> None:
         )
     finally:
         terminal_page.close()
+    close_all(lab)
+
+
+def test_context_menu_refresh_keeps_the_session(page: Any, lab: Lab) -> None:
+    # JupyterLab's Refresh Terminal reconnects (a no-op while connected: ours resumes by itself)
+    # and clears the scrollback; the shell and its state are the same after it.
+    scope = clipboard_terminal(page, lab)
+    [before] = lab.api("webpty/api/sessions")
+    type_into(page, scope, "export KEPT=$((6*7)); seq -f 'old-%g' 1 100\n")
+    wait_for(lambda: "old-100" in terminal_text(page, scope), what="the lines printed")
+    page.locator(f"{scope} .xterm-screen").click(button="right")
+    context_menu_click(page, "Refresh Terminal")
+    wait_for(lambda: "old-100" not in terminal_text(page, scope), what="the buffer cleared")
+    type_into(page, scope, "echo kept=$KEPT\n")
+    wait_for(lambda: "\nkept=42" in terminal_text(page, scope), what="the same shell")
+    [after] = lab.api("webpty/api/sessions")
+    assert after["session_id"] == before["session_id"]
     close_all(lab)

@@ -16,11 +16,7 @@ from typing import Any
 import pytest
 
 from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
-from .views import TERMINAL, close_all, current_terminal, open_lab, terminal_text
-
-
-def session_names(lab: Lab) -> list[str]:
-    return [s["name"] for s in lab.api("webpty/api/sessions")]
+from .views import TERMINAL, close_all, current_terminal, open_lab, session_names, terminal_text
 
 
 def fresh_terminal(page: Any, lab: Lab) -> str:
@@ -263,3 +259,32 @@ def test_opt_out_brings_the_builtin_terminal_back(page: Any, builtin_lab: Lab) -
     section = page.locator(".jp-RunningSessions-section:has-text('Terminals')")
     section.locator(f'.jp-RunningSessions-item:has-text("{name}")').wait_for()
     lab.api(f"api/terminals/{name}", method="DELETE")
+
+
+@pytest.fixture(scope="module")
+def closing_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab's terminal settings turned the other way: shutdownOnClose on, closeOnExit off."""
+    server = start_lab(
+        tmp_path_factory, terminal_settings={"shutdownOnClose": True, "closeOnExit": False}
+    )
+    yield server
+    server.stop()
+
+
+def test_shutdown_on_close_and_close_on_exit_settings(page: Any, closing_lab: Lab) -> None:
+    lab = closing_lab
+    # shutdownOnClose: closing the tab ends the session (the default only detaches).
+    name = fresh_terminal(page, lab)
+    page.locator(f'.lm-TabBar-tab:has-text("Terminal {name}") .lm-TabBar-tabCloseIcon').click()
+    wait_for(lambda: session_names(lab) == [], what="the session ended with its tab")
+    # closeOnExit off: the tab stays when the shell exits, saying so.
+    name = page.evaluate(
+        "async () => (await window.jupyterapp.commands.execute('terminal:create-new'))"
+        ".content.session.name"
+    )
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "prompt")
+    type_into(page, scope, "exit\n")
+    wait_for(lambda: "Finished" in terminal_text(page, scope), what="the ended session's note")
+    assert session_names(lab) == []
+    assert page.locator(f'.lm-TabBar-tab:has-text("Terminal {name}")').count() == 1

@@ -19,12 +19,15 @@ from .conftest import ARTIFACTS, CHROMIUM_ARGS, Lab, screen_text, start_lab, typ
 from .views import (
     OUTPUT,
     PANEL,
+    bracketed_paste_off,
     close_all,
+    current_terminal,
     kernel_idle,
     make_notebook,
     open_lab,
     paste_event,
     run_first_cell,
+    terminal_text,
 )
 
 PANEL_TAB = '[data-id="jp-WebPty-panel"]'
@@ -102,23 +105,32 @@ def check_drop(page: Any, lab: Lab, scope: str, folder: str, name: str, text: st
         lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(target), what="the shell's cwd"
     )
     drop_file(page, scope, name, text)
-    wait_for((target / name).exists, 30, "the upload")
-    assert (target / name).read_text() == text
+    # The file exists (empty) before its contents are written: wait for them.
+    wait_for(lambda: read_or_none(target / name) == text, 30, "the upload")
 
 
 def ring_when_flagged(page: Any, lab: Lab, scope: str, name: str) -> Path:
     """Have the shell ring the bell once the returned file exists (the test creates it)."""
     flag = lab.root / name
     flag.unlink(missing_ok=True)
-    type_into(page, scope, f"clear; while [ ! -e {flag} ]; do sleep 0.05; done; printf 'r\\a\\n'\n")
+    # Relative to the shell's cwd (the root): an absolute path can wrap in a narrow output,
+    # splitting the name the next line waits for.
+    type_into(page, scope, f"clear; while [ ! -e {name} ]; do sleep 0.05; done; printf 'r\\a\\n'\n")
     wait_for(lambda: name in screen_text(page, scope), what="the command typed")
     return flag
 
 
+def read_or_none(path: Path) -> str | None:
+    """The file's text, or None while it does not exist."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
 def check_multiline_paste(page: Any, scope: str, tag: str) -> None:
     """Bracketed paste off: a pasted block asks first; Paste runs both lines."""
-    type_into(page, scope, f"bind 'set enable-bracketed-paste off'; clear; echo {tag}-$((5*5))\n")
-    wait_for(lambda: f"{tag}-25" in screen_text(page, scope), what="bracketed paste off")
+    bracketed_paste_off(page, scope, screen_text)
     paste_event(page, scope, f"echo {tag}-a$((1+1))\necho {tag}-b$((2+2))\n")
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=10_000)
@@ -149,6 +161,14 @@ def test_side_panel_has_the_extras(page: Any, lab: Lab) -> None:
     # The context menu's Copy.
     page.evaluate("navigator.clipboard.writeText('before')")
     check_copy(page, PANEL, "menu-42-copy", lambda: clipboard(page), menu=True)
+    # The menu's Paste reads the clipboard itself here (a secure context): no dialog.
+    type_into(page, PANEL, "echo menu:")
+    page.locator(f"{PANEL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="webpty:paste"]').click()
+    wait_for(lambda: "echo menu:menu-42-copy" in screen_text(page, PANEL), what="the menu's Paste")
+    assert page.locator(".jp-webpty-paste-input").count() == 0
+    type_into(page, PANEL, "\n")
+    wait_for(lambda: "\nmenu:menu-42-copy" in screen_text(page, PANEL), what="it ran")
 
     check_multiline_paste(page, PANEL, "panel")
 
@@ -262,4 +282,101 @@ def test_copy_over_plain_http(plain_http_page: Any, named_lab: Lab) -> None:
     assert pasted_into_textarea(page) == "before"
     check_copy(page, PANEL, "http-42-copy", lambda: pasted_into_textarea(page), menu=False)
     check_copy(page, PANEL, "menu-42-http", lambda: pasted_into_textarea(page), menu=True)
+    close_all(lab)
+
+
+def set_clipboard(page: Any, text: str) -> None:
+    """Put ``text`` on the clipboard where ``navigator.clipboard`` is missing (copy command)."""
+    page.evaluate(
+        "text => { const a = document.createElement('textarea'); a.value = text;"
+        " document.body.appendChild(a); a.select(); document.execCommand('copy'); a.remove(); }",
+        text,
+    )
+
+
+def paste_from_menu(page: Any, scope: str) -> None:
+    """The context menu's Paste where the page may not read the clipboard: a dialog whose box
+    has the keyboard; a real Ctrl+V pastes the clipboard into it, which closes it."""
+    page.locator(f"{scope} .xterm-screen").click(button="right")
+    # JupyterLab's own Paste (which reads navigator.clipboard) is not in the menu: ours is.
+    assert page.locator('.lm-Menu-item[data-command="terminal:paste"]').count() == 0
+    page.locator('.lm-Menu-item[data-command="webpty:paste"]').click()
+    box = page.locator(".jp-Dialog .jp-webpty-paste-input")
+    box.wait_for(timeout=10_000)
+    wait_for(lambda: box.evaluate("n => n === document.activeElement"), what="the box focused")
+    page.keyboard.press("Control+V")
+    box.wait_for(state="detached", timeout=10_000)
+
+
+def test_context_menu_paste_over_plain_http(plain_http_page: Any, named_lab: Lab) -> None:
+    page, lab = plain_http_page, named_lab
+    close_all(lab)
+    url = lab.page_url("lab?reset").replace("127.0.0.1", HOST)
+    open_panel_terminal(page, lab, url)
+    assert page.evaluate("window.isSecureContext") is False
+    # The side panel: copied with Ctrl+Shift+C (the copy command's fallback), pasted with the menu.
+    type_into(page, PANEL, "clear; echo http-$((6*7))-paste\n")
+    wait_for(lambda: "http-42-paste" in screen_text(page, PANEL), what="the word to copy")
+    select_word(page, PANEL, "http-42-paste")
+    page.keyboard.press("Control+Shift+C")
+    wait_for(lambda: pasted_into_textarea(page) == "http-42-paste", what="Ctrl+Shift+C copied")
+    type_into(page, PANEL, "echo pasted:")
+    paste_from_menu(page, PANEL)
+    wait_for(lambda: "echo pasted:http-42-paste" in screen_text(page, PANEL), what="pasted")
+    type_into(page, PANEL, "\n")
+    wait_for(lambda: "\npasted:http-42-paste" in screen_text(page, PANEL), what="it ran")
+    page.screenshot(path=str(ARTIFACTS / "paste-over-http-panel.png"))
+    # Cancel pastes nothing and gives the terminal the keyboard back.
+    page.locator(f"{PANEL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="webpty:paste"]').click()
+    box = page.locator(".jp-Dialog .jp-webpty-paste-input")
+    box.wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "paste-dialog.png"))
+    page.locator(".jp-Dialog").get_by_role("button", name="Cancel").click()
+    box.wait_for(state="detached", timeout=10_000)
+    panel_input = page.locator(f"{PANEL} .xterm-helper-textarea")
+    wait_for(
+        lambda: panel_input.evaluate("n => n === document.activeElement"),
+        what="the terminal has the keyboard again",
+    )
+    type_into(page, PANEL, "echo after-$((6*7))-cancel\n")
+    wait_for(lambda: "\nafter-42-cancel" in screen_text(page, PANEL), what="typed after Cancel")
+    assert "pasted:http-42-pastehttp" not in screen_text(page, PANEL)
+
+    # JupyterLab's terminal tab: the same dialog, then the multi-line check.
+    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
+    scope = current_terminal(page)
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 30, "the tab's prompt")
+    bracketed_paste_off(page, scope, terminal_text)
+    set_clipboard(page, "echo tab-a$((1+1))\necho tab-b$((2+2))\n")
+    paste_from_menu(page, scope)
+    confirm = page.locator(".jp-Dialog", has_text="Paste 2 lines")
+    confirm.wait_for(timeout=10_000)
+    assert "tab-a2" not in terminal_text(page, scope)
+    confirm.get_by_role("button", name="Paste").click()
+    wait_for(
+        lambda: (
+            "\ntab-a2" in terminal_text(page, scope) and "\ntab-b4" in terminal_text(page, scope)
+        ),
+        what="both pasted lines ran",
+    )
+    close_all(lab)
+
+
+def test_context_menu_paste_over_plain_http_in_notebook7(
+    plain_http_page: Any, named_lab: Lab
+) -> None:
+    page, lab = plain_http_page, named_lab
+    close_all(lab)
+    created = lab.api("webpty/api/sessions", method="POST")
+    page.goto(lab.page_url(f"terminals/{created['name']}").replace("127.0.0.1", HOST))
+    scope = ".jp-Terminal"
+    wait_for(lambda: "webpty$" in terminal_text(page, scope), 60, "Notebook 7's prompt")
+    assert page.evaluate("window.isSecureContext") is False
+    set_clipboard(page, "echo nb7-http-$((6*7))")
+    type_into(page, scope, "clear\n")
+    paste_from_menu(page, scope)
+    wait_for(lambda: "echo nb7-http-$((6*7))" in terminal_text(page, scope), what="pasted")
+    type_into(page, scope, "\n")
+    wait_for(lambda: "\nnb7-http-42" in terminal_text(page, scope), what="it ran")
     close_all(lab)

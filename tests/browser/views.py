@@ -6,11 +6,12 @@ browser test files (none imports another test file for them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import nbformat
 
-from .conftest import Lab, wait_for, wait_for_lab_restored
+from .conftest import Lab, type_into, wait_for, wait_for_lab_restored
 
 PANEL = ".jp-WebPty-panel"
 
@@ -91,3 +92,25 @@ def paste_event(page: Any, scope: str, text: str) -> None:
         }""",
         text,
     )
+
+
+def bracketed_paste_off(page: Any, scope: str, text: Callable[[Any, str], str]) -> None:
+    """Turn bash's bracketed paste off and wait until readline says it is (``text`` reads the
+    screen): output printed after the ``bind`` is no proof that the ``bind`` ran."""
+    type_into(
+        page,
+        scope,
+        "bind 'set enable-bracketed-paste off'; clear; "
+        "echo paste-$(bind -v | grep -c 'bracketed-paste off$')\n",
+    )
+    wait_for(lambda: "paste-1" in text(page, scope), what="bracketed paste off")
+
+
+def session_names(lab: Lab) -> list[str]:
+    """The names of ``lab``'s webpty sessions."""
+    return [s["name"] for s in lab.api("webpty/api/sessions")]
+
+
+def search_counter(page: Any) -> str:
+    """The document search bar's "n/m" match counter."""
+    return str(page.locator(".jp-DocumentSearch-index-counter").inner_text()).strip()

@@ -1,0 +1,277 @@
+"""Issue 12's checks in Notebook 7, where JupyterLab's are in other files.
+
+Notebook 7 opens each terminal in a browser tab of its own (`terminals/<name>`), shown by
+JupyterLab's terminal widget over our terminal manager; its tree page has a *Running* tab. These
+tests repeat, on those pages, what the JupyterLab tests check: the Running tab, a reload with
+`vim` running, the search over the scrollback, the context menu's Copy and Paste, the shell's
+keys, and the opt-out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
+from .views import close_all, search_counter, session_names, terminal_text
+
+TERMINAL = ".jp-Terminal"
+
+
+def open_terminal_page(page: Any, lab: Lab) -> str:
+    """No sessions but a new one, shown on its Notebook 7 terminal page at its prompt; its name."""
+    close_all(lab)
+    name = str(lab.api("webpty/api/sessions", method="POST")["name"])
+    page.goto(lab.page_url(f"terminals/{name}"))
+    wait_for(lambda: "webpty$" in terminal_text(page, TERMINAL), 60, "Notebook 7's prompt")
+    return name
+
+
+def test_notebook7_running_tab_lists_and_shuts_down_sessions(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    first = lab.api("webpty/api/sessions", method="POST")["name"]
+    second = lab.api("webpty/api/sessions", method="POST")["name"]
+    page.goto(lab.page_url("tree"))
+    page.get_by_role("tab", name="Running").click()
+    section = page.locator(".jp-RunningSessions-section:has-text('Terminals')")
+    for each in (first, second):
+        section.locator(f'.jp-RunningSessions-item:has-text("{each}")').wait_for(timeout=30_000)
+    item = section.locator(f'.jp-RunningSessions-item:has-text("{second}")')
+    item.hover()
+    item.locator(".jp-RunningSessions-itemShutdown").click()
+    wait_for(lambda: session_names(lab) == [first], what="shut down from the Running tab")
+    wait_for(lambda: item.count() == 0, what="gone from the Running tab")
+    page.screenshot(path=str(ARTIFACTS / "notebook7-running.png"))
+    close_all(lab)
+    wait_for(
+        lambda: section.locator(".jp-RunningSessions-item").count() == 0,
+        what="the list follows sessions closed elsewhere",
+    )
+
+
+def test_notebook7_reload_brings_back_output_and_vim(page: Any, lab: Lab) -> None:
+    name = open_terminal_page(page, lab)
+    type_into(page, TERMINAL, "echo before-reload-$((6*7))\n")
+    wait_for(lambda: "before-reload-42" in terminal_text(page, TERMINAL), what="echo output")
+    type_into(page, TERMINAL, "vim -u NONE -N -i NONE\n")
+    wait_for(lambda: terminal_text(page, TERMINAL).count("~") >= 5, what="vim's empty buffer")
+    type_into(page, TERMINAL, "iwritten-in-vim\x1b")
+    wait_for(lambda: "written-in-vim" in terminal_text(page, TERMINAL), what="typed into vim")
+    page.reload()
+    wait_for(
+        lambda: (
+            "written-in-vim" in terminal_text(page, TERMINAL)
+            and terminal_text(page, TERMINAL).count("~") >= 5
+        ),
+        60,
+        "vim's screen after reload",
+    )
+    assert session_names(lab) == [name]
+    type_into(page, TERMINAL, ":q!\r")
+    wait_for(
+        lambda: "before-reload-42" in terminal_text(page, TERMINAL), what="the shell's screen back"
+    )
+    close_all(lab)
+
+
+@pytest.fixture(scope="module")
+def deep_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """Terminal setting ``scrollback`` raised to 10000 lines (JupyterLab's default is 1000)."""
+    server = start_lab(tmp_path_factory, terminal_settings={"scrollback": 10_000})
+    yield server
+    server.stop()
+
+
+def test_notebook7_search_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab) -> None:
+    lab = deep_lab
+    open_terminal_page(page, lab)
+    type_into(page, TERMINAL, "echo needle-$((6*7)); seq 1 5000\n")
+    wait_for(
+        lambda: terminal_text(page, TERMINAL).rstrip().endswith("5000\nwebpty$"), 60, "5000 lines"
+    )
+    # Notebook 7's terminal page has no Edit menu. Ctrl+F in the terminal is the shell's; after
+    # Shift+Esc (which leaves the terminal) Ctrl+F is the page's Find.
+    page.keyboard.press("Shift+Escape")
+    wait_for(
+        lambda: (
+            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
+        ),
+        what="focus left the terminal",
+    )
+    page.keyboard.press("Control+f")
+    search = page.locator(".jp-DocumentSearch-input")
+    search.wait_for(timeout=10_000)
+    search.fill("needle-42")
+    wait_for(lambda: search_counter(page) == "1/1", what="one match")
+    wait_for(lambda: "needle-42" in terminal_text(page, TERMINAL), what="scrolled to the match")
+    page.screenshot(path=str(ARTIFACTS / "notebook7-search.png"))
+    # Match case: NEEDLE matches without it, not with it.
+    search.fill("NEEDLE-42")
+    wait_for(lambda: search_counter(page) == "1/1", what="a match ignoring case")
+    page.locator(".jp-DocumentSearch-overlay button[title*='Match Case']").click()
+    wait_for(lambda: search_counter(page) in ("-/-", "0/0"), what="no match with case")
+    page.locator(".jp-DocumentSearch-overlay button[title*='Match Case']").click()
+    # Regular expressions, with next and previous.
+    page.locator(".jp-DocumentSearch-overlay button[title*='Regular Expression']").click()
+    search.fill("^49[0-9]{2}$")
+    wait_for(lambda: search_counter(page) == "1/100", what="100 matches")
+    page.locator(".jp-DocumentSearch-overlay button[title^='Next Match']").click()
+    wait_for(lambda: search_counter(page) == "2/100", what="the next match")
+    page.locator(".jp-DocumentSearch-overlay button[title^='Previous Match']").click()
+    wait_for(lambda: search_counter(page) == "1/100", what="the previous match")
+    close_all(lab)
+
+
+def test_notebook7_context_menu_copy_and_paste_round_trip(page: Any, lab: Lab) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    open_terminal_page(page, lab)
+    type_into(page, TERMINAL, "clear; echo copy-$((6*7))-nb7\n")
+    row = page.locator(f"{TERMINAL} .xterm-accessibility-tree > div", has_text="copy-42-nb7").last
+    row.wait_for(timeout=20_000)
+    box = row.bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 20, box["y"] + box["height"] / 2)
+    selected = page.evaluate("window.jupyterapp.shell.currentWidget.content.getSelection()")
+    assert selected == "copy-42-nb7"
+    page.evaluate("navigator.clipboard.writeText('before')")
+    page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="terminal:copy"]').click()
+    wait_for(
+        lambda: page.evaluate("navigator.clipboard.readText()") == "copy-42-nb7", what="copied"
+    )
+    type_into(page, TERMINAL, "echo pasted:")
+    page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="webpty:paste"]').click()
+    wait_for(lambda: "echo pasted:copy-42-nb7" in terminal_text(page, TERMINAL), what="pasted")
+    type_into(page, TERMINAL, "\n")
+    wait_for(lambda: "\npasted:copy-42-nb7" in terminal_text(page, TERMINAL), what="it ran")
+    # Ctrl+Shift+V is the browser's own paste.
+    type_into(page, TERMINAL, "echo keys:")
+    page.keyboard.press("Control+Shift+V")
+    wait_for(lambda: "echo keys:copy-42-nb7" in terminal_text(page, TERMINAL), what="Ctrl+Shift+V")
+    type_into(page, TERMINAL, "\n")
+    wait_for(lambda: "\nkeys:copy-42-nb7" in terminal_text(page, TERMINAL), what="it ran too")
+    # Select All takes the scrollback too.
+    type_into(page, TERMINAL, "clear; seq -f 'all-%g' 1 300\n")
+    wait_for(lambda: "all-300" in terminal_text(page, TERMINAL), what="the lines printed")
+    page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="webpty:select-all"]').click()
+    page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="terminal:copy"]').click()
+
+    def copied() -> list[str]:
+        text = str(page.evaluate("navigator.clipboard.readText()"))
+        return [line.strip() for line in text.splitlines() if line.strip().startswith("all-")]
+
+    wait_for(lambda: len(copied()) >= 300, what="the whole buffer copied")
+    assert copied()[-300:] == [f"all-{i}" for i in range(1, 301)]
+    close_all(lab)
+
+
+def test_notebook7_shell_keys_and_shift_esc(page: Any, lab: Lab) -> None:
+    open_terminal_page(page, lab)
+    # Ctrl+B and Alt+B move readline's cursor (a char, a word) instead of running shortcuts.
+    type_into(page, TERMINAL, "echo ab")
+    page.keyboard.press("Control+b")
+    type_into(page, TERMINAL, "X\n")
+    wait_for(lambda: "\naXb\n" in terminal_text(page, TERMINAL), what="Ctrl+B moved the cursor")
+    type_into(page, TERMINAL, "echo one two")
+    page.keyboard.press("Alt+b")
+    type_into(page, TERMINAL, "Y\n")
+    wait_for(lambda: "\none Ytwo\n" in terminal_text(page, TERMINAL), what="Alt+B moved a word")
+    # Ctrl+R is readline's reverse search, not the browser's reload.
+    type_into(page, TERMINAL, "echo find-me-$((6*7))\n")
+    wait_for(lambda: "\nfind-me-42" in terminal_text(page, TERMINAL), what="the line to find")
+    type_into(page, TERMINAL, "clear\n")
+    wait_for(lambda: "find-me" not in terminal_text(page, TERMINAL), what="cleared")
+    page.keyboard.press("Control+r")
+    type_into(page, TERMINAL, "find-me")
+    wait_for(lambda: "reverse-i-search" in terminal_text(page, TERMINAL), what="readline's search")
+    page.keyboard.press("Enter")
+    wait_for(lambda: "\nfind-me-42" in terminal_text(page, TERMINAL), what="found and ran")
+    # Shift+Esc leaves: Notebook 7's Ctrl+Shift+C opens its command palette again.
+    page.keyboard.press("Shift+Escape")
+    wait_for(
+        lambda: (
+            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
+        ),
+        what="focus left the terminal",
+    )
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette").wait_for(timeout=10_000)
+    close_all(lab)
+
+
+@pytest.fixture(scope="module")
+def builtin_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    server = start_lab(tmp_path_factory, {"builtinTerminal": True})
+    yield server
+    server.stop()
+
+
+def test_notebook7_opt_out_brings_the_builtin_terminal_back(page: Any, builtin_lab: Lab) -> None:
+    lab = builtin_lab
+    page.goto(lab.page_url("tree"))
+    page.locator(".jp-DirListing").wait_for(timeout=60_000)
+    with page.context.expect_page() as opened:
+        page.locator(".jp-DropdownMenu .lm-MenuBar-item", has_text="New").click()
+        page.locator('.lm-Menu-item[data-command="terminal:create-new"]').click()
+    terminal_page = opened.value
+    try:
+        wait_for(lambda: terminal_text(terminal_page, TERMINAL).strip(), 30, "a prompt")
+        [builtin] = wait_for(lambda: lab.api("api/terminals"), what="a built-in terminal")
+        assert f"terminals/{builtin['name']}" in terminal_page.url
+        assert lab.api("webpty/api/sessions") == []
+    finally:
+        terminal_page.close()
+    for terminal in lab.api("api/terminals"):
+        lab.api(f"api/terminals/{terminal['name']}", method="DELETE")
+
+
+def test_notebook7_network_drop_resumes_without_gap_or_duplicate(page: Any, lab: Lab) -> None:
+    open_terminal_page(page, lab)
+    marker = lab.root / "nb7-drop-finished"
+    marker.unlink(missing_ok=True)
+    type_into(
+        page,
+        TERMINAL,
+        f"clear; for i in $(seq 1 30); do echo line-$i; sleep 0.1; done; : > {marker.name}\n",
+    )
+    wait_for(lambda: "line-3" in terminal_text(page, TERMINAL), what="the loop printing")
+    page.context.set_offline(True)
+    try:
+        wait_for(
+            lambda: all(s["clients"] == 0 for s in lab.api("webpty/api/sessions")),
+            what="the page dropped",
+        )
+        wait_for(marker.exists, what="the loop finished while offline")
+    finally:
+        page.context.set_offline(False)
+    wait_for(lambda: "line-30" in terminal_text(page, TERMINAL), 30, "resumed output")
+    printed = [line.strip() for line in terminal_text(page, TERMINAL).splitlines()]
+    assert [line for line in printed if line.startswith("line-")] == [
+        f"line-{i}" for i in range(1, 31)
+    ]
+    close_all(lab)
+
+
+def test_notebook7_show_terminal_directory_opens_the_tree_there(page: Any, lab: Lab) -> None:
+    open_terminal_page(page, lab)
+    type_into(page, TERMINAL, "mkdir -p nb7-cwd/down && cd nb7-cwd/down && touch cwd-marker\n")
+    wait_for((lab.root / "nb7-cwd" / "down" / "cwd-marker").exists, what="cd")
+    wait_for(
+        lambda: lab.api("webpty/api/sessions")[0]["cwd"] == str(lab.root / "nb7-cwd" / "down"),
+        what="the shell's cwd",
+    )
+    with page.context.expect_page() as opened:
+        page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+        page.locator('.lm-Menu-item[data-command="webpty:show-terminal-cwd"]').click()
+    tree = opened.value
+    try:
+        tree.locator('.jp-DirListing-item[title^="Name: cwd-marker"]').wait_for(timeout=60_000)
+        assert "/tree/nb7-cwd/down" in tree.url
+    finally:
+        tree.close()
+    close_all(lab)
