@@ -319,6 +319,24 @@ def chart(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+#: The README's block that ``python -m bench.run --readme`` rewrites with the run's latest.md.
+README_BEGIN = "<!-- bench.run --readme: begin -->"
+README_END = "<!-- bench.run --readme: end -->"
+
+
+def update_readme(readme: Path, md: str) -> None:
+    """Replace what stands between the README's bench markers with ``md``."""
+    text = readme.read_text()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        msg = f"{readme} has no {README_BEGIN} ... {README_END} block"
+        raise SystemExit(msg)
+    head, tail = text[: begin + len(README_BEGIN)], text[end:]
+    readme.write_text(
+        f"{head}\n{md.strip()}\n\n![Benchmark chart](bench/results/latest.png)\n{tail}"
+    )
+
+
 def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool = True) -> str:
     """Write latest.json, latest.md and latest.png to ``out``; return the plain table."""
     out.mkdir(parents=True, exist_ok=True)

@@ -77,6 +77,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="extra option for webpty's server, e.g. --webpty-option=--WebPtyApp.flow_high_water=65536",
     )
     parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="also put the table into README.md's benchmark block (needs --out bench/results)",
+    )
+    parser.add_argument(
         "--profile",
         choices=["webpty", "builtin"],
         help="sample that target's server with py-spy; writes profile-<target>.txt (collapsed)",
@@ -199,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         meta["browser"] = {"chromium": measured.pop("chromium"), **browser.versions()}
         results["browser"] = measured
     print(report.write(results, meta, args.out, png=not args.no_png))
+    if args.readme:
+        report.update_readme(
+            Path(__file__).resolve().parent.parent / "README.md",
+            (args.out / "latest.md").read_text(),
+        )
     print(f"[bench] {meta['seconds']:.0f} s; results in {args.out}")
     if meta["leftover_pids"]:
         print(f"[bench] leftover processes killed: {meta['leftover_pids']}")
