@@ -93,6 +93,22 @@ class _Retained:
             at -= len(chunk)
         return bytes(self._tail[at : at + limit])
 
+    def pieces(self, offset: int) -> tuple[int, list[memoryview]]:
+        """Everything retained from stream offset ``offset`` (or the oldest retained byte, if
+        later): where it starts, and views of the chunks themselves (only the tail, which
+        grows in place, is copied)."""
+        at = max(0, offset - self.base)
+        pieces = []
+        for chunk in self._chunks or ():
+            if at < len(chunk):
+                pieces.append(memoryview(chunk)[at:])
+                at = 0
+            else:
+                at -= len(chunk)
+        if at < len(self._tail):
+            pieces.append(memoryview(bytes(self._tail[at:])))
+        return max(offset, self.base), pieces
+
     def join(self) -> bytes:
         """Everything retained, in one piece (for the rare screen restore)."""
         return b"".join((*(self._chunks or ()), self._tail))
@@ -210,6 +226,10 @@ class Output:
             parts.append(chunk)
             at += len(chunk)
         return b"".join(parts), first
+
+    def pieces(self, offset: int) -> tuple[int, list[memoryview]]:
+        """Retained output from ``offset`` to the end, uncopied (see ``_Retained.pieces``)."""
+        return self._retained.pieces(offset)
 
     def restore(self) -> Restore:
         """How a viewer that missed output sees the current screen (see screen.py)."""
