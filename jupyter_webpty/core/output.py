@@ -26,13 +26,17 @@ _COMMAND_BURST = 200.0
 
 
 class _Retained:
-    """The latest output as a queue of immutable chunks.
+    """The latest output as a queue of immutable chunks of one size (``_CHUNK``), and a tail.
 
     A single bytearray trimmed at the front made the allocator hand out a fresh multi-megabyte
     block at every growth past its capacity; the freed blocks fragmented the heap (about 20 MB
-    of RSS for 4 MiB retained). Chunks are the very ``bytes`` objects read from the PTY, so
-    appending copies nothing; small reads are gathered in a tail first, so that an interactive
-    session does not keep one object per keystroke.
+    of RSS for 4 MiB retained). Keeping the reads themselves as chunks copied nothing, but
+    their sizes vary and a flood's are made by worker threads, so they sat in those threads'
+    malloc arenas: each arena, and the holes of odd sizes the oldest left when trimmed, added
+    megabytes to a fresh server's first flood. So each chunk is copied here, on the loop
+    thread, into blocks of one size that glibc reuses in place once trimming frees one (one
+    copy of each byte; bench/results/2026-12-02-first-flood.md). Small reads are gathered in
+    the tail first, so that an interactive session does not keep one object per keystroke.
     """
 
     __slots__ = ("_chunks", "_size", "_tail", "base")
@@ -51,13 +55,20 @@ class _Retained:
     def append(self, data: bytes) -> None:
         """Retain ``data`` after what is retained."""
         self._size += len(data)
-        if len(data) >= _CHUNK and not self._tail:
-            self._add_chunk(data)
-            return
-        self._tail += data
-        if len(self._tail) >= _CHUNK:
+        view = memoryview(data)
+        if self._tail:
+            room = _CHUNK - len(self._tail)
+            self._tail += view[:room]
+            if len(self._tail) < _CHUNK:
+                return
             self._add_chunk(bytes(self._tail))
             self._tail = bytearray()
+            view = view[room:]
+        while len(view) >= _CHUNK:
+            self._add_chunk(bytes(view[:_CHUNK]))
+            view = view[_CHUNK:]
+        if view:
+            self._tail += view
 
     def _add_chunk(self, chunk: bytes) -> None:
         if self._chunks is None:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from . import _spawn
 from .errors import SessionClosed
+from .heap import TRIMMER
 from .input_queue import InputQueue
 from .marks import MAX_COMMANDS, CommandCallback, CommandRecord
 from .output import Output
@@ -354,6 +355,7 @@ class PtySession:
         self._touch()
         self._viewers.deliver(data, start)
         self._update_reading()
+        TRIMMER.output(len(data))  # after delivery: what the flood freed goes back (heap.py)
 
     def _update_reading(self) -> None:
         # Pause the PTY only while nobody can take more; detached sessions keep reading.
