@@ -94,15 +94,30 @@ class _Retained:
         self.base += size
 
     def read(self, offset: int, limit: int) -> bytes:
-        """Up to ``limit`` bytes from stream offset ``offset`` (retained, not past the end)."""
+        """Up to ``limit`` bytes from stream offset ``offset`` (retained, not past the end).
+
+        A whole chunk is returned as it is; a read across chunks is joined (one copy), so that a
+        viewer catching up gets messages of ``limit`` bytes, as when chunks were the reads.
+        """
         at = offset - self.base
+        parts: list[bytes | memoryview] = []
         for chunk in self._chunks or ():
-            if at < len(chunk):
-                if at == 0 and len(chunk) <= limit:
-                    return chunk
-                return chunk[at : at + limit]
-            at -= len(chunk)
-        return bytes(self._tail[at : at + limit])
+            if at >= len(chunk):
+                at -= len(chunk)
+                continue
+            whole = at == 0 and len(chunk) <= limit
+            part = chunk if whole else memoryview(chunk)[at : at + limit]
+            parts.append(part)
+            limit -= len(part)
+            at = 0
+            if not limit:
+                break
+        else:
+            if limit and at < len(self._tail):
+                parts.append(memoryview(self._tail)[at : at + limit])
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            return parts[0]
+        return b"".join(parts)  # releases the views: the tail can grow again
 
     def pieces(self, offset: int) -> tuple[int, list[memoryview]]:
         """Everything retained from stream offset ``offset`` (or the oldest retained byte, if
@@ -221,7 +236,7 @@ class Output:
         return before - len(self._retained)
 
     def read(self, offset: int, limit: int) -> bytes:
-        """Up to ``limit`` retained bytes from ``offset`` (one chunk's worth, copied rarely)."""
+        """Up to ``limit`` retained bytes from ``offset`` (a whole chunk uncopied, if it fits)."""
         return self._retained.read(offset, limit)
 
     def read_range(self, start: int, end: int) -> tuple[bytes, int]:

@@ -50,12 +50,20 @@ def test_output_retains_chunks_of_one_size_made_here() -> None:
     start, pieces = output.pieces(0)
     assert start == 0
     assert b"".join(pieces) == b"".join(reads)
+    pieces_before = pieces
     *whole, last = pieces
     assert {len(piece) for piece in whole} == {64 * 1024}
     assert 0 < len(last) <= 64 * 1024
     assert not any(piece.obj is data for piece in pieces for data in reads)
     start, pieces = output.pieces(100_000)  # from the middle of a chunk, uncopied
     assert (start, b"".join(pieces)) == (100_000, b"".join(reads)[100_000:])
+    # A viewer catching up reads messages of the size it asks for, across chunks and the tail.
+    everything, at = b"".join(reads), 0
+    while at < output.end:
+        message = output.read(at, 100_000)
+        assert message == everything[at : at + 100_000]
+        at += len(message)
+    assert output.read(64 * 1024, 64 * 1024) is pieces_before[1].obj
 
 
 def test_output_restore_starts_after_the_last_clear() -> None:
