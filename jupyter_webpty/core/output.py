@@ -26,13 +26,17 @@ _COMMAND_BURST = 200.0
 
 
 class _Retained:
-    """The latest output as a queue of immutable chunks.
+    """The latest output as a queue of immutable chunks of one size (``_CHUNK``), and a tail.
 
     A single bytearray trimmed at the front made the allocator hand out a fresh multi-megabyte
     block at every growth past its capacity; the freed blocks fragmented the heap (about 20 MB
-    of RSS for 4 MiB retained). Chunks are the very ``bytes`` objects read from the PTY, so
-    appending copies nothing; small reads are gathered in a tail first, so that an interactive
-    session does not keep one object per keystroke.
+    of RSS for 4 MiB retained). Keeping the reads themselves as chunks copied nothing, but
+    their sizes vary and a flood's are made by worker threads, so they sat in those threads'
+    malloc arenas: each arena, and the holes of odd sizes the oldest left when trimmed, added
+    megabytes to a fresh server's first flood. So each chunk is copied here, on the loop
+    thread, into blocks of one size that glibc reuses in place once trimming frees one (one
+    copy of each byte; bench/results/2026-12-02-first-flood.md). Small reads are gathered in
+    the tail first, so that an interactive session does not keep one object per keystroke.
     """
 
     __slots__ = ("_chunks", "_size", "_tail", "base")
@@ -51,13 +55,20 @@ class _Retained:
     def append(self, data: bytes) -> None:
         """Retain ``data`` after what is retained."""
         self._size += len(data)
-        if len(data) >= _CHUNK and not self._tail:
-            self._add_chunk(data)
-            return
-        self._tail += data
-        if len(self._tail) >= _CHUNK:
+        view = memoryview(data)
+        if self._tail:
+            room = _CHUNK - len(self._tail)
+            self._tail += view[:room]
+            if len(self._tail) < _CHUNK:
+                return
             self._add_chunk(bytes(self._tail))
             self._tail = bytearray()
+            view = view[room:]
+        while len(view) >= _CHUNK:
+            self._add_chunk(bytes(view[:_CHUNK]))
+            view = view[_CHUNK:]
+        if view:
+            self._tail += view
 
     def _add_chunk(self, chunk: bytes) -> None:
         if self._chunks is None:
@@ -83,15 +94,46 @@ class _Retained:
         self.base += size
 
     def read(self, offset: int, limit: int) -> bytes:
-        """Up to ``limit`` bytes from stream offset ``offset`` (retained, not past the end)."""
+        """Up to ``limit`` bytes from stream offset ``offset`` (retained, not past the end).
+
+        A whole chunk is returned as it is; a read across chunks is joined (one copy), so that a
+        viewer catching up gets messages of ``limit`` bytes, as when chunks were the reads.
+        """
         at = offset - self.base
+        parts: list[bytes | memoryview] = []
+        for chunk in self._chunks or ():
+            if at >= len(chunk):
+                at -= len(chunk)
+                continue
+            whole = at == 0 and len(chunk) <= limit
+            part = chunk if whole else memoryview(chunk)[at : at + limit]
+            parts.append(part)
+            limit -= len(part)
+            at = 0
+            if not limit:
+                break
+        else:
+            if limit and at < len(self._tail):
+                parts.append(memoryview(self._tail)[at : at + limit])
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            return parts[0]
+        return b"".join(parts)  # releases the views: the tail can grow again
+
+    def pieces(self, offset: int) -> tuple[int, list[memoryview]]:
+        """Everything retained from stream offset ``offset`` (or the oldest retained byte, if
+        later): where it starts, and views of the chunks themselves (only the tail, which
+        grows in place, is copied)."""
+        at = max(0, offset - self.base)
+        pieces = []
         for chunk in self._chunks or ():
             if at < len(chunk):
-                if at == 0 and len(chunk) <= limit:
-                    return chunk
-                return chunk[at : at + limit]
-            at -= len(chunk)
-        return bytes(self._tail[at : at + limit])
+                pieces.append(memoryview(chunk)[at:])
+                at = 0
+            else:
+                at -= len(chunk)
+        if at < len(self._tail):
+            pieces.append(memoryview(bytes(self._tail[at:])))
+        return max(offset, self.base), pieces
 
     def join(self) -> bytes:
         """Everything retained, in one piece (for the rare screen restore)."""
@@ -194,7 +236,7 @@ class Output:
         return before - len(self._retained)
 
     def read(self, offset: int, limit: int) -> bytes:
-        """Up to ``limit`` retained bytes from ``offset`` (one chunk's worth, copied rarely)."""
+        """Up to ``limit`` retained bytes from ``offset`` (a whole chunk uncopied, if it fits)."""
         return self._retained.read(offset, limit)
 
     def read_range(self, start: int, end: int) -> tuple[bytes, int]:
@@ -210,6 +252,10 @@ class Output:
             parts.append(chunk)
             at += len(chunk)
         return b"".join(parts), first
+
+    def pieces(self, offset: int) -> tuple[int, list[memoryview]]:
+        """Retained output from ``offset`` to the end, uncopied (see ``_Retained.pieces``)."""
+        return self._retained.pieces(offset)
 
     def restore(self) -> Restore:
         """How a viewer that missed output sees the current screen (see screen.py)."""

@@ -12,9 +12,12 @@ files 0600):
   to the last ``scrollback_bytes`` (a new file renamed over it), so it stays bounded; a crash in
   the middle of an append leaves a shorter, still valid log.
 
-Writes stay off the hot path: a read only appends a reference to a list; a timer on the loop
-(every ``interval`` seconds, only while output comes) hands the pending pieces, coalesced, to
-one worker thread, which also does removals in order (a removal never races a write).
+Writes stay off the hot path: a read only notes where the unsaved output starts; a timer on
+the loop (every ``interval`` seconds, only while output comes) takes that output from the
+session's retained chunks (references, no copy) and hands it to one worker thread, which also
+does removals in order (a removal never races a write). The store holds no output of its own
+between writes: holding each read until the next write kept chunks alive that retention had
+already dropped, ~1.6 MB more at the first flood's peak (bench/results/2026-12-02-memory-direct.md).
 
 Rules (README "What survives what"): the files go away when the user closes the session, when
 it is culled, and when its shell exits by itself (a shell that ended itself asked for nothing
@@ -30,7 +33,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +77,10 @@ CRASH_SHIFT = 1 << 40
 _CLEAN = "stopped"  # a file the store leaves when the server stopped cleanly
 
 
+#: One session's part of a write: id, new metadata (or None), where the output starts, the output.
+_Batch = tuple[str, bytes | None, int, list[memoryview]]
+
+
 def _meta(session: PtySession, previous: dict[str, Any] | None = None) -> dict[str, Any]:
     _, cwd = session.foreground()  # None once the shell ended: keep the last one known
     return {
@@ -87,7 +94,7 @@ def _meta(session: PtySession, previous: dict[str, Any] | None = None) -> dict[s
     }
 
 
-def _write_all(fd: int, parts: Sequence[bytes]) -> None:
+def _write_all(fd: int, parts: Sequence[bytes | memoryview]) -> None:
     """Write ``parts`` in order with ``writev``: no joined copy of a flood's megabytes (the
     copies, and the compaction's read of the whole tail, made the first flood of a fresh
     server grow its RSS by ~20 MB; bench "RSS growth in flood")."""
@@ -100,7 +107,7 @@ def _write_all(fd: int, parts: Sequence[bytes]) -> None:
             pending[0] = pending[0][written:]
 
 
-def _write_atomically(path: Path, *parts: bytes) -> None:
+def _write_atomically(path: Path, *parts: bytes | memoryview) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -126,8 +133,7 @@ class SessionStore:
         self._sessions: dict[str, PtySession] = {}
         self._saved_meta: dict[str, dict[str, Any]] = {}  # what is on disk, per id
         self._dirty: set[str] = set()  # metadata may have changed
-        self._pending: dict[str, list[tuple[int, bytes]]] = {}  # (start offset, data)
-        self._pending_bytes: dict[str, int] = {}
+        self._unsaved: dict[str, int] = {}  # stream offset of the first byte not yet taken
         self._log_end: dict[str, int] = {}  # writer thread only: stream offset at each log's end
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webpty-revive")
         self._timer: asyncio.TimerHandle | None = None
@@ -208,6 +214,7 @@ class SessionStore:
         self._save_meta(session)
         session.on_record(lambda data, end: self._append(session.id, data, end))
         session.on_size(lambda: self.changed(session))
+        session.on_trim(self._save_now)
 
     def changed(self, session: PtySession) -> None:
         """``session``'s name or size changed: save its metadata with the next write."""
@@ -219,15 +226,18 @@ class SessionStore:
         """The session was closed or ended by itself: remove its files."""
         if self._sessions.pop(session_id, None) is None:
             return
-        self._pending.pop(session_id, None)
-        self._pending_bytes.pop(session_id, None)
+        self._unsaved.pop(session_id, None)
         self._dirty.discard(session_id)
         self._saved_meta.pop(session_id, None)
         if not self._stopped:
             self._writer.submit(self._remove_files, session_id)
 
     def extend(self, session_id: str, data: bytes, end: int) -> None:
-        """Save ``data``, which ends at offset ``end``, as if the session had just read it."""
+        """Save ``data``, which ends at offset ``end``, as if the session had just read it.
+
+        ``data`` must be the end of what the session retains (a preloaded tail): the write
+        takes the bytes from there.
+        """
         if data:
             self._append(session_id, data, end)
 
@@ -243,16 +253,12 @@ class SessionStore:
                 path.unlink(missing_ok=True)
 
     def _append(self, session_id: str, data: bytes, end: int) -> None:
-        # The hot path: a list append and, once per interval, a timer.
+        # The hot path: a dict lookup and, once per interval, a timer. The bytes stay where the
+        # session retains them until the flush.
         if self._stopped or self._bound == 0:
             return
-        pending = self._pending.setdefault(session_id, [])
-        pending.append((end - len(data), data))
-        size = self._pending_bytes.get(session_id, 0) + len(data)
-        # The writer is behind: drop the oldest pieces that the newest ``bound`` bytes do not need.
-        while size - len(pending[0][1]) >= self._bound:
-            size -= len(pending.pop(0)[1])
-        self._pending_bytes[session_id] = size
+        if session_id not in self._unsaved:
+            self._unsaved[session_id] = end - len(data)
         self._schedule()
 
     def _schedule(self) -> None:
@@ -268,10 +274,20 @@ class SessionStore:
             future = self._writer.submit(self._write, batch)
             future.add_done_callback(_log_failure)
 
-    def _take(self) -> list[tuple[str, bytes | None, list[tuple[int, bytes]]]]:
-        """What to write: per session, new metadata (or None) and pending output."""
+    def _save_now(self) -> None:
+        """A session's retention is about to be cut below its scrollback (the server-wide
+        budget): hand what is unsaved to the writer first, as the next flush would have."""
+        if self._stopped:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._flush()
+
+    def _take(self) -> list[_Batch]:
+        """What to write: per session, new metadata (or None) and the unsaved output."""
         batch = []
-        for session_id in list(self._pending.keys() | self._dirty):
+        for session_id in list(self._unsaved.keys() | self._dirty):
+            start = self._unsaved.pop(session_id, None)
             session = self._sessions.get(session_id)
             if session is None:
                 continue
@@ -280,8 +296,14 @@ class SessionStore:
             if meta != self._saved_meta.get(session_id):
                 self._saved_meta[session_id] = meta
                 encoded = json.dumps(meta).encode()
-            batch.append((session_id, encoded, self._pending.pop(session_id, [])))
-            self._pending_bytes.pop(session_id, None)
+            first, pieces = session.output_pieces(start) if start is not None else (0, [])
+            # The writer is behind or output outran the interval: only the newest ``bound``
+            # bytes are needed (older ones fell out of retention already, or would be compacted).
+            size = sum(len(piece) for piece in pieces)
+            while pieces and size - len(pieces[0]) >= self._bound:
+                size -= len(pieces[0])
+                first += len(pieces.pop(0))
+            batch.append((session_id, encoded, first, pieces))
         self._dirty.clear()
         return batch
 
@@ -312,31 +334,30 @@ class SessionStore:
     def _path(self, session_id: str, suffix: str) -> Path:
         return self.directory / f"{session_id}{suffix}"
 
-    def _write(self, batch: list[tuple[str, bytes | None, list[tuple[int, bytes]]]]) -> None:
-        for session_id, meta, pieces in batch:
+    def _write(self, batch: list[_Batch]) -> None:
+        for session_id, meta, start, pieces in batch:
             try:
                 if meta is not None:
                     _write_atomically(self._path(session_id, ".json"), meta)
                 if pieces:
-                    self._write_log(session_id, pieces)
+                    self._write_log(session_id, start, pieces)
             except OSError as exc:
                 log.warning("saving terminal %s for revival failed: %s", session_id, exc)
                 self._log_end.pop(session_id, None)  # rewrite the log next time
 
-    def _write_log(self, session_id: str, pieces: list[tuple[int, bytes]]) -> None:
+    def _write_log(self, session_id: str, start: int, pieces: list[memoryview]) -> None:
         path = self._path(session_id, ".log")
-        for start, run in _contiguous(pieces):
-            end = start + sum(len(data) for data in run)
-            if self._log_end.get(session_id) != start or not path.exists():
-                # New, or a gap (pending output was dropped): the log starts again here.
-                _write_atomically(path, _header(start), *run)
-            else:
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-                try:
-                    _write_all(fd, run)
-                finally:
-                    os.close(fd)
-            self._log_end[session_id] = end
+        end = start + sum(len(piece) for piece in pieces)
+        if self._log_end.get(session_id) != start or not path.exists():
+            # New, or a gap (output fell out of retention unsaved): the log starts again here.
+            _write_atomically(path, _header(start), *pieces)
+        else:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            try:
+                _write_all(fd, pieces)
+            finally:
+                os.close(fd)
+        self._log_end[session_id] = end
         self._compact(session_id, path)
 
     def _compact(self, session_id: str, path: Path) -> None:
@@ -400,22 +421,6 @@ def _copy_range(source: int, target: int, offset: int, count: int) -> None:
             copied = len(data)
         offset += copied
         count -= copied
-
-
-def _contiguous(pieces: list[tuple[int, bytes]]) -> Iterator[tuple[int, list[bytes]]]:
-    """Group pieces that follow each other into one write (``writev``) each."""
-    run: list[bytes] = []
-    run_start = run_end = -1
-    for start, data in pieces:
-        if run and start != run_end:
-            yield run_start, run
-            run = []
-        if not run:
-            run_start = start
-        run.append(data)
-        run_end = start + len(data)
-    if run:
-        yield run_start, run
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

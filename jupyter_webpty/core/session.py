@@ -30,6 +30,7 @@ from pathlib import Path
 from . import _spawn
 from .ending import Ending
 from .errors import SessionClosed
+from .heap import TRIMMER
 from .input_queue import InputQueue
 from .marks import MAX_COMMANDS, CommandCallback, CommandRecord
 from .output import Output
@@ -124,6 +125,7 @@ class PtySession:
         self._on_activity: Callable[[], None] | None = None
         self._on_retained: Callable[[int], None] | None = None
         self._on_record: Callable[[bytes, int], None] | None = None
+        self._on_trim: Callable[[], None] | None = None
         self._on_size: Callable[[], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -163,6 +165,10 @@ class PtySession:
     def on_record(self, callback: Callable[[bytes, int], None]) -> None:
         """Call ``callback(data, end)`` with each piece of output recorded (the revival store)."""
         self._on_record = callback
+
+    def on_trim(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` before the budget trims retained output (``trim_retained``)."""
+        self._on_trim = callback
 
     def on_size(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` after the terminal's size changed."""
@@ -233,7 +239,14 @@ class PtySession:
         The server-wide budget (``SessionManager``) calls it; a viewer that had not been sent
         the dropped bytes resyncs through a screen restore, as after scrollback overflow.
         """
+        if self._on_trim is not None:  # the revival store takes what it has not saved yet
+            self._on_trim()
         return self._output.trim(keep)
+
+    def output_pieces(self, start: int) -> tuple[int, list[memoryview]]:
+        """Retained output from ``start`` (or the oldest retained byte) to the end, as views of
+        the retained chunks; and the offset it starts at."""
+        return self._output.pieces(start)
 
     def read_output(self, start: int, end: int) -> tuple[bytes, int]:
         """Retained output between stream offsets ``start`` and ``end``, and where it starts.
@@ -343,6 +356,7 @@ class PtySession:
         self._touch()
         self._viewers.deliver(data, start)
         self._update_reading()
+        TRIMMER.output(len(data))  # after delivery: what the flood freed goes back (heap.py)
 
     def _update_reading(self) -> None:
         # Pause the PTY only while nobody can take more; detached sessions keep reading.

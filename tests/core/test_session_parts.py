@@ -40,6 +40,32 @@ def test_output_keeps_the_latest_output_and_says_where_a_range_really_starts() -
     assert len(output) == 64 * 1024
 
 
+def test_output_retains_chunks_of_one_size_made_here() -> None:
+    # Reads of any size, some made by worker threads, become retained chunks of one size, so the
+    # allocator reuses the blocks that trimming frees (heap.py, bench "RSS growth in flood").
+    output = Output(2 * 1024 * 1024, max_commands=10)
+    reads = [bytes([65 + n % 26]) * size for n, size in enumerate([5, 70_000, 300_000, 4096] * 3)]
+    for data in reads:
+        output.record(data)
+    start, pieces = output.pieces(0)
+    assert start == 0
+    assert b"".join(pieces) == b"".join(reads)
+    pieces_before = pieces
+    *whole, last = pieces
+    assert {len(piece) for piece in whole} == {64 * 1024}
+    assert 0 < len(last) <= 64 * 1024
+    assert not any(piece.obj is data for piece in pieces for data in reads)
+    start, pieces = output.pieces(100_000)  # from the middle of a chunk, uncopied
+    assert (start, b"".join(pieces)) == (100_000, b"".join(reads)[100_000:])
+    # A viewer catching up reads messages of the size it asks for, across chunks and the tail.
+    everything, at = b"".join(reads), 0
+    while at < output.end:
+        message = output.read(at, 100_000)
+        assert message == everything[at : at + 100_000]
+        at += len(message)
+    assert output.read(64 * 1024, 64 * 1024) is pieces_before[1].obj
+
+
 def test_output_restore_starts_after_the_last_clear() -> None:
     output = Output(1024 * 1024, max_commands=10)
     output.record(b"old screen\r\n" * 100)
