@@ -67,8 +67,9 @@ export function addCopyOutputCommand(
   const finder = new Private.TerminalFinder(app, terminals);
   app.commands.addCommand(id, {
     label: __('Copy Output of Last Command'),
-    caption:
-      "Copy the text output of the terminal's last finished command (shell integration)",
+    caption: __(
+      "Copy the text output of the terminal's last finished command (shell integration)"
+    ),
     execute: async () => {
       const sessionId = finder.sessionId();
       if (!sessionId) {
@@ -103,10 +104,15 @@ export function addCopyOutputCommand(
         return null;
       }
       const lines = output.text.split('\n').filter(Boolean).length;
-      const name = output.command.command ?? 'the last command';
+      const name = output.command.command ?? __('the last command');
       Notification.success(
-        `Copied the output of "${name}" (${lines} line${lines === 1 ? '' : 's'})` +
-          (output.truncated ? ': its beginning was no longer retained.' : '.'),
+        output.truncated
+          ? __(
+              'Copied the output of "%1" (%2 line(s)): its beginning was no longer retained.',
+              name,
+              lines
+            )
+          : __('Copied the output of "%1" (%2 line(s)).', name, lines),
         { autoClose: 3000 }
       );
       return output;

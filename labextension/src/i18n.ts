@@ -17,6 +17,11 @@ export function setTranslator(translator: ITranslator | null): void {
   bundle = (translator ?? nullTranslator).load('jupyter_webpty');
 }
 
+/** `singular` or `plural` (by `n`) translated, with `%1` replaced by `n`. */
+export function _n(singular: string, plural: string, n: number): string {
+  return bundle._n(singular, plural, n, n);
+}
+
 /** `msg` translated, with `%1`, `%2`, ... replaced by `args`. */
 export function __(msg: string, ...args: unknown[]): string {
   return bundle.__(msg, ...(args as string[]));

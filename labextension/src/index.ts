@@ -134,7 +134,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     commands.addCommand(CommandIDs.open, {
-      label: args => `Show Persistent Terminal ${nameArg(args) ?? ''}`.trim(),
+      label: args =>
+        __('Show Persistent Terminal %1', nameArg(args) ?? '').trim(),
       execute: args => {
         shell.activateById(panel.id);
         const name = nameArg(args) ?? panel.selected;
@@ -187,7 +188,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     commands.addCommand(CommandIDs.close, {
       label: args =>
-        `Close Persistent Terminal ${nameArg(args) ?? ''}`.trim() + '…',
+        __('Close Persistent Terminal %1', nameArg(args) ?? '').trim() + '…',
       execute: async args => {
         const name = nameArg(args) ?? panel.selected;
         const info = (await client.list()).find(s => s.name === name);

@@ -14,6 +14,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITerminal, ITerminalTracker } from '@jupyterlab/terminal';
 import { ITranslator } from '@jupyterlab/translation';
@@ -94,6 +95,16 @@ namespace Private {
     terminal.node.setAttribute('data-lm-suppress-shortcuts', 'true');
     const extras = new TerminalExtras(host(widget));
     widget.disposed.connect(() => extras.dispose());
+    if (PageConfig.getOption('notebookPage') === 'terminals') {
+      // Notebook 7 shows one terminal per browser tab and titles the page
+      // once: the browser tab is the terminal's tab, so it follows the
+      // program's title (OSC 0/2) as JupyterLab's tab label does.
+      const follow = () => {
+        document.title = widget.title.label;
+      };
+      widget.title.changed.connect(follow);
+      follow();
+    }
     // `ready` is on JupyterLab's Terminal class, not on the ITerminal interface.
     const ready =
       (terminal as { ready?: Promise<void> }).ready ?? Promise.resolve();

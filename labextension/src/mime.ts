@@ -18,6 +18,7 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { ITerminalHandle, showTerminal } from './host';
+import { __ } from './i18n';
 import { knownSession, rememberSession } from './known';
 import {
   DEFAULT_ROWS,
@@ -100,7 +101,7 @@ export class TerminalRenderer extends Widget implements IRenderMime.IRenderer {
     if (typeof parsed === 'string') {
       const error = document.createElement('pre');
       error.className = 'jp-WebPty-error';
-      error.textContent = `Cannot show terminal: ${parsed}`;
+      error.textContent = __('Cannot show terminal: %1', parsed);
       this.node.appendChild(error);
       return;
     }

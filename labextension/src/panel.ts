@@ -24,7 +24,7 @@ import { ITerminalHandle, showTerminal } from './host';
 import { terminalIcon } from './icon';
 import { COMMAND_FINISHED, ICommandEvent, ISessionInfo } from './protocol';
 import { SessionsClient } from './sessions';
-import { __ } from './i18n';
+import { __, _n } from './i18n';
 
 /** Lists sessions (refreshed on `terminal:changed`) and shows one. */
 export class SessionsPanel extends Widget {
@@ -291,9 +291,9 @@ namespace Private {
     const node = element('li', 'jp-WebPty-session');
     node.dataset.name = info.name;
     node.classList.toggle('jp-mod-selected', selected);
-    node.title = `Show terminal "${info.name}" here`;
+    node.title = __('Show terminal "%1" here', info.name);
     node.addEventListener('click', actions.select);
-    const clients = `${info.clients} viewer${info.clients === 1 ? '' : 's'}`;
+    const clients = _n('%1 viewer', '%1 viewers', info.clients);
     const activity = Time.formatHuman(new Date(info.last_activity));
     const text = element('div', 'jp-WebPty-sessionText');
     text.append(
@@ -340,7 +340,7 @@ namespace Private {
         `jp-WebPty-sessionExit ${code === 0 ? 'jp-mod-success' : 'jp-mod-failure'}`,
         `${code === 0 ? '\u2713' : '\u2717'} ${code}`
       );
-      exit.title = `The last command exited with ${code}`;
+      exit.title = __('The last command exited with %1', code);
       exit.dataset.exitCode = `${code}`;
       node.append(exit);
     }
@@ -348,9 +348,9 @@ namespace Private {
       const line = element(
         'span',
         'jp-WebPty-sessionRunning',
-        `\u25b6 ${running || '(command)'}`
+        `\u25b6 ${running || __('(command)')}`
       );
-      line.title = `Running: ${running}`;
+      line.title = __('Running: %1', running);
       node.append(line);
     }
     return [node];

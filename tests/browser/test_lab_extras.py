@@ -165,6 +165,29 @@ def test_osc52_writes_the_clipboard_only_when_allowed(page: Any, lab: Lab, osc_l
         close_all(server)
 
 
+def test_osc52_writes_over_the_size_cap_are_refused(page: Any, osc_lab: Lab) -> None:
+    # The cap (MAX_OSC52, 1 MiB of base64 as xterm.js's clipboard addon): 786,000 bytes of
+    # text are 1,048,000 base64 characters, 787,000 are 1,049,336.
+    lab = osc_lab
+    close_all(lab)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab.url[:-1])
+    open_lab(page, lab, reset=True)
+    scope = new_terminal(page, lab, 1)
+    clipboard_length = "navigator.clipboard.readText().then(t => t.length)"
+    for size, written in ((787_000, False), (786_000, True)):
+        page.evaluate("navigator.clipboard.writeText('before')")
+        payload = f"$(head -c {size} /dev/zero | tr '\\0' x | base64 -w0)"
+        type_into(
+            page, scope, f"printf '\\033]52;c;%s\\a' \"{payload}\"; echo sent-$((1+{size}))\n"
+        )
+        wait_for(lambda s=size: f"sent-{1 + s}" in terminal_text(page, scope), 30, "the printf")
+        if written:
+            wait_for(lambda s=size: page.evaluate(clipboard_length) == s, what="the write")
+        else:
+            assert page.evaluate("navigator.clipboard.readText()") == "before"
+    close_all(lab)
+
+
 def test_multiline_paste_asks_unless_bracketed(page: Any, lab: Lab) -> None:
     close_all(lab)
     open_lab(page, lab, reset=True)
@@ -273,6 +296,11 @@ def test_dropped_files_upload_into_the_shells_directory(page: Any, lab: Lab) -> 
         base64.b64encode(big).decode(),
     )
     page.locator(f"{scope} .xterm-screen").dispatch_event("drop", {"dataTransfer": transfer})
+    # The progress notification (JupyterLab's toast) shows during the upload, then says done.
+    page.locator(".Toastify__toast", has_text="Uploading 2 file(s) to /drops").wait_for()
+    page.locator(".Toastify__toast", has_text="Uploaded 2 file(s) to /drops").wait_for(
+        timeout=60_000
+    )
     wait_for((target / "it's.txt").exists, 60, "the upload")
     wait_for(
         lambda: (
@@ -301,7 +329,15 @@ def styled_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab whose terminal settings a user changed: our views must follow them."""
     server = start_lab(
         tmp_path_factory,
-        terminal_settings={"theme": "dark", "lineHeight": 1.6, "fontSize": 20},
+        terminal_settings={
+            "theme": "dark",
+            "lineHeight": 1.6,
+            "fontSize": 20,
+            # Each the other way from both defaults (ours and xterm.js's).
+            "fontFamily": "'Liberation Mono', monospace",
+            "cursorBlink": False,
+            "macOptionIsMeta": True,
+        },
     )
     yield server
     server.stop()
@@ -328,7 +364,33 @@ def test_side_panel_follows_jupyterlabs_terminal_settings(page: Any, styled_lab:
     box = row.bounding_box()
     assert box is not None
     assert box["height"] >= 30, box
+    # fontFamily, cursorBlink, macOptionIsMeta reach xterm.js, in the panel's view and in a
+    # JupyterLab tab.
+    expected = {"fontFamily": "'Liberation Mono', monospace", "cursorBlink": False}
+    expected["macOptionIsMeta"] = True
+    assert xterm_options(page, PANEL_XTERM, list(expected)) == expected
+    page.evaluate("window.jupyterapp.commands.execute('terminal:create-new')")
+    wait_for(lambda: len(lab.api("webpty/api/sessions")) == 2, what="the tab's session")
+    tab_xterm = "window.jupyterapp.shell.currentWidget.content._term"
+    wait_for(lambda: page.evaluate(f"!!({tab_xterm})"), what="the tab's xterm.js")
+    assert xterm_options(page, tab_xterm, list(expected)) == expected
     close_all(lab)
+
+
+PANEL_XTERM = (
+    "[...window.jupyterapp.shell.widgets('left')]"
+    ".find(w => w.id === 'jp-WebPty-panel')._handle.view.terminal"
+)
+
+
+def xterm_options(page: Any, terminal: str, keys: list[str]) -> dict[str, Any]:
+    """The xterm.js options ``keys`` of the terminal that script expression ``terminal`` names
+    (private fields: what the settings must reach is xterm.js itself, not our wrappers)."""
+    return dict(
+        page.evaluate(
+            f"keys => Object.fromEntries(keys.map(k => [k, ({terminal}).options[k]]))", keys
+        )
+    )
 
 
 def test_notebook7_terminal_has_the_same_extras(page: Any, lab: Lab) -> None:

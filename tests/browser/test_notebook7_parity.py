@@ -275,3 +275,20 @@ def test_notebook7_show_terminal_directory_opens_the_tree_there(page: Any, lab: 
     finally:
         tree.close()
     close_all(lab)
+
+
+def test_notebook7_refresh_and_title(page: Any, lab: Lab) -> None:
+    # Refresh Terminal from the context menu keeps the shell (as in JupyterLab); the browser
+    # tab's title follows the program's (OSC 2), since Notebook 7 has no tab bar of its own.
+    name = open_terminal_page(page, lab)
+    type_into(page, TERMINAL, "export KEPT=$((6*7)); seq -f 'old-%g' 1 100\n")
+    wait_for(lambda: "old-100" in terminal_text(page, TERMINAL), what="the lines printed")
+    page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+    page.locator('.lm-Menu-item[data-command="terminal:refresh"]').click()
+    wait_for(lambda: "old-100" not in terminal_text(page, TERMINAL), what="the buffer cleared")
+    type_into(page, TERMINAL, "echo kept=$KEPT\n")
+    wait_for(lambda: "\nkept=42" in terminal_text(page, TERMINAL), what="the same shell")
+    assert session_names(lab) == [name]
+    type_into(page, TERMINAL, "printf '\\033]2;%s\\033\\\\' nb7-title-$((6*7))\n")
+    wait_for(lambda: "nb7-title-42" in page.title(), what="the page title from OSC 2")
+    close_all(lab)

@@ -218,6 +218,47 @@ def test_notebook7_new_terminal_is_a_webpty_session(page: Any, lab: Lab) -> None
     close_all(lab)
 
 
+def test_notebook7_command_and_start_new_give_webpty_sessions(page: Any, lab: Lab) -> None:
+    # What third-party code does in Notebook 7: run the command, or use the service itself.
+    close_all(lab)
+    builtin_before = lab.api("api/terminals")
+    page.goto(lab.page_url("tree"))
+    page.locator(".jp-DirListing").wait_for(timeout=60_000)
+    with page.context.expect_page() as opened:
+        page.evaluate("() => { void window.jupyterapp.commands.execute('terminal:create-new'); }")
+    terminal_page = opened.value
+    try:
+        [name] = wait_for(lambda: session_names(lab), 30, "the command's session")
+        wait_for(lambda: "webpty$" in terminal_text(terminal_page, ".jp-Terminal"), 30, "prompt")
+        assert f"terminals/{name}" in terminal_page.url
+    finally:
+        terminal_page.close()
+    started = page.evaluate(
+        "async () => { const t = await window.jupyterapp.serviceManager.terminals.startNew();"
+        " const name = t.name; t.dispose(); return name; }"
+    )
+    assert sorted(session_names(lab)) == sorted([name, started])
+    assert lab.api("api/terminals") == builtin_before
+    close_all(lab)
+
+
+def test_command_palette_new_terminal_opens_a_webpty_session(page: Any, lab: Lab) -> None:
+    close_all(lab)
+    open_lab(page, lab, reset=True)
+    # JupyterLab's shortcut for the palette (focus is on the Launcher, not in a terminal).
+    page.keyboard.press("Control+Shift+C")
+    search = page.locator(".lm-CommandPalette input")
+    search.wait_for()
+    search.fill("New Terminal")
+    page.locator('.lm-CommandPalette-item[data-command="terminal:create-new"]').wait_for()
+    page.keyboard.press("Enter")
+    [name] = wait_for(lambda: session_names(lab), 30, "the palette's session")
+    wait_for(lambda: "webpty$" in terminal_text(page), 30, "prompt")
+    page.locator(f'.lm-TabBar-tab:has-text("Terminal {name}")').wait_for()
+    assert lab.api("api/terminals") == []
+    close_all(lab)
+
+
 def test_terminal_open_attaches_to_a_session_by_name(page: Any, lab: Lab) -> None:
     close_all(lab)
     created = lab.api("webpty/api/sessions", method="POST")
