@@ -16,6 +16,7 @@ import logging
 import operator
 import re
 import reprlib
+import traceback
 from typing import Any
 
 import pytest
@@ -274,7 +275,13 @@ def test_fuzz_every_event(
     # The transport answers even unexpected exceptions with an error: make those visible.
     ours = ("jupyter_webpty", "socketio", "engineio", "tornado")
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith(ours)]
-    assert failures == [], [r.getMessage() for r in failures]
+    # With each one's traceback: a failure seen once under load must say where it came from.
+    assert failures == [], [
+        r.getMessage() + "\n" + "".join(traceback.format_exception(*r.exc_info))
+        if r.exc_info and r.exc_info[0]
+        else r.getMessage()
+        for r in failures
+    ]
 
 
 async def answer(client: Client, event: str, payload: Any) -> Any:
