@@ -182,6 +182,15 @@ async def wait_ready(url: str, token: str, server: subprocess.Popen[bytes]) -> N
             await asyncio.sleep(0.1)
 
 
+#: Runs argv with SIGHUP at its default: the server is not under nohup unless a test asks, even
+#: when the tests themselves run under one (it would inherit SIGHUP ignored, and keep it so).
+_SIGHUP_DEFAULT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])",
+]
+
+
 class RealServer:
     """``jupyter server`` in its own process, with jupyter-webpty and a test shell."""
 
@@ -205,7 +214,7 @@ class RealServer:
     async def start(self, *, ignore_sighup: bool = False) -> subprocess.Popen[bytes]:
         """Start it (as under ``nohup`` if ``ignore_sighup``) and wait until it answers."""
 
-        argv = ["nohup", *self.argv] if ignore_sighup else self.argv
+        argv = ["nohup", *self.argv] if ignore_sighup else [*_SIGHUP_DEFAULT, *self.argv]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT

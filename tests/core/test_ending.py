@@ -50,8 +50,11 @@ class Shell:
         await wait_until(read, 10, f"{needle!r} printed")
 
     async def job_started(self, marker: str) -> None:
-        """Wait for the job with ``marker`` (it ignores SIGHUP by then), then let the shell exit."""
-        await wait_until(lambda: processes_with(marker) != [], 10, "the job started")
+        """Wait for the job ``sleep 100<marker>`` (it ignores SIGHUP by then), then let the shell
+        exit. The shell's own command line holds the marker too: only the exec'd ``sleep``
+        (arguments joined by NUL) shows that the subshell has set its trap."""
+        job = f"sleep\x00100{marker}"
+        await wait_until(lambda: processes_with(job) != [], 10, "the job started")
         os.write(self.child.fd, b"go\n")
 
     async def _reaped(self, code: int) -> None:
