@@ -114,3 +114,24 @@ def session_names(lab: Lab) -> list[str]:
 def search_counter(page: Any) -> str:
     """The document search bar's "n/m" match counter."""
     return str(page.locator(".jp-DocumentSearch-index-counter").inner_text()).strip()
+
+
+def pasted_into_textarea(page: Any) -> str:
+    """What the browser's own paste (Ctrl+V) puts into a fresh textarea of the page."""
+    area = page.evaluate_handle(
+        "() => { const a = document.createElement('textarea'); a.id = 'paste-probe';"
+        " document.body.appendChild(a); a.focus(); return a; }"
+    )
+    page.keyboard.press("Control+V")
+    value = str(area.evaluate("a => a.value"))
+    area.evaluate("a => a.remove()")
+    return value
+
+
+def set_clipboard(page: Any, text: str) -> None:
+    """Put ``text`` on the clipboard where ``navigator.clipboard`` is missing (copy command)."""
+    page.evaluate(
+        "text => { const a = document.createElement('textarea'); a.value = text;"
+        " document.body.appendChild(a); a.select(); document.execCommand('copy'); a.remove(); }",
+        text,
+    )
