@@ -19,7 +19,9 @@ import pytest
 from .conftest import ARTIFACTS, HOST, Lab, start_lab, type_into, wait_for
 from .views import (
     close_all,
+    no_link_at,
     pasted_into_textarea,
+    row_middle,
     search_counter,
     session_names,
     set_clipboard,
@@ -405,16 +407,6 @@ def test_notebook7_osc52_writes_the_clipboard_only_when_allowed(
         close_all(server)
 
 
-def row_middle(page: Any, text: str) -> tuple[float, float]:
-    """The left edge and vertical middle, on the screen, of the row showing ``text``."""
-    rows = page.locator(f"{TERMINAL} .xterm-accessibility-tree > div")
-    texts = [each.replace("\xa0", " ") for each in rows.all_inner_texts()]
-    index = next(i for i, each in enumerate(texts) if text in each)
-    screen = page.locator(f"{TERMINAL} .xterm-screen").bounding_box()
-    height = rows.first.bounding_box()["height"]
-    return screen["x"], screen["y"] + (index + 0.5) * height
-
-
 def test_notebook7_printed_paths_open_the_files_page(page: Any, lab: Lab) -> None:
     folder = lab.root / "nb7-linked"
     folder.mkdir(exist_ok=True)
@@ -429,7 +421,7 @@ def test_notebook7_printed_paths_open_the_files_page(page: Any, lab: Lab) -> Non
     # Notebook 7 pads the terminal: its screen starts 8 px right of and below the accessibility
     # rows, so a point in the middle of one of those rows can be in the row above on the
     # screen. Aim at the screen's cells instead.
-    x, y = row_middle(page, "nb7-notes.txt")
+    x, y = row_middle(page, TERMINAL, "nb7-notes.txt")
     # xterm.js asks the link provider on moves to another cell: keep moving between two.
     moves = iter(range(10_000))
 
@@ -438,10 +430,10 @@ def test_notebook7_printed_paths_open_the_files_page(page: Any, lab: Lab) -> Non
         return bool(page.locator(f"{TERMINAL} .xterm-cursor-pointer").count())
 
     wait_for(hovered, what="the link under the mouse")
+    link_moves = next(moves)
     # A name that does not exist is no link: hovering it leaves the plain cursor.
-    mx, my = row_middle(page, "no-such-file.txt")
-    page.mouse.move(mx + 12, my)
-    assert page.locator(f"{TERMINAL} .xterm-cursor-pointer").count() == 0
+    missing = row_middle(page, TERMINAL, "no-such-file.txt")
+    assert no_link_at(page, TERMINAL, missing, link_moves)
     wait_for(hovered, what="the link under the mouse again")
     # Notebook 7 opens a file in a browser tab of its own: its editor page, `edit/<path>`.
     with page.context.expect_page() as opened:

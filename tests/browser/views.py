@@ -135,3 +135,28 @@ def set_clipboard(page: Any, text: str) -> None:
         " document.body.appendChild(a); a.select(); document.execCommand('copy'); a.remove(); }",
         text,
     )
+
+
+def row_middle(page: Any, scope: str, text: str) -> tuple[float, float]:
+    """The left edge and vertical middle, on the screen, of the row showing ``text``.
+
+    JupyterLab's terminal widget pads the terminal: its screen starts 8 px right of and below
+    the accessibility rows, so the middle of one of those rows can be on the screen's row above.
+    """
+    rows = page.locator(f"{scope} .xterm-accessibility-tree > div")
+    texts = [each.replace("\xa0", " ") for each in rows.all_inner_texts()]
+    index = next(i for i, each in enumerate(texts) if text in each)
+    screen = page.locator(f"{scope} .xterm-screen").bounding_box()
+    height = rows.first.bounding_box()["height"]
+    return screen["x"], screen["y"] + (index + 0.5) * height
+
+
+def no_link_at(page: Any, scope: str, point: tuple[float, float], link_moves: int) -> bool:
+    """Whether the mouse, moved back and forth over two cells at ``point`` for three times the
+    ``link_moves`` a real link took to show its pointer (at least 20), never got one there."""
+    x, y = point
+    for move in range(max(20, 3 * link_moves)):
+        page.mouse.move(x + (12 if move % 2 else 22), y)
+        if page.locator(f"{scope} .xterm-cursor-pointer").count():
+            return False
+    return True
