@@ -236,3 +236,31 @@ def type_into(page: Any, scope: str, text: str) -> None:
         if not focused:
             textarea.focus()
         page.keyboard.type(char)
+
+
+HOST = "webpty.test"
+
+
+@pytest.fixture(scope="module")
+def named_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab that accepts the host name ``webpty.test`` (mapped to 127.0.0.1 below)."""
+    server = start_lab(
+        tmp_path_factory, config_lines=f"c.ServerApp.local_hostnames = ['localhost', '{HOST}']\n"
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def plain_http_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page in a chromium that resolves ``webpty.test`` to 127.0.0.1: plain HTTP by name."""
+    executable = shutil.which("chromium")
+    instance = browser.browser_type.launch(
+        executable_path=executable,
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"],
+    )
+    page = instance.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    instance.close()

@@ -19,8 +19,10 @@ from .views import (
     bracketed_paste_off,
     close_all,
     current_terminal,
+    no_link_at,
     open_lab,
     paste_event,
+    row_middle,
     terminal_text,
 )
 
@@ -242,34 +244,25 @@ def test_printed_paths_open_in_jupyterlab(page: Any, lab: Lab) -> None:
         lambda: terminal_text(page, scope).rstrip().endswith("no-such-file.txt\nwebpty$"),
         what="the paths printed",
     )
-    row = page.locator(
-        f"{scope} .xterm-accessibility-tree > div", has_text="notes-to-open.txt"
-    ).first
-    row.wait_for(timeout=20_000)
-    box = row.bounding_box()
-    assert box is not None
+    # Aim at the screen's rows, not the accessibility rows above them (see row_middle).
+    x, y = row_middle(page, scope, "notes-to-open.txt")
     # Hover the path's first cells: xterm.js asks our provider (which asks the server) and
     # underlines the link. It asks on moves to another cell, so keep moving between two.
     moves = iter(range(10_000))
 
     def hovered() -> bool:
-        x = box["x"] + (12 if next(moves) % 2 else 22)
-        page.mouse.move(x, box["y"] + box["height"] / 2)
+        page.mouse.move(x + (12 if next(moves) % 2 else 22), y)
         return bool(page.locator(f"{scope} .xterm-cursor-pointer").count())
 
     wait_for(hovered, what="the link under the mouse")
-    page.mouse.click(box["x"] + 12, box["y"] + box["height"] / 2)
+    link_moves = next(moves)
+    page.mouse.click(x + 12, y)
     tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="notes-to-open.txt")
     tab.first.wait_for(timeout=20_000)
     # A name that does not exist is no link: hovering it leaves the plain cursor.
     page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Terminal 1").first.click()
-    missing = page.locator(
-        f"{scope} .xterm-accessibility-tree > div", has_text="no-such-file.txt"
-    ).first
-    mbox = missing.bounding_box()
-    assert mbox is not None
-    page.mouse.move(mbox["x"] + 12, mbox["y"] + mbox["height"] / 2)
-    assert page.locator(f"{scope} .xterm-cursor-pointer").count() == 0
+    missing = row_middle(page, scope, "no-such-file.txt")
+    assert no_link_at(page, scope, missing, link_moves)
     close_all(lab)
 
 

@@ -3,19 +3,30 @@
 Notebook 7 opens each terminal in a browser tab of its own (`terminals/<name>`), shown by
 JupyterLab's terminal widget over our terminal manager; its tree page has a *Running* tab. These
 tests repeat, on those pages, what the JupyterLab tests check: the Running tab, a reload with
-`vim` running, the search over the scrollback, the context menu's Copy and Paste, the shell's
-keys, and the opt-out.
+`vim` running, the search over the scrollback, the context menu's Copy and Paste (also over plain
+HTTP), the shell's keys, the command palette, OSC 52 clipboard writes, printed paths that open,
+and the opt-out.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
-from .views import close_all, search_counter, session_names, terminal_text
+from .conftest import ARTIFACTS, HOST, Lab, start_lab, type_into, wait_for
+from .views import (
+    close_all,
+    no_link_at,
+    pasted_into_textarea,
+    row_middle,
+    search_counter,
+    session_names,
+    set_clipboard,
+    terminal_text,
+)
 
 TERMINAL = ".jp-Terminal"
 
@@ -291,4 +302,146 @@ def test_notebook7_refresh_and_title(page: Any, lab: Lab) -> None:
     assert session_names(lab) == [name]
     type_into(page, TERMINAL, "printf '\\033]2;%s\\033\\\\' nb7-title-$((6*7))\n")
     wait_for(lambda: "nb7-title-42" in page.title(), what="the page title from OSC 2")
+    close_all(lab)
+
+
+def double_click_word(page: Any, word: str) -> None:
+    """Select ``word``, printed at the start of a row, with a double click."""
+    row = page.locator(f"{TERMINAL} .xterm-accessibility-tree > div", has_text=word).last
+    row.wait_for(timeout=20_000)
+    box = row.bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 20, box["y"] + box["height"] / 2)
+    assert page.evaluate("window.jupyterapp.shell.currentWidget.content.getSelection()") == word
+    page.locator(f"{TERMINAL} .xterm-helper-textarea").focus()
+
+
+def test_notebook7_copy_over_plain_http(plain_http_page: Any, named_lab: Lab) -> None:
+    page, lab = plain_http_page, named_lab
+    close_all(lab)
+    name = lab.api("webpty/api/sessions", method="POST")["name"]
+    page.goto(lab.page_url(f"terminals/{name}").replace("127.0.0.1", HOST))
+    wait_for(lambda: "webpty$" in terminal_text(page, TERMINAL), 60, "Notebook 7's prompt")
+    assert page.evaluate("window.isSecureContext") is False
+    assert page.evaluate("navigator.clipboard === undefined")
+    for word, menu in (("nb7-http-42-keys", False), ("nb7-menu-42-http", True)):
+        # Something else on the clipboard first: the probe must see the copy replace it.
+        set_clipboard(page, "before")
+        assert pasted_into_textarea(page) == "before"
+        type_into(page, TERMINAL, f"clear; echo {word.replace('42', '$((6*7))')}\n")
+        wait_for(
+            lambda w=word: w in terminal_text(page, TERMINAL).split(),
+            what=f"{word} printed",
+        )
+        double_click_word(page, word)
+        if menu:
+            # JupyterLab's own Copy (Notebook 7 shows JupyterLab's terminal widget).
+            page.locator(f"{TERMINAL} .xterm-screen").click(button="right")
+            page.locator('.lm-Menu-item[data-command="terminal:copy"]').click()
+        else:
+            page.keyboard.press("Control+Shift+C")
+        wait_for(lambda w=word: pasted_into_textarea(page) == w, what=f"{word} copied")
+    # Ctrl+Shift+C copied rather than opening Notebook 7's command palette.
+    assert page.locator(".lm-CommandPalette:visible").count() == 0
+    close_all(lab)
+
+
+def test_notebook7_command_palette_new_terminal_is_a_webpty_session(page: Any, lab: Lab) -> None:
+    first = open_terminal_page(page, lab)
+    # In the terminal Ctrl+Shift+C is copy: Shift+Esc leaves it, then it opens the palette.
+    page.keyboard.press("Shift+Escape")
+    wait_for(
+        lambda: (
+            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
+        ),
+        what="focus left the terminal",
+    )
+    page.keyboard.press("Control+Shift+C")
+    search = page.locator(".lm-CommandPalette input")
+    search.wait_for(timeout=10_000)
+    search.fill("New Terminal")
+    page.locator('.lm-CommandPalette-item[data-command="terminal:create-new"]').wait_for()
+    with page.context.expect_page() as opened:
+        page.keyboard.press("Enter")
+    terminal_page = opened.value
+    try:
+        wait_for(lambda: len(session_names(lab)) == 2, 30, "the palette's session")
+        [second] = [each for each in session_names(lab) if each != first]
+        wait_for(lambda: f"terminals/{second}" in terminal_page.url, what="its page")
+        wait_for(lambda: "webpty$" in terminal_text(terminal_page, TERMINAL), 60, "its prompt")
+        assert lab.api("api/terminals") == []
+    finally:
+        terminal_page.close()
+    close_all(lab)
+
+
+@pytest.fixture(scope="module")
+def osc_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """Notebook 7 with OSC 52 clipboard writes allowed."""
+    server = start_lab(tmp_path_factory, webpty_settings={"osc52Clipboard": True})
+    yield server
+    server.stop()
+
+
+def test_notebook7_osc52_writes_the_clipboard_only_when_allowed(
+    page: Any, lab: Lab, osc_lab: Lab
+) -> None:
+    for server, allowed in ((lab, False), (osc_lab, True)):
+        page.context.grant_permissions(
+            ["clipboard-read", "clipboard-write"], origin=server.url[:-1]
+        )
+        open_terminal_page(page, server)
+        page.evaluate("navigator.clipboard.writeText('before')")
+        payload = base64.b64encode(f"nb7-osc-{allowed}".encode()).decode()
+        type_into(page, TERMINAL, f"printf '\\033]52;c;{payload}\\a'; echo after-osc\n")
+        wait_for(lambda: "\nafter-osc" in terminal_text(page, TERMINAL), what="the printf ran")
+        expected = f"nb7-osc-{allowed}" if allowed else "before"
+        wait_for(
+            lambda e=expected: page.evaluate("navigator.clipboard.readText()") == e,
+            what=f"clipboard {expected!r}",
+        )
+        # A query never reads the clipboard back into the terminal.
+        type_into(page, TERMINAL, "printf '\\033]52;c;?\\a'; echo asked\n")
+        wait_for(lambda: "\nasked" in terminal_text(page, TERMINAL), what="the query ran")
+        assert page.evaluate("navigator.clipboard.readText()") == expected
+        close_all(server)
+
+
+def test_notebook7_printed_paths_open_the_files_page(page: Any, lab: Lab) -> None:
+    folder = lab.root / "nb7-linked"
+    folder.mkdir(exist_ok=True)
+    (folder / "nb7-notes.txt").write_text("opened through a link\n")
+    open_terminal_page(page, lab)
+    type_into(page, TERMINAL, "cd nb7-linked; clear; echo nb7-notes.txt; echo no-such-file.txt\n")
+    # Hovered before `clear`, the row would hold the command line (see the JupyterLab test).
+    wait_for(
+        lambda: terminal_text(page, TERMINAL).rstrip().endswith("no-such-file.txt\nwebpty$"),
+        what="the paths printed",
+    )
+    # Notebook 7 pads the terminal: its screen starts 8 px right of and below the accessibility
+    # rows, so a point in the middle of one of those rows can be in the row above on the
+    # screen. Aim at the screen's cells instead.
+    x, y = row_middle(page, TERMINAL, "nb7-notes.txt")
+    # xterm.js asks the link provider on moves to another cell: keep moving between two.
+    moves = iter(range(10_000))
+
+    def hovered() -> bool:
+        page.mouse.move(x + (12 if next(moves) % 2 else 22), y)
+        return bool(page.locator(f"{TERMINAL} .xterm-cursor-pointer").count())
+
+    wait_for(hovered, what="the link under the mouse")
+    link_moves = next(moves)
+    # A name that does not exist is no link: hovering it leaves the plain cursor.
+    missing = row_middle(page, TERMINAL, "no-such-file.txt")
+    assert no_link_at(page, TERMINAL, missing, link_moves)
+    wait_for(hovered, what="the link under the mouse again")
+    # Notebook 7 opens a file in a browser tab of its own: its editor page, `edit/<path>`.
+    with page.context.expect_page() as opened:
+        page.mouse.click(x + 12, y)
+    editor = opened.value
+    try:
+        wait_for(lambda: "/edit/nb7-linked/nb7-notes.txt" in editor.url, what="the file's page")
+        editor.locator(".cm-content", has_text="opened through a link").wait_for(timeout=60_000)
+    finally:
+        editor.close()
     close_all(lab)

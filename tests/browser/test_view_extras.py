@@ -8,14 +8,11 @@ file drops, and that copy works where ``navigator.clipboard`` does not exist.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from .conftest import ARTIFACTS, CHROMIUM_ARGS, Lab, screen_text, start_lab, type_into, wait_for
+from .conftest import ARTIFACTS, HOST, Lab, screen_text, type_into, wait_for
 from .views import (
     OUTPUT,
     PANEL,
@@ -26,7 +23,9 @@ from .views import (
     make_notebook,
     open_lab,
     paste_event,
+    pasted_into_textarea,
     run_first_cell,
+    set_clipboard,
     terminal_text,
 )
 
@@ -227,46 +226,6 @@ def test_notebook_output_terminal_has_the_extras(page: Any, lab: Lab) -> None:
     close_all(lab)
 
 
-HOST = "webpty.test"
-
-
-@pytest.fixture(scope="module")
-def named_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab that accepts the host name ``webpty.test`` (mapped to 127.0.0.1 below)."""
-    server = start_lab(
-        tmp_path_factory, config_lines=f"c.ServerApp.local_hostnames = ['localhost', '{HOST}']\n"
-    )
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def plain_http_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A page in a chromium that resolves ``webpty.test`` to 127.0.0.1: plain HTTP by name."""
-    executable = shutil.which("chromium")
-    instance = browser.browser_type.launch(
-        executable_path=executable,
-        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"],
-    )
-    page = instance.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    yield page
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
-    instance.close()
-
-
-def pasted_into_textarea(page: Any) -> str:
-    """What the browser's own paste (Ctrl+V) puts into a fresh textarea of the page."""
-    area = page.evaluate_handle(
-        "() => { const a = document.createElement('textarea'); a.id = 'paste-probe';"
-        " document.body.appendChild(a); a.focus(); return a; }"
-    )
-    page.keyboard.press("Control+V")
-    value = str(area.evaluate("a => a.value"))
-    area.evaluate("a => a.remove()")
-    return value
-
-
 def test_copy_over_plain_http(plain_http_page: Any, named_lab: Lab) -> None:
     page, lab = plain_http_page, named_lab
     close_all(lab)
@@ -283,15 +242,6 @@ def test_copy_over_plain_http(plain_http_page: Any, named_lab: Lab) -> None:
     check_copy(page, PANEL, "http-42-copy", lambda: pasted_into_textarea(page), menu=False)
     check_copy(page, PANEL, "menu-42-http", lambda: pasted_into_textarea(page), menu=True)
     close_all(lab)
-
-
-def set_clipboard(page: Any, text: str) -> None:
-    """Put ``text`` on the clipboard where ``navigator.clipboard`` is missing (copy command)."""
-    page.evaluate(
-        "text => { const a = document.createElement('textarea'); a.value = text;"
-        " document.body.appendChild(a); a.select(); document.execCommand('copy'); a.remove(); }",
-        text,
-    )
 
 
 def paste_from_menu(page: Any, scope: str) -> None:

@@ -114,3 +114,49 @@ def session_names(lab: Lab) -> list[str]:
 def search_counter(page: Any) -> str:
     """The document search bar's "n/m" match counter."""
     return str(page.locator(".jp-DocumentSearch-index-counter").inner_text()).strip()
+
+
+def pasted_into_textarea(page: Any) -> str:
+    """What the browser's own paste (Ctrl+V) puts into a fresh textarea of the page."""
+    area = page.evaluate_handle(
+        "() => { const a = document.createElement('textarea'); a.id = 'paste-probe';"
+        " document.body.appendChild(a); a.focus(); return a; }"
+    )
+    page.keyboard.press("Control+V")
+    value = str(area.evaluate("a => a.value"))
+    area.evaluate("a => a.remove()")
+    return value
+
+
+def set_clipboard(page: Any, text: str) -> None:
+    """Put ``text`` on the clipboard where ``navigator.clipboard`` is missing (copy command)."""
+    page.evaluate(
+        "text => { const a = document.createElement('textarea'); a.value = text;"
+        " document.body.appendChild(a); a.select(); document.execCommand('copy'); a.remove(); }",
+        text,
+    )
+
+
+def row_middle(page: Any, scope: str, text: str) -> tuple[float, float]:
+    """The left edge and vertical middle, on the screen, of the row showing ``text``.
+
+    JupyterLab's terminal widget pads the terminal: its screen starts 8 px right of and below
+    the accessibility rows, so the middle of one of those rows can be on the screen's row above.
+    """
+    rows = page.locator(f"{scope} .xterm-accessibility-tree > div")
+    texts = [each.replace("\xa0", " ") for each in rows.all_inner_texts()]
+    index = next(i for i, each in enumerate(texts) if text in each)
+    screen = page.locator(f"{scope} .xterm-screen").bounding_box()
+    height = rows.first.bounding_box()["height"]
+    return screen["x"], screen["y"] + (index + 0.5) * height
+
+
+def no_link_at(page: Any, scope: str, point: tuple[float, float], link_moves: int) -> bool:
+    """Whether the mouse, moved back and forth over two cells at ``point`` for three times the
+    ``link_moves`` a real link took to show its pointer (at least 20), never got one there."""
+    x, y = point
+    for move in range(max(20, 3 * link_moves)):
+        page.mouse.move(x + (12 if move % 2 else 22), y)
+        if page.locator(f"{scope} .xterm-cursor-pointer").count():
+            return False
+    return True
