@@ -19,6 +19,7 @@ from .views import (
     bracketed_paste_off,
     close_all,
     current_terminal,
+    leave_terminal,
     no_link_at,
     open_lab,
     paste_event,
@@ -92,13 +93,7 @@ def test_shell_keys_reach_the_shell_and_shift_esc_leaves(page: Any, lab: Lab) ->
     type_into(page, scope, "\n")
     wait_for(lambda: "\nagain:copy-42-keys" in terminal_text(page, scope), what="it ran too")
     # Shift+Esc leaves the terminal: JupyterLab's shortcuts work again.
-    page.keyboard.press("Shift+Escape")
-    wait_for(
-        lambda: (
-            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
-        ),
-        what="focus left the terminal",
-    )
+    leave_terminal(page)
     page.keyboard.press("Control+b")
     wait_for(lambda: left_area_collapsed(page), what="JupyterLab's Ctrl+B after Shift+Esc")
     close_all(lab)

@@ -19,12 +19,14 @@ import pytest
 from .conftest import ARTIFACTS, HOST, Lab, start_lab, type_into, wait_for
 from .views import (
     close_all,
+    leave_terminal,
     no_link_at,
     pasted_into_textarea,
     row_middle,
     search_counter,
     session_names,
     set_clipboard,
+    shut_down_from_running,
     terminal_text,
 )
 
@@ -49,17 +51,7 @@ def test_notebook7_running_tab_lists_and_shuts_down_sessions(page: Any, lab: Lab
     section = page.locator(".jp-RunningSessions-section:has-text('Terminals')")
     for each in (first, second):
         section.locator(f'.jp-RunningSessions-item:has-text("{each}")').wait_for(timeout=30_000)
-    item = section.locator(f'.jp-RunningSessions-item:has-text("{second}")')
-    item.hover()
-    item.locator(".jp-RunningSessions-itemShutdown").click()
-    wait_for(lambda: session_names(lab) == [first], what="shut down from the Running tab")
-    wait_for(lambda: item.count() == 0, what="gone from the Running tab")
-    page.screenshot(path=str(ARTIFACTS / "notebook7-running.png"))
-    close_all(lab)
-    wait_for(
-        lambda: section.locator(".jp-RunningSessions-item").count() == 0,
-        what="the list follows sessions closed elsewhere",
-    )
+    shut_down_from_running(page, lab, section, second, keep=first, shot="notebook7-running.png")
 
 
 def test_notebook7_reload_brings_back_output_and_vim(page: Any, lab: Lab) -> None:
@@ -104,13 +96,7 @@ def test_notebook7_search_finds_a_line_5000_lines_back(page: Any, deep_lab: Lab)
     )
     # Notebook 7's terminal page has no Edit menu. Ctrl+F in the terminal is the shell's; after
     # Shift+Esc (which leaves the terminal) Ctrl+F is the page's Find.
-    page.keyboard.press("Shift+Escape")
-    wait_for(
-        lambda: (
-            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
-        ),
-        what="focus left the terminal",
-    )
+    leave_terminal(page)
     page.keyboard.press("Control+f")
     search = page.locator(".jp-DocumentSearch-input")
     search.wait_for(timeout=10_000)
@@ -203,13 +189,7 @@ def test_notebook7_shell_keys_and_shift_esc(page: Any, lab: Lab) -> None:
     page.keyboard.press("Enter")
     wait_for(lambda: "\nfind-me-42" in terminal_text(page, TERMINAL), what="found and ran")
     # Shift+Esc leaves: Notebook 7's Ctrl+Shift+C opens its command palette again.
-    page.keyboard.press("Shift+Escape")
-    wait_for(
-        lambda: (
-            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
-        ),
-        what="focus left the terminal",
-    )
+    leave_terminal(page)
     page.keyboard.press("Control+Shift+C")
     page.locator(".lm-CommandPalette").wait_for(timeout=10_000)
     close_all(lab)
@@ -349,13 +329,7 @@ def test_notebook7_copy_over_plain_http(plain_http_page: Any, named_lab: Lab) ->
 def test_notebook7_command_palette_new_terminal_is_a_webpty_session(page: Any, lab: Lab) -> None:
     first = open_terminal_page(page, lab)
     # In the terminal Ctrl+Shift+C is copy: Shift+Esc leaves it, then it opens the palette.
-    page.keyboard.press("Shift+Escape")
-    wait_for(
-        lambda: (
-            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
-        ),
-        what="focus left the terminal",
-    )
+    leave_terminal(page)
     page.keyboard.press("Control+Shift+C")
     search = page.locator(".lm-CommandPalette input")
     search.wait_for(timeout=10_000)

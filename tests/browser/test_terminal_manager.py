@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 
 from .conftest import ARTIFACTS, Lab, start_lab, type_into, wait_for
-from .views import TERMINAL, close_all, current_terminal, open_lab, session_names, terminal_text
+from .views import (
+    TERMINAL,
+    close_all,
+    current_terminal,
+    open_lab,
+    session_names,
+    shut_down_from_running,
+    terminal_text,
+)
 
 
 def fresh_terminal(page: Any, lab: Lab) -> str:
@@ -180,16 +188,8 @@ def test_running_panel_lists_and_shuts_down_sessions(page: Any, lab: Lab) -> Non
     section = page.locator(".jp-RunningSessions-section:has-text('Terminals')")
     for each in (name, other):
         section.locator(f'.jp-RunningSessions-item:has-text("{each}")').wait_for()
-    item = section.locator(f'.jp-RunningSessions-item:has-text("{other}")')
-    item.hover()
-    item.locator(".jp-RunningSessions-itemShutdown").click()
-    wait_for(lambda: session_names(lab) == [name], what="shut down from the Running panel")
-    wait_for(lambda: item.count() == 0, what="gone from the Running panel")
-    page.screenshot(path=str(ARTIFACTS / "terminal-manager-running.png"))
-    close_all(lab)
-    wait_for(
-        lambda: section.locator(".jp-RunningSessions-item").count() == 0,
-        what="the list follows sessions closed elsewhere",
+    shut_down_from_running(
+        page, lab, section, other, keep=name, shot="terminal-manager-running.png"
     )
 
 

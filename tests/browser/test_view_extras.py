@@ -20,6 +20,7 @@ from .views import (
     close_all,
     current_terminal,
     kernel_idle,
+    leave_terminal,
     make_notebook,
     open_lab,
     paste_event,
@@ -209,13 +210,7 @@ def test_notebook_output_terminal_has_the_extras(page: Any, lab: Lab) -> None:
     wait_for(lambda: "typing" in screen_text(page, OUTPUT), what="the bell while typing")
     assert not has_class(page, view, "jp-webpty-mod-bell")
     flag = ring_when_flagged(page, lab, OUTPUT, "ring-output")
-    page.keyboard.press("Shift+Escape")  # Leaves the terminal.
-    wait_for(
-        lambda: (
-            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
-        ),
-        what="focus left the terminal",
-    )
+    leave_terminal(page)
     flag.touch()
     wait_for(lambda: has_class(page, view, "jp-webpty-mod-bell"), what="the bell on the output")
     page.screenshot(path=str(ARTIFACTS / "output-bell.png"))

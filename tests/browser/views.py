@@ -11,7 +11,7 @@ from typing import Any
 
 import nbformat
 
-from .conftest import Lab, type_into, wait_for, wait_for_lab_restored
+from .conftest import ARTIFACTS, Lab, type_into, wait_for, wait_for_lab_restored
 
 PANEL = ".jp-WebPty-panel"
 
@@ -160,3 +160,32 @@ def no_link_at(page: Any, scope: str, point: tuple[float, float], link_moves: in
         if page.locator(f"{scope} .xterm-cursor-pointer").count():
             return False
     return True
+
+
+def leave_terminal(page: Any) -> None:
+    """Shift+Esc, and wait until the keyboard focus has left the terminal."""
+    page.keyboard.press("Shift+Escape")
+    wait_for(
+        lambda: (
+            not page.evaluate("document.activeElement.classList.contains('xterm-helper-textarea')")
+        ),
+        what="focus left the terminal",
+    )
+
+
+def shut_down_from_running(
+    page: Any, lab: Lab, section: Any, name: str, *, keep: str, shot: str
+) -> None:
+    """Shut ``name`` down with its button in the Running list ``section`` (``keep`` stays),
+    then check that the list follows sessions closed elsewhere too."""
+    item = section.locator(f'.jp-RunningSessions-item:has-text("{name}")')
+    item.hover()
+    item.locator(".jp-RunningSessions-itemShutdown").click()
+    wait_for(lambda: session_names(lab) == [keep], what="shut down from the Running list")
+    wait_for(lambda: item.count() == 0, what="gone from the Running list")
+    page.screenshot(path=str(ARTIFACTS / shot))
+    close_all(lab)
+    wait_for(
+        lambda: section.locator(".jp-RunningSessions-item").count() == 0,
+        what="the list follows sessions closed elsewhere",
+    )
