@@ -42,6 +42,7 @@ class Harness:
         with_ttyd: bool = False,
         fast_path_ab: bool = False,
         host_ab: bool = False,
+        ab_options: Sequence[str] = (),
     ) -> None:
         self.with_ttyd = with_ttyd
         #: Peers asked for but not run, and why (a missing ttyd build).
@@ -58,6 +59,9 @@ class Harness:
         elif host_ab:  # a third, identical server whose shells live in a PTY host
             hosted = [*webpty_options, "--WebPtyApp.persist_sessions=True"]
             self.servers.append(JupyterServer(self.workdir, SHELL, self.env, "webpty-host", hosted))
+        elif ab_options:  # a third, identical server but for these options
+            more = [*webpty_options, *ab_options]
+            self.servers.append(JupyterServer(self.workdir, SHELL, self.env, "webpty-b", more))
         self.targets: list[Target] = []
         self.ttyd: ttyd.TtydTarget | None = None
 

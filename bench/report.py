@@ -192,6 +192,7 @@ def ab_table(results: dict[str, Any]) -> list[dict[str, Any]]:
 AB_TITLES = {
     "fast_path": ("fast path on", "fast path off", "off / on"),
     "host": ("shells in the server", "shells in a PTY host", "host / server"),
+    "option": ("as configured", "with the --ab-option options", "B / A"),
 }
 
 
@@ -366,6 +367,9 @@ def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool
         ab_text = {
             "fast_path": "jupyter-webpty with `WebPtyApp.fast_path` on and off (`--fast-path-ab`):",
             "host": "jupyter-webpty without and with the PTY host (`persist_sessions`, `--host-ab`):",
+            "option": "jupyter-webpty as configured (A) and with "
+            + " ".join(f"`{option}`" for option in meta.get("ab_options", []))
+            + " (B, `--ab-option`):",
         }.get(kind, "")
         md += f"\n{ab_text}\n\n{ab_markdown(ab, kind)}\n"
     (out / "latest.md").write_text(md)

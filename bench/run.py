@@ -70,6 +70,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="instead, measure webpty with WebPtyApp.persist_sessions=True (the PTY host) as B",
     )
     parser.add_argument(
+        "--ab-option",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="instead, measure as B a webpty server with this extra option too (repeatable)",
+    )
+    parser.add_argument(
         "--webpty-option",
         action="append",
         default=[],
@@ -124,6 +131,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         with_ttyd=not args.no_ttyd,
         fast_path_ab=args.fast_path_ab,
         host_ab=args.host_ab and not args.fast_path_ab,
+        ab_options=args.ab_option,
     )
     load_before = os.getloadavg()
     results: dict[str, Any] = {}
@@ -172,10 +180,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
         "webpty_options": args.webpty_option,
-        "ab": "fast_path" if args.fast_path_ab else "host" if args.host_ab else None,
+        "ab": _ab_kind(args),
+        "ab_options": args.ab_option,
         "ttyd": _ttyd_version() if harness.ttyd is not None else harness.skipped.get("ttyd"),
     }
     return results
+
+
+def _ab_kind(args: argparse.Namespace) -> str | None:
+    """Which A/B the run made (report.AB_TITLES), if any."""
+    if args.fast_path_ab:
+        return "fast_path"
+    if args.host_ab:
+        return "host"
+    return "option" if args.ab_option else None
 
 
 def _ttyd_version() -> str:

@@ -7,10 +7,10 @@
 * Tracker cost: webpty has no switch to turn its screen tracker off, so recorded output is fed
   through :meth:`ScreenTracker.feed` in this process, in the chunk sizes the server read, and
   the time is set against the measured throughput: the share of it that keeping the model costs.
-  The shell-integration marks parser (:class:`Marks`, the same single pass in
-  ``PtySession._record``) is measured the same way, alone (``marks``) and together with the
-  tracker (``tracker_and_marks``), on the same streams plus a shell session's stream with a
-  mark set every few hundred bytes.
+  The shell-integration marks parser (:class:`Marks`) is measured the same way, alone
+  (``marks``) and together with the tracker as the server feeds them (``tracker_and_marks``,
+  ``Output._parse``: the marks parser skips output that stayed on the alternate screen), on
+  the same streams plus a shell session's stream with a mark set every few hundred bytes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import statistics
 import time
 from typing import Any
 
-from jupyter_webpty.core.marks import Marks
+from jupyter_webpty.core.marks import MAX_COMMANDS, Marks
+from jupyter_webpty.core.output import Output
 from jupyter_webpty.core.screen import ScreenTracker
 
 from .targets import BuiltinTarget, Session, WebptyTarget
@@ -116,13 +117,9 @@ def _marks_feed() -> Any:
 
 
 def _both_feed() -> Any:
-    tracker, marks = ScreenTracker(), Marks()
-
-    def feed(chunk: bytes, end: int) -> None:
-        tracker.feed(chunk, end)
-        marks.feed(chunk, end)
-
-    return feed
+    # As the server feeds them (``Output._parse``): the marks parser skips output that stayed
+    # on the alternate screen.
+    return Output(1 << 20, max_commands=MAX_COMMANDS)._parse
 
 
 #: What is fed, by result key: the screen tracker, the marks parser, both (as _record does).

@@ -234,6 +234,6 @@ class BuiltinTarget:
 
 def describe(target: Any) -> str:
     """A short label for tables."""
-    labels = {"webpty": "jupyter-webpty", "webpty_plain": "jupyter-webpty, fast path off"}
+    labels = {"webpty": "jupyter-webpty", "webpty_plain": "jupyter-webpty B (the A/B server)"}
     labels.update(builtin="built-in terminal", ttyd="ttyd")
     return {**labels, "raw": "raw PTY"}[target if isinstance(target, str) else target.name]

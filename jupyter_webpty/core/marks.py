@@ -106,6 +106,10 @@ class Marks:
         """The logged commands, oldest first, the running one last."""
         return list(self._log or ())
 
+    def skip(self) -> None:
+        """Pass over output that holds no marks of the shell's (a full-screen program's)."""
+        self._tail = b""
+
     def feed(self, data: bytes, end: int) -> None:
         """Read ``data``, the output that ends at stream offset ``end``."""
         if self._tail:

@@ -12,7 +12,7 @@ at each hit (or, where DEC mode sets are frequent, a regex search for them).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 # DEC private modes worth restoring; 47/1047/1049 are folded into the ``alt`` flag.
@@ -23,17 +23,17 @@ _DEFAULT_ON = frozenset({7, 25})
 _MODE_DIGITS = 5  # significant digits of a mode parameter worth reading (1049 has 4)
 _ALT_MODES = frozenset({47, 1047, 1049})
 _HOME = (b"\x1b[H", b"\x1b[1;1H", b"\x1b[;H", b"\x1b[0;0H")
-#: A DEC private mode set or reset, ``ESC [ ? params h`` or ``l``, from its ``?`` on: a search
-#: for it then only stops at a ``?`` (rare) to look behind for ``ESC [``, not at every ESC.
-_PRIVATE = re.compile(rb"\?(?<=\x1b\[\?)[0-9;]*[hl]")
+#: The sequences that change the modes: DEC private mode sets and resets (``ESC [ ? params h``
+#: or ``l``), application keypad on and off (``ESC =``, ``ESC >``) and the full reset (``ESC c``).
+_STEPS = re.compile(rb"\x1b(?:\[\?[0-9;]*[hl]|[c=>])")
+#: Those and the clears (``ESC [ 2 J``, ``ESC [ 3 J``): all the sequences the tracker acts on.
+_EVENTS = re.compile(rb"\x1b(?:\[\?[0-9;]*[hl]|\[[23]J|[c=>])")
+#: A clear, matched from its rare last byte (a search for ``J``, looking behind for the rest).
+_CLEAR = re.compile(rb"J(?<=\x1b\[[23]J)")
 _INCOMPLETE = re.compile(rb"\x1b(?:\[[?0-9;]*)?\Z")
-#: ``_probe`` checks the hits of a needle's last byte one by one (~0.2 µs each) while, past
-#: the first few, they are no more than one per ``_PROBE_SPACING`` bytes; if they are denser, a
-#: regex search for the needles (``_Needles.regex``) is cheaper for the rest of the chunk
-#: (~0.5 ns/byte).
-_PROBE_SPACING = 512
+#: Hits of a needle's last byte checked one by one (~0.2 µs each) before a regex pass takes
+#: over (~0.5 ns/byte): ``_contains``, ``_clears_from_the_end``.
 _FREE_PROBES = 4
-_FIRST_BOUND = -_FREE_PROBES * _PROBE_SPACING  # see ``_probe``
 #: A normal-screen restore point farther back than this is not worth replaying when a
 #: point inside the alternate screen exists (vim's repaints can be megabytes).
 _MAX_NORMAL_REPLAY = 1 << 20
@@ -74,7 +74,8 @@ def _private_modes(modes: Modes, params: bytes, enable: bool) -> tuple[Modes, bo
             continue
         mode = int(digits or b"0")
         if mode in _ALT_MODES:
-            entered_alt = enable and not alt
+            # Entered if this set finds the normal screen, however often it names the mode.
+            entered_alt = entered_alt or (enable and not alt)
             alt = enable
         elif mode in _TRACKED:
             (on.add if enable else on.discard)(mode)
@@ -97,17 +98,21 @@ class _State:
 
     def __init__(self, modes: Modes) -> None:
         self.modes = modes
-        #: sequence -> (state after it, +1 if it entered the alternate screen, -1 if it left)
+        #: sequence -> (state after it, what else it did: _SAME, _ENTERED, _LEFT or _RESET)
         self.steps: dict[bytes, tuple[_State, int]] = {}
 
     def learn(self, sequence: bytes) -> tuple[_State, int]:
-        """The step for a ``_PRIVATE`` match (``? params h`` or ``l``, without its ``ESC [``),
-        ``ESC =`` or ``ESC >``, worked out and kept."""
-        if sequence[0] == 0x3F:  # ?: a mode set or reset
-            modes, entered = _private_modes(self.modes, sequence[1:-1], sequence[-1] == 0x68)
+        """The step for a ``_STEPS`` match (``ESC [ ? params h`` or ``l``, ``ESC =``, ``ESC >``
+        or ``ESC c``), worked out and kept."""
+        kind = sequence[1]
+        if kind == 0x5B:  # [: a mode set or reset
+            modes, entered = _private_modes(self.modes, sequence[3:-1], sequence[-1] == 0x68)
+            left = self.modes.alt and not modes.alt
+            change = _ENTERED if entered else _LEFT if left else _SAME
+        elif kind == 0x63:  # c: a full reset
+            modes, change = _INITIAL, _RESET
         else:  # ESC = turns application keypad mode on, ESC > off
-            modes, entered = Modes(self.modes.on, self.modes.alt, sequence == b"\x1b="), False
-        change = 1 if entered else -1 if self.modes.alt and not modes.alt else 0
+            modes, change = Modes(self.modes.on, self.modes.alt, kind == 0x3D), _SAME
         step = (_state_of(modes), change)
         # A program's own mode sets are short; a long one is odd output (a file of digits), not
         # worth keeping: the memo holds at most _MAX_STEPS keys of _MAX_KEY bytes per state.
@@ -118,6 +123,8 @@ class _State:
         return step
 
 
+#: What a step did besides changing modes (``_State.steps``).
+_SAME, _ENTERED, _LEFT, _RESET = 0, 1, -1, 2
 #: Bounds on the memo; past one it starts afresh (a cost, never a change in behaviour).
 _MAX_STEPS = 32
 _MAX_KEY = 64
@@ -170,8 +177,10 @@ class ScreenTracker:
     _normal_clear: tuple[int, Modes] | None = field(default=None, repr=False, compare=False)
     _alt_clear: tuple[int, Modes] | None = field(default=None, repr=False, compare=False)
 
-    def feed(self, data: bytes, end: int) -> None:
-        """Scan ``data``, which ends at stream offset ``end``."""
+    def feed(self, data: bytes, end: int) -> bool:
+        """Scan ``data``, which ends at stream offset ``end``; return whether all of it was
+        on the alternate screen (a full-screen program's, not the shell's: ``Output.record``)."""
+        on_alt = self.modes.alt
         if self._carry:
             data = self._carry + data
             self._carry = b""
@@ -179,10 +188,10 @@ class ScreenTracker:
         if self._clear_at is not None and data.startswith(_HOME):
             self._record_clear(self._clear_at, self.modes)
         self._clear_at = None
-        if b"\x1b" in data:  # every sequence that matters starts with one: text costs a memchr
-            starts, rest = _sequence_starts(data)
-            if starts or rest < len(data):
-                self._apply(data, start, starts, rest)
+        # Every sequence that matters starts with an ESC, and one of a few rarer bytes tells
+        # whether any can be there: text costs a memchr, ordinary output a few more.
+        if b"\x1b" in data and _worth_scanning(data) and not self._scan(data, start):
+            on_alt = False  # it switched screens or reset
         if self._normal_clear is not None:  # the clears the scan recorded become points
             self.normal_point = RestorePoint(*self._normal_clear)
             self._normal_clear = None
@@ -194,73 +203,68 @@ class ScreenTracker:
             self._carry = tail.group(0)
             data = data[: tail.start()]  # the carried bytes are scanned again next time
         self._previous = data[-8:]
+        return on_alt and self.modes.alt
 
-    def _apply(self, data: bytes, start: int, starts: list[int], rest: int) -> None:
-        """Apply the sequences at ``starts``, and the mode sets from ``rest`` on, in order.
+    def _scan(self, data: bytes, start: int) -> bool:
+        """Follow the modes through ``data``, and record its last clears with the cursor at home.
 
-        The mode sets from ``rest`` on are not in ``starts`` (``_sequence_starts``): those in
-        each stretch between two starts, and after the last, go to ``_set_modes`` before the
-        start that ends the stretch.
+        A full-screen program sets modes and clears the screen around every repaint, many times
+        per chunk, but only where the chunk leaves the modes, and its last clear, matter: a list
+        of the mode-changing sequences (one regex pass) walked through the memo of steps, and
+        the clears searched for from the end. Only a chunk that switches screens or resets goes
+        through its sequences in order, positions and all (``_follow``); then this returns False.
         """
         # ``modes`` is a public field: its ``_State`` is looked up again if it was replaced.
-        state = self._state if self._state.modes is self.modes else _state_of(self.modes)
-        pos = rest  # where the stretch of mode sets not in ``starts`` begins
-        for at in starts:
-            if at > pos:
-                state = self._set_modes(data, start, pos, at, state)
-                pos = at + 1
-            # ``_sequence_starts`` only gives the starts of ESC [ ?, ESC [ 2 J, ESC [ 3 J, ESC c,
-            # ESC = and ESC >: the byte after the ESC, and the one after ``[``, tell them apart.
-            kind = data[at + 1]
-            if kind == 0x5B:  # [
-                if data[at + 2] == 0x3F:  # ?
-                    match = _PRIVATE.match(data, at + 2)
-                    if match is not None:  # else cut off (carried to the next chunk) or no h/l
-                        state = self._follow((match,), state, start)
-                else:  # ESC [ 2 J or ESC [ 3 J
-                    self._maybe_clear(data, start, at, state.modes)
-            elif kind == 0x63:  # c: a full reset
-                state = _state_of(_INITIAL)
-                self._normal_clear = self._alt_clear = None  # overtaken by the reset
-                self.alt_point = None
-                self.normal_point = RestorePoint(start + at + 2, state.modes)
-            else:  # ESC = or ESC >, which never switch screens
-                sequence = data[at : at + 2]
-                state = (state.steps.get(sequence) or state.learn(sequence))[0]
-        if pos < len(data):
-            state = self._set_modes(data, start, pos, len(data), state)
+        first = self._state if self._state.modes is self.modes else _state_of(self.modes)
+        clear = self._last_clear(data, start)
+        at = len(data) if clear is None else clear[0]
+        # The steps before the clear give the modes in force there (no step spans it: none
+        # holds a second ESC), the rest those at the end.
+        there = _walk(first, _STEPS.findall(data, 0, at)) if at else first
+        state = _walk(there, _STEPS.findall(data, at)) if there is not None else None
+        steady = state is not None and there is not None
+        if state is None or there is None:  # a switch of screens or a reset: positions matter
+            state = self._follow(data, start, first)
+        elif clear is not None:
+            self._record_clear(clear[1], there.modes)
         self.modes = state.modes
         self._state = state
+        return steady
 
-    def _set_modes(self, data: bytes, start: int, pos: int, stop: int, state: _State) -> _State:
-        """Follow the mode sets in ``data[pos:stop]`` from ``state``; the state after them.
+    def _last_clear(self, data: bytes, start: int) -> tuple[int, int] | None:
+        """Where the last clear with the cursor at home starts in ``data``, and its restore
+        point's stream offset (``_clear_offset``)."""
+        for at in _clears_from_the_end(data):
+            offset = self._clear_offset(data, start, at)
+            if offset is not None:
+                return at, offset
+        return None
 
-        ``findall`` gives just the sequences, not a match object for each; only a switch of
-        screens needs to know where it is, and then the stretch is gone through again.
-        """
-        after = state
-        for sequence in _PRIVATE.findall(data, pos, stop):
-            after, change = after.steps.get(sequence) or after.learn(sequence)
-            if change:
-                return self._follow(_PRIVATE.finditer(data, pos, stop), state, start)
-        return after
-
-    def _follow(self, matches: Iterable[re.Match[bytes]], state: _State, start: int) -> _State:
-        """Follow ``matches`` of ``_PRIVATE`` from ``state``; the state after them."""
-        for match in matches:
-            after, change = state.steps.get(match[0]) or state.learn(match[0])
-            if change:  # entered (> 0) or left the alternate screen
+    def _follow(self, data: bytes, start: int, state: _State) -> _State:
+        """Go through ``data``'s sequences in order from ``state``; the state after them."""
+        for match in _EVENTS.finditer(data):
+            at = match.start()
+            sequence = match[0]
+            if sequence[-1] == 0x4A:  # J: ESC [ 2 J or ESC [ 3 J
+                offset = self._clear_offset(data, start, at)
+                if offset is not None:
+                    self._record_clear(offset, state.modes)
+                continue
+            after, change = state.steps.get(sequence) or state.learn(sequence)
+            if change == _RESET:
+                self._normal_clear = self._alt_clear = None  # overtaken by the reset
+                self.alt_point = None
+                self.normal_point = RestorePoint(start + match.end(), after.modes)
+            elif change:  # entered or left the alternate screen
                 self._alt_clear = None  # overtaken by the switch
-                # Replaying from the switch itself (its ESC, two bytes before the match)
-                # rebuilds the alternate screen.
-                offset = start + match.start() - 2
-                self.alt_point = RestorePoint(offset, state.modes) if change > 0 else None
+                # Replaying from the switch itself (its ESC) rebuilds the alternate screen.
+                self.alt_point = RestorePoint(start + at, state.modes) if change > 0 else None
             state = after
         return state
 
-    def _maybe_clear(self, data: bytes, start: int, at: int, modes: Modes) -> None:
-        """Record a restore point for the ``ESC [ 2 J`` or ``ESC [ 3 J`` at ``at``, made in
-        ``modes``, if the cursor is at home then."""
+    def _clear_offset(self, data: bytes, start: int, at: int) -> int | None:
+        """The restore point that the ``ESC [ 2 J`` or ``ESC [ 3 J`` at ``at`` makes: where it
+        or the cursor home next to it starts; ``None`` if the cursor is not at home there."""
         # Only a clear with the cursor at home fixes the whole screen; find the home next to it.
         if at >= 8:
             before, stop = data, at  # the bytes before the clear, in place: no copy of the chunk
@@ -269,11 +273,12 @@ class ScreenTracker:
             stop = len(before)
         if before.endswith(_HOME, 0, stop):
             # Each home holds one ESC, at its start: the last one before the clear.
-            self._record_clear(start + at - (stop - before.rfind(b"\x1b", 0, stop)), modes)
-        elif data.startswith(_HOME, at + 4):
-            self._record_clear(start + at, modes)
-        elif at + 4 == len(data):
+            return start + at - (stop - before.rfind(b"\x1b", 0, stop))
+        if data.startswith(_HOME, at + 4):
+            return start + at
+        if at + 4 == len(data):
             self._clear_at = start + at  # the home may start the next chunk
+        return None
 
     def _record_clear(self, offset: int, modes: Modes) -> None:
         """Make ``offset`` the restore point of the screen ``modes`` are on, when ``feed`` ends."""
@@ -309,86 +314,63 @@ def line_restore(base: int, end: int, buffer: bytes | bytearray, preamble: str =
     return Restore(preamble, offset)
 
 
-def _sequence_starts(data: bytes) -> tuple[list[int], int]:
-    """Where the sequences that can change the tracker's state start, in order; and where the
-    mode sets start to be left out of them (``len(data)`` if none are), for ``_apply`` to find.
+def _walk(state: _State, sequences: list[bytes]) -> _State | None:
+    """The state after ``_STEPS`` matches from ``state``, or ``None`` if one switches screens
+    or resets (then the caller goes through them in order, ``ScreenTracker._follow``)."""
+    for sequence in sequences:
+        state, change = state.steps.get(sequence) or state.learn(sequence)
+        if change:
+            return None
+    return state
 
-    Full-screen programs put an escape sequence every few bytes (cursor moves and colours), and
-    running a regex for all the sequences that matter over such a chunk costs ~100 ns per ESC.
-    Yet every one of them ends in a byte that is rare in terminal output (``?`` of ``ESC [ ?``,
-    ``J``, ``c``, ``=``, ``>``): finding those is a memchr pass each, and the regex only runs
-    where a needle sits. The sequences cannot overlap (none holds a second ESC), so handling
-    them at the sorted starts goes through them as a single regex pass would, minus erases
-    other than ``2J``/``3J``, which change nothing.
 
-    Where ``ESC [ ?`` is frequent (full-screen programs set modes around every repaint), the
-    mode sets past the first few are left to ``_apply``, which finds them with a ``_PRIVATE``
-    search between the other starts: that yields the sequences themselves, where a list of
-    starts would need a match at each.
+def _clears_from_the_end(data: bytes) -> Iterator[int]:
+    """Where the ``ESC [ 2 J`` and ``ESC [ 3 J`` in ``data`` start, the last one first.
+
+    A ``J`` is rare in terminal output: a memchr from the end finds the last clear in a step or
+    two. Where they are dense (text full of ``J``), one regex pass finds the rest.
     """
-    private, rest = _probe(data, _MODE_SETS)
-    if rest < len(data):
-        found = _MODE_SETS.regex.search(data, rest)  # the first ESC [ ? past the probes
-        rest = len(data) if found is None else found.end() - 3
-    erases = _occurrences(data, _ERASES)
-    clears = [at - 2 for at in erases if at >= 2 and data.startswith(b"\x1b[", at - 2)]
-    resets = _occurrences(data, _RESETS)
-    # Keypad mode (ESC = / ESC >) is only looked for in chunks that also set a DEC mode, erase
-    # the display or reset, as every full-screen program sets it along with those: not looking
-    # elsewhere saves two passes over ordinary output. Any "2J" or "3J" counts, even in text:
-    # that only lets a keypad change through.
-    if not (private or rest < len(data) or erases or resets):
-        return [], rest
-    keypad = _occurrences(data, _KEYPAD_ON) + _occurrences(data, _KEYPAD_OFF)
-    return sorted(private + clears + resets + keypad), rest
+    at = data.rfind(b"J")
+    for _ in range(_FREE_PROBES * 4):
+        if at < 3:
+            return
+        if data[at - 1] in b"23" and data.startswith(b"\x1b[", at - 3):
+            yield at - 3
+        at = data.rfind(b"J", 0, at)
+    yield from reversed([match.start() - 3 for match in _CLEAR.finditer(data, 0, at + 1)])
 
 
-def _probe(data: bytes, needles: _Needles) -> tuple[list[int], int]:
-    """Offsets in ``data`` of ``needles`` (of one length and last byte), in order, found by
-    probing the hits of their last byte; and where the probes stopped: ``len(data)`` if they
-    went through, else the offset after the last needle probed, where hits got denser than one
-    per ``_PROBE_SPACING`` bytes (past the first few).
+def _worth_scanning(data: bytes) -> bool:
+    """Whether ``data`` may hold a sequence that changes the tracker's state.
 
-    The hits are found from C-speed ``find`` calls for the last byte: a one-byte ``find`` is a
+    Keypad mode (ESC = / ESC >) alone does not count, as every full-screen program sets it
+    along with a DEC mode, an erase or a reset: looking for it everywhere would cost two more
+    passes over ordinary output. Any "2J" or "3J" counts, even in text: that only costs a scan.
+    """
+    return _contains(data, _MODE_SETS) or _contains(data, _ERASES) or _contains(data, _RESETS)
+
+
+def _contains(data: bytes, needles: _Needles) -> bool:
+    """Whether ``data`` holds one of ``needles`` (of one length and last byte).
+
+    The hits of their last byte are found by C-speed ``find`` calls: a one-byte ``find`` is a
     memchr, some 50x faster than a search for a needle that starts with ESC where ESC is
-    everywhere, but each hit costs ~0.15 µs of Python.
+    everywhere, but each hit costs ~0.15 µs of Python. Past the first few hits, a regex search
+    for the needles is cheaper (where the last byte is common too: ``c`` in prose).
     """
     last, back = needles.last, needles.back
     at = data.find(last, back)  # from ``back`` on, so that a needle fits before the hit
-    if at < 0:
-        return [], len(data)
-    firsts = needles.firsts
-    found: list[int] = []
-    # The k-th probe is one too many if k > _FREE_PROBES + at // _PROBE_SPACING, that is if
-    # ``at`` is below (k - _FREE_PROBES) * _PROBE_SPACING: ``bound``, kept up as k grows.
-    bound = _FIRST_BOUND
-    while at >= 0:
-        # A test of the first byte is a third of a ``startswith``, and turns most hits away.
-        if data[at - back] in firsts and data.startswith(needles.needles, at - back):
-            found.append(at - back)
-        bound += _PROBE_SPACING
-        if at < bound:
-            return found, at - back + 1
+    for _ in range(_FREE_PROBES):
+        if at < 0:
+            return False
+        if data[at - back] in needles.firsts and data.startswith(needles.needles, at - back):
+            return True
         at = data.find(last, at + 1)
-    return found, len(data)
-
-
-def _occurrences(data: bytes, needles: _Needles) -> list[int]:
-    """Offsets in ``data`` of ``needles`` (of one length and last byte), in order.
-
-    Where the last byte is common too (``c`` in prose, ``=`` in code), ``_probe`` leaves the
-    rest of ``data`` to a regex search for the needles: slower per byte than memchr, but not
-    per hit.
-    """
-    found, rest = _probe(data, needles)
-    if rest < len(data):
-        size = needles.back + 1  # a match may start at the needle's last byte (``_Needles``)
-        found += [match.end() - size for match in needles.regex.finditer(data, rest)]
-    return found
+    return at >= 0 and needles.regex.search(data, at - back) is not None
 
 
 class _Needles:
-    """Byte strings of one length and last byte, for ``_probe`` and ``_occurrences``."""
+    """Byte strings of one length and last byte, for ``_contains``."""
 
     __slots__ = ("back", "firsts", "last", "needles", "regex")
 
@@ -408,5 +390,3 @@ class _Needles:
 _MODE_SETS = _Needles(b"\x1b[?")
 _ERASES = _Needles(b"2J", b"3J")
 _RESETS = _Needles(b"\x1bc")
-_KEYPAD_ON = _Needles(b"\x1b=")
-_KEYPAD_OFF = _Needles(b"\x1b>")

@@ -85,7 +85,9 @@ class _ReferenceTracker:
                 continue
             mode = int(text)
             if mode in _ALT_MODES:
-                entered_alt = enable and not alt
+                # One change since the copy: ``?1047;1047h`` entered the alternate screen
+                # without a restore point at the switch (the second 1047 reset the flag).
+                entered_alt = entered_alt or (enable and not alt)
                 alt = enable
             elif mode in _TRACKED:
                 (on.add if enable else on.discard)(mode)

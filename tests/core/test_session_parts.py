@@ -89,6 +89,23 @@ def test_output_reads_marks_and_bounds_the_command_callbacks() -> None:
     assert len(seen) < 2 + 400
 
 
+def test_output_reads_the_shells_marks_not_a_full_screen_programs() -> None:
+    output = Output(1024 * 1024, max_commands=10)
+    output.record(b"\x1b]633;E;vim\x07\x1b]133;C\x07\x1b[?1049h\x1b[H\x1b[2J")
+    assert output.running_command is not None
+    # Wholly on the alternate screen: the program's, so marks there are not read, and an OSC
+    # cut at its end does not reach into the shell's output after it.
+    output.record(b"\x1b[?25l\x1b]133;D;7\x07\x1b[?25h\x1b[H\x1b[2Jdraw\x1b]133;D;")
+    assert output.running_command is not None
+    # The chunk that leaves the alternate screen is read (had the cut OSC been kept, "9" would
+    # have ended it as an exit code).
+    output.record(b"9\x07\x1b[?1049l\x1b]133;D;0\x07")
+    assert output.running_command is None
+    # On the normal screen, marks are read as before.
+    output.record(b"\x1b]633;E;ls\x07\x1b]133;C\x07\x1b]133;D;2\x07")
+    assert [(r.command, r.exit_code) for r in output.commands()] == [("vim", 0), ("ls", 2)]
+
+
 # -- Viewers ---------------------------------------------------------------------------------
 
 
