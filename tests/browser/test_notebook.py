@@ -26,9 +26,12 @@ def restart_kernel(page: Any, lab: Lab, notebook: str) -> None:
     page.get_by_role("menuitem", name="Kernel", exact=True).click()
     page.locator('.lm-Menu-item[data-command="kernelmenu:restart"]').click()
     page.locator(".jp-Dialog .jp-mod-accept").click()
+    # As long as a kernel start may take on a loaded CI machine ("kernel ready" below): 20 s
+    # ran out once in a clean-clone run on Notebook 7.
     wait_for(
         lambda: kernel_of(lab, notebook)["last_activity"] != before["last_activity"],
-        what="kernel restarted",
+        60,
+        "kernel restarted",
     )
 
 
