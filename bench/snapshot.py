@@ -20,8 +20,7 @@ import statistics
 import time
 from typing import Any
 
-from jupyter_webpty.core.marks import MAX_COMMANDS, Marks
-from jupyter_webpty.core.output import Output
+from jupyter_webpty.core.marks import Marks
 from jupyter_webpty.core.screen import ScreenTracker
 
 from .targets import BuiltinTarget, Session, WebptyTarget
@@ -117,9 +116,17 @@ def _marks_feed() -> Any:
 
 
 def _both_feed() -> Any:
-    # As the server feeds them (``Output._parse``): the marks parser skips output that stayed
-    # on the alternate screen.
-    return Output(1 << 20, max_commands=MAX_COMMANDS)._parse
+    tracker, marks = ScreenTracker(), Marks()
+
+    def feed(chunk: bytes, end: int) -> None:
+        # As the server feeds them (``Output._parse``): the marks parser skips output that
+        # stayed on the alternate screen.
+        if tracker.feed(chunk, end):
+            marks.skip()
+        else:
+            marks.feed(chunk, end)
+
+    return feed
 
 
 #: What is fed, by result key: the screen tracker, the marks parser, both (as _record does).

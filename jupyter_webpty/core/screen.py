@@ -23,17 +23,24 @@ _DEFAULT_ON = frozenset({7, 25})
 _MODE_DIGITS = 5  # significant digits of a mode parameter worth reading (1049 has 4)
 _ALT_MODES = frozenset({47, 1047, 1049})
 _HOME = (b"\x1b[H", b"\x1b[1;1H", b"\x1b[;H", b"\x1b[0;0H")
-#: The sequences that change the modes: DEC private mode sets and resets (``ESC [ ? params h``
-#: or ``l``), application keypad on and off (``ESC =``, ``ESC >``) and the full reset (``ESC c``).
-_STEPS = re.compile(rb"\x1b(?:\[\?[0-9;]*[hl]|[c=>])")
-#: Those and the clears (``ESC [ 2 J``, ``ESC [ 3 J``): all the sequences the tracker acts on.
+#: A DEC private mode set or reset, ``ESC [ ? params h`` or ``l``, from its ``?`` on: a search
+#: for it only stops at a ``?`` (rare) to look behind for ``ESC [``, not at every ESC.
+_PRIVATE = re.compile(rb"\?(?<=\x1b\[\?)[0-9;]*[hl]")
+#: The other sequences that change the modes: application keypad on and off (``ESC =``,
+#: ``ESC >``) and the full reset (``ESC c``).
+_OTHERS = re.compile(rb"\x1b[c=>]")
+#: Those, the mode sets and the clears (``ESC [ 2 J``, ``ESC [ 3 J``): all the sequences the
+#: tracker acts on, for a chunk gone through in order.
 _EVENTS = re.compile(rb"\x1b(?:\[\?[0-9;]*[hl]|\[[23]J|[c=>])")
 #: A clear, matched from its rare last byte (a search for ``J``, looking behind for the rest).
 _CLEAR = re.compile(rb"J(?<=\x1b\[[23]J)")
 _INCOMPLETE = re.compile(rb"\x1b(?:\[[?0-9;]*)?\Z")
 #: Hits of a needle's last byte checked one by one (~0.2 µs each) before a regex pass takes
-#: over (~0.5 ns/byte): ``_contains``, ``_clears_from_the_end``.
+#: over (~0.5 ns/byte): ``_contains`` and ``_clears_from_the_end`` take ``_FREE_PROBES``,
+#: ``_probe`` goes on while, past those, they are no more than one per ``_PROBE_SPACING`` bytes.
 _FREE_PROBES = 4
+_PROBE_SPACING = 512
+_FIRST_BOUND = -_FREE_PROBES * _PROBE_SPACING  # see ``_probe``
 #: A normal-screen restore point farther back than this is not worth replaying when a
 #: point inside the alternate screen exists (vim's repaints can be megabytes).
 _MAX_NORMAL_REPLAY = 1 << 20
@@ -102,17 +109,16 @@ class _State:
         self.steps: dict[bytes, tuple[_State, int]] = {}
 
     def learn(self, sequence: bytes) -> tuple[_State, int]:
-        """The step for a ``_STEPS`` match (``ESC [ ? params h`` or ``l``, ``ESC =``, ``ESC >``
-        or ``ESC c``), worked out and kept."""
-        kind = sequence[1]
-        if kind == 0x5B:  # [: a mode set or reset
-            modes, entered = _private_modes(self.modes, sequence[3:-1], sequence[-1] == 0x68)
+        """The step for a ``_PRIVATE`` match (``? params h`` or ``l``, without its ``ESC [``) or
+        an ``_OTHERS`` one (``ESC =``, ``ESC >``, ``ESC c``), worked out and kept."""
+        if sequence[0] == 0x3F:  # ?: a mode set or reset
+            modes, entered = _private_modes(self.modes, sequence[1:-1], sequence[-1] == 0x68)
             left = self.modes.alt and not modes.alt
             change = _ENTERED if entered else _LEFT if left else _SAME
-        elif kind == 0x63:  # c: a full reset
+        elif sequence[1] == 0x63:  # c: a full reset
             modes, change = _INITIAL, _RESET
         else:  # ESC = turns application keypad mode on, ESC > off
-            modes, change = Modes(self.modes.on, self.modes.alt, kind == 0x3D), _SAME
+            modes, change = Modes(self.modes.on, self.modes.alt, sequence[1] == 0x3D), _SAME
         step = (_state_of(modes), change)
         # A program's own mode sets are short; a long one is odd output (a file of digits), not
         # worth keeping: the memo holds at most _MAX_STEPS keys of _MAX_KEY bytes per state.
@@ -206,30 +212,36 @@ class ScreenTracker:
         return on_alt and self.modes.alt
 
     def _scan(self, data: bytes, start: int) -> bool:
-        """Follow the modes through ``data``, and record its last clears with the cursor at home.
+        """Follow the modes through ``data``, and record its last clear with the cursor at home.
 
         A full-screen program sets modes and clears the screen around every repaint, many times
-        per chunk, but only where the chunk leaves the modes, and its last clear, matter: a list
-        of the mode-changing sequences (one regex pass) walked through the memo of steps, and
-        the clears searched for from the end. Only a chunk that switches screens or resets goes
-        through its sequences in order, positions and all (``_follow``); then this returns False.
+        per chunk, but only where the chunk leaves the modes, and its last clear, matter. The
+        clears are searched for from the end; the mode sets are found by a regex search that
+        only stops at a ``?`` and walked through the memo of steps; keypad changes, which
+        commute with them, and resets are looked for by their rare last bytes (``_others``).
+        Only a chunk that switches screens or resets goes through its sequences in order,
+        positions and all (``_follow``); then this returns False.
         """
         # ``modes`` is a public field: its ``_State`` is looked up again if it was replaced.
         first = self._state if self._state.modes is self.modes else _state_of(self.modes)
-        clear = self._last_clear(data, start)
-        at = len(data) if clear is None else clear[0]
-        # The steps before the clear give the modes in force there (no step spans it: none
-        # holds a second ESC), the rest those at the end.
-        there = _walk(first, _STEPS.findall(data, 0, at)) if at else first
-        state = _walk(there, _STEPS.findall(data, at)) if there is not None else None
-        steady = state is not None and there is not None
+        others = _others(data)
+        state = there = None
+        clear = None
+        if b"\x1bc" not in others.values():
+            clear = self._last_clear(data, start)
+            at = len(data) if clear is None else clear[0]
+            # The steps before the clear give the modes in force there (none spans it: none
+            # holds a second ESC), the rest those at the end.
+            there = _walk(first, _PRIVATE.findall(data, 0, at), others, 0, at)
+            if there is not None:
+                state = _walk(there, _PRIVATE.findall(data, at), others, at, len(data))
         if state is None or there is None:  # a switch of screens or a reset: positions matter
             state = self._follow(data, start, first)
         elif clear is not None:
             self._record_clear(clear[1], there.modes)
         self.modes = state.modes
         self._state = state
-        return steady
+        return there is not None and state is not None
 
     def _last_clear(self, data: bytes, start: int) -> tuple[int, int] | None:
         """Where the last clear with the cursor at home starts in ``data``, and its restore
@@ -250,6 +262,8 @@ class ScreenTracker:
                 if offset is not None:
                     self._record_clear(offset, state.modes)
                 continue
+            if sequence[1] == 0x5B:  # [: a mode set, known by its ``_PRIVATE`` match
+                sequence = sequence[2:]
             after, change = state.steps.get(sequence) or state.learn(sequence)
             if change == _RESET:
                 self._normal_clear = self._alt_clear = None  # overtaken by the reset
@@ -314,14 +328,39 @@ def line_restore(base: int, end: int, buffer: bytes | bytearray, preamble: str =
     return Restore(preamble, offset)
 
 
-def _walk(state: _State, sequences: list[bytes]) -> _State | None:
-    """The state after ``_STEPS`` matches from ``state``, or ``None`` if one switches screens
-    or resets (then the caller goes through them in order, ``ScreenTracker._follow``)."""
-    for sequence in sequences:
+def _walk(
+    state: _State, mode_sets: list[bytes], others: dict[int, bytes], pos: int, stop: int
+) -> _State | None:
+    """The state after ``mode_sets`` and the keypad changes in ``others`` between ``pos`` and
+    ``stop``, from ``state``; ``None`` if a mode set switches screens (the caller then goes
+    through the sequences in order, ``ScreenTracker._follow``).
+
+    Keypad changes commute with mode sets (each touches its own part of ``Modes``), so only
+    the last one counts, and it may as well come last.
+    """
+    for sequence in mode_sets:
         state, change = state.steps.get(sequence) or state.learn(sequence)
         if change:
             return None
+    keypad = next((others[at] for at in reversed(others) if pos <= at < stop), None)
+    if keypad is not None:
+        state = (state.steps.get(keypad) or state.learn(keypad))[0]
     return state
+
+
+def _others(data: bytes) -> dict[int, bytes]:
+    """The ``ESC =``, ``ESC >`` and ``ESC c`` in ``data``, by offset, in order.
+
+    Their last bytes are rare in most output: a memchr each (``_probe``). Where one is common
+    (``=`` in code, ``c`` in prose), one regex pass finds all three.
+    """
+    found: list[int] = []
+    for needles in (_RESETS, _KEYPAD_ON, _KEYPAD_OFF):
+        hits, rest = _probe(data, needles)
+        if rest < len(data):
+            return {match.start(): match[0] for match in _OTHERS.finditer(data)}
+        found += hits
+    return {at: data[at : at + 2] for at in sorted(found)}
 
 
 def _clears_from_the_end(data: bytes) -> Iterator[int]:
@@ -350,6 +389,36 @@ def _worth_scanning(data: bytes) -> bool:
     return _contains(data, _MODE_SETS) or _contains(data, _ERASES) or _contains(data, _RESETS)
 
 
+def _probe(data: bytes, needles: _Needles) -> tuple[list[int], int]:
+    """Offsets in ``data`` of ``needles`` (of one length and last byte), in order, found by
+    probing the hits of their last byte; and where the probes stopped: ``len(data)`` if they
+    went through, else the offset after the last needle probed, where hits got denser than one
+    per ``_PROBE_SPACING`` bytes (past the first few).
+
+    The hits are found from C-speed ``find`` calls for the last byte: a one-byte ``find`` is a
+    memchr, some 50x faster than a search for a needle that starts with ESC where ESC is
+    everywhere, but each hit costs ~0.15 µs of Python.
+    """
+    last, back = needles.last, needles.back
+    at = data.find(last, back)  # from ``back`` on, so that a needle fits before the hit
+    if at < 0:
+        return [], len(data)
+    firsts = needles.firsts
+    found: list[int] = []
+    # The k-th probe is one too many if k > _FREE_PROBES + at // _PROBE_SPACING, that is if
+    # ``at`` is below (k - _FREE_PROBES) * _PROBE_SPACING: ``bound``, kept up as k grows.
+    bound = _FIRST_BOUND
+    while at >= 0:
+        # A test of the first byte is a third of a ``startswith``, and turns most hits away.
+        if data[at - back] in firsts and data.startswith(needles.needles, at - back):
+            found.append(at - back)
+        bound += _PROBE_SPACING
+        if at < bound:
+            return found, at - back + 1
+        at = data.find(last, at + 1)
+    return found, len(data)
+
+
 def _contains(data: bytes, needles: _Needles) -> bool:
     """Whether ``data`` holds one of ``needles`` (of one length and last byte).
 
@@ -370,7 +439,7 @@ def _contains(data: bytes, needles: _Needles) -> bool:
 
 
 class _Needles:
-    """Byte strings of one length and last byte, for ``_contains``."""
+    """Byte strings of one length and last byte, for ``_probe`` and ``_contains``."""
 
     __slots__ = ("back", "firsts", "last", "needles", "regex")
 
@@ -390,3 +459,5 @@ class _Needles:
 _MODE_SETS = _Needles(b"\x1b[?")
 _ERASES = _Needles(b"2J", b"3J")
 _RESETS = _Needles(b"\x1bc")
+_KEYPAD_ON = _Needles(b"\x1b=")
+_KEYPAD_OFF = _Needles(b"\x1b>")
