@@ -11,13 +11,18 @@
  * control acknowledgements.
  *
  * Acknowledgements: JupyterLab's widget calls `term.write(text)` without a
- * callback. Once the widget's xterm.js instance is known ({@link ackAfter},
- * called by `labterminal.ts`), each chunk is acknowledged by a write callback
- * queued right behind the widget's own write, so exactly when xterm.js has
- * parsed it, as in our `TerminalView`. Before that (the widget is still
- * loading xterm.js and buffers what arrives) and for widgets whose xterm.js
- * cannot be reached, a chunk is acknowledged from a macrotask queued after
- * its delivery. Measurements: docs/views.md.
+ * callback, synchronously while we emit the text. Once the widget's xterm.js
+ * instance is known ({@link ackAfter}, called by `labterminal.ts`), each
+ * chunk's acknowledgement rides on that very write as its callback, so it
+ * leaves exactly when xterm.js has parsed the chunk, as in our `TerminalView`.
+ * (A second, empty write queued behind it did the same at first, but xterm.js
+ * parses it in a task of its own after a keystroke and asks for one more
+ * frame: half again as many frames while typing, whose ~6 ms commits delayed
+ * the next echo; `python -m bench.browser`.) Before that (the widget is still
+ * loading xterm.js and buffers what arrives), for widgets whose xterm.js
+ * cannot be reached and for a write the widget did not make at once, a chunk
+ * is acknowledged from a macrotask queued after its delivery.
+ * Measurements: docs/views.md.
  */
 import type { ServerConnection, Terminal } from '@jupyterlab/services';
 import { PromiseDelegate } from '@lumino/coreutils';
@@ -28,7 +33,7 @@ import { IOutputChunk, ITerminalStatus } from './types';
 
 /** The part of xterm.js's `Terminal` that acknowledgements need. */
 export interface IWriter {
-  write(data: string, callback?: () => void): void;
+  write(data: string | Uint8Array, callback?: () => void): void;
 }
 
 /** Adapts a {@link TerminalConnection} to `Terminal.ITerminalConnection`. */
@@ -166,18 +171,36 @@ export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
    * the widget that shows this connection) has parsed it.
    */
   ackAfter(term: IWriter): void {
+    if (this._writer === term) {
+      return;
+    }
     this._writer = term;
+    // The widget writes each chunk itself, without a callback: give that
+    // write the chunk's acknowledgement as its callback.
+    const write = term.write.bind(term);
+    term.write = (data, callback) => {
+      const done = this._ack;
+      this._ack = null;
+      if (done === null) {
+        write(data, callback);
+        return;
+      }
+      write(data, () => {
+        callback?.();
+        done();
+      });
+    };
   }
 
   private _onOutput = (_: unknown, chunk: IOutputChunk): void => {
-    this._emit('stdout', this._decoder.decode(chunk.data, { stream: true }));
-    const writer = this._writer;
-    if (writer) {
-      // Behind the widget's write of the same text (a signal handler above):
-      // xterm.js calls back in order, once the chunk is parsed.
-      writer.write('', () => chunk.done());
-    } else {
+    const text = this._decoder.decode(chunk.data, { stream: true });
+    if (this._writer) {
+      this._ack = chunk.done; // taken by the widget's write, just below
+    }
+    this._emit('stdout', text);
+    if (this._ack !== null || !this._writer) {
       // See the module comment: after xterm.js had its turn at the queue.
+      this._ack = null;
       setTimeout(() => chunk.done(), 0);
     }
   };
@@ -212,6 +235,8 @@ export class WebPtyTerminalConnection implements Terminal.ITerminalConnection {
   private readonly _disposed = new Signal<this, void>(this);
   private _decoder = new TextDecoder();
   private _writer: IWriter | null = null;
+  /** The acknowledgement of the chunk being emitted, for the widget's write. */
+  private _ack: (() => void) | null = null;
   private _name: string;
   private _lastStatus: Terminal.ConnectionStatus = 'connecting';
   private _isDisposed = false;

@@ -90,6 +90,53 @@ describe('WebPtyTerminalConnection', () => {
     ]);
   });
 
+  it("acknowledges on the widget's own write of a chunk, once xterm.js parsed it", async () => {
+    const { socket, adapter } = await attached();
+    // xterm.js as JupyterLab's widget uses it: the widget writes each stdout
+    // message at once, without a callback; parsing calls back later.
+    const writes: string[] = [];
+    const parsed: (() => void)[] = [];
+    const term = {
+      write(data: string | Uint8Array, callback?: () => void): void {
+        writes.push(String(data));
+        if (callback) {
+          parsed.push(callback);
+        }
+      }
+    };
+    adapter.messageReceived.connect((_, m) => {
+      if (m.type === 'stdout') {
+        term.write(String(m.content?.[0]));
+      }
+    });
+    adapter.ackAfter(term);
+    output(socket, new TextEncoder().encode('x'), 1);
+    output(socket, new TextEncoder().encode('y'), 2);
+    // One write per chunk: no second, empty write (it cost xterm.js a frame).
+    expect(writes).toEqual(['x', 'y']);
+    await tick();
+    expect(socket.payloads(protocol.ACK)).toEqual([]); // not parsed yet
+    parsed.shift()!();
+    expect(socket.payloads(protocol.ACK)).toEqual([]); // 'y' still waits
+    parsed.shift()!();
+    expect(socket.payloads(protocol.ACK)).toEqual([
+      { session_id: 'id-1', offset: 2 }
+    ]);
+    // Writes of the widget's own (not a chunk of ours) pass through untouched.
+    term.write('[Finished]');
+    expect(parsed).toEqual([]);
+  });
+
+  it('falls back to a macrotask ack when the widget did not write at once', async () => {
+    const { socket, adapter } = await attached();
+    adapter.ackAfter({ write: () => undefined }); // a widget that buffers
+    output(socket, new TextEncoder().encode('x'), 1);
+    await tick();
+    expect(socket.payloads(protocol.ACK)).toEqual([
+      { session_id: 'id-1', offset: 1 }
+    ]);
+  });
+
   it('restores the screen: reset, then the preamble', async () => {
     const { messages } = await attached({
       truncated: true,
