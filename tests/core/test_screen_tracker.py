@@ -292,3 +292,26 @@ def test_tracker_chunking_keeps_modes_and_restore_points(seed: int) -> None:
                 tracker.feed(stream[previous:cut], cut)
                 previous = cut
             assert _points(tracker)[:check] == _points(whole)[:check]
+
+
+@pytest.mark.parametrize("filler", [b"a b c ", b"x > y = z ", b"a[>c\x1b[>4;2m "])
+@pytest.mark.parametrize("last", [b"\x1b=", b"\x1b>"])
+def test_last_keypad_change_counts_wherever_it_is(filler: bytes, last: bytes) -> None:
+    """The keypad change that counts is the last one in the chunk, whether it sits at the
+    start of a long chunk behind text dense with ``=`` and ``>`` (looked for by a regex pass)
+    or near its end (a few probes from the end), and on either side of a clear."""
+    other = b"\x1b>" if last == b"\x1b=" else b"\x1b="
+    padding = filler * (40_000 // len(filler))
+    cases = [
+        last + b"\x1b[?25l" + padding,  # the chunk's first bytes, and the only one
+        other + last + b"\x1b[?25l" + padding,  # at the start, behind everything
+        other + padding + last + b"\x1b[?25h",  # near the end
+        b"\x1b[?25l" + other + b"x" * 9000 + last + last[-1:] * 5,  # before the last probe
+        other + padding + last + b"\x1b[H\x1b[2J" + padding,  # before the chunk's last clear
+    ]
+    for chunk in cases:
+        tracker, reference = ScreenTracker(), _ReferenceTracker()
+        tracker.feed(chunk, len(chunk))
+        reference.feed(chunk, len(chunk))
+        assert tracker.modes.keypad is (last == b"\x1b=")
+        assert _state(tracker, chunk) == _state(reference, chunk)
