@@ -20,6 +20,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import select
 import signal
 import struct
 import sys
@@ -341,16 +342,22 @@ def read_available(fd: int, limit: int, seconds: float | None = None) -> tuple[b
     return _read(fd, limit, lambda: time.monotonic() < deadline)
 
 
-def _read(fd: int, limit: int, go_on: Callable[[], bool]) -> tuple[bytes, bool]:
+def _read(
+    fd: int, limit: int, go_on: Callable[[], bool], first_wait: float = 0.0
+) -> tuple[bytes, bool]:
     """Read up to ``limit`` bytes while data comes and ``go_on()`` after each read allows;
-    True at end of file."""
+    True at end of file. With nothing read yet, wait up to ``first_wait`` seconds for the
+    first bytes (once); after that, the first pause in the output ends the read."""
     chunks: list[bytes] = []
     size = 0
     while size < limit:
         try:
             chunk = os.read(fd, min(65536, limit - size))
         except BlockingIOError:
-            break
+            if chunks or first_wait <= 0 or not _wait_readable(fd, first_wait):
+                break
+            first_wait = 0.0
+            continue
         except OSError as exc:
             if exc.errno == errno.EIO:  # every slave fd closed: Linux says EIO, not EOF
                 return b"".join(chunks), True
@@ -364,11 +371,25 @@ def _read(fd: int, limit: int, go_on: Callable[[], bool]) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def drain(fd: int, limit: int, seconds: float) -> tuple[bytes, bool]:
+def _wait_readable(fd: int, seconds: float) -> bool:
+    """Whether ``fd`` became readable (or hung up) within ``seconds``."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(seconds * 1000))
+
+
+def drain(fd: int, limit: int, seconds: float, first_wait: float = 0.0) -> tuple[bytes, bool]:
     """``read_available`` on ``fd``, then close it: run in a worker thread on a ``dup`` of the
     session's fd, so that closing the session's own fd meanwhile can never make this thread
-    read whatever file next gets that number."""
+    read whatever file next gets that number.
+
+    ``first_wait``: how long to wait for the first bytes when the PTY is empty at the start
+    (a drain that starts while the previous one's bytes are being sent often finds the
+    writer a step behind); once bytes came, the first pause ends the drain, so the last
+    output of a burst (a prompt) is never held back.
+    """
     try:
-        return read_available(fd, limit, seconds)
+        deadline = time.monotonic() + seconds
+        return _read(fd, limit, lambda: time.monotonic() < deadline, first_wait)
     finally:
         os.close(fd)

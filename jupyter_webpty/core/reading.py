@@ -4,8 +4,11 @@ Quiet output (echo, prompts) is read by the loop as soon as the fd is readable, 
 the kernel (``_spawn.read_ready``). Once a read finds a full line-discipline buffer, output
 streams: the loop stops watching the fd and a worker thread drains it for up to a few
 milliseconds at a time, with reads that do wait for the kernel's next piece (the fastest way
-through a flood, and harmless off the loop); each drain's bytes go out as one message. A drain
-that finds little returns the fd to the loop. Flow control pauses both (``pause``/``resume``).
+through a flood, and harmless off the loop); each drain's bytes go out as one message. While the
+loop records and sends one drain's bytes, the next drain already reads: a PTY holds only a few
+KiB, so a writer stalls as soon as nobody reads (bench/README.md, "Reading a flood", has the
+A/B). A drain that finds little returns the fd to the loop. Flow control pauses both (``pause``/``resume``); a drain already running when it pauses
+finishes, so at most one drain's bytes (``limit``) arrive after a pause.
 
 This and the session's lifecycle are what a PTY-host process would run; what was read leaves
 through one callback, ``on_read(data, eof)``.
@@ -26,6 +29,10 @@ log = logging.getLogger(__name__)
 #: Most bytes taken from the PTY per message.
 READ_LIMIT = 256 * 1024
 _DRAIN_SECONDS = 0.004  # most time one worker-thread drain reads before handing over
+#: How long a drain waits for its first bytes when the PTY is momentarily empty, rather than
+#: handing the fd back to the loop (``_spawn.drain``): an overlapped drain often starts while
+#: the writer is a step behind.
+_FIRST_WAIT_SECONDS = 0.001
 #: A read this large (a full line-discipline buffer) means output streams: drain in a thread.
 _STREAMING = 4096
 
@@ -61,6 +68,7 @@ class Reader:
         "_reading",
         "_stopping",
         "_streaming",
+        "_wanted",
     )
 
     def __init__(
@@ -79,6 +87,7 @@ class Reader:
         self._label = label
         self._reading = False  # the loop watches the fd (quiet output: read_ready)
         self._streaming = False  # output streams: worker-thread drains instead
+        self._wanted = False  # resumed and not paused since: a finished drain may start the next
         self._drain: asyncio.Future[tuple[bytes, bool]] | None = None
         self._stopping = False  # closing: no new reads (the session makes the final one)
         self._closed = False
@@ -95,23 +104,35 @@ class Reader:
 
     def resume(self) -> None:
         """Read on, in the way the last read chose (no-op while a drain runs or when closing)."""
-        if self._stopping or self._drain is not None:
+        if self._stopping:
+            return
+        self._wanted = True
+        if self._drain is not None:
             return
         if self._streaming:
             if self._reading:
                 self._loop.remove_reader(self._fd)
                 self._reading = False
-            # A dup: the thread may outlive the session's fd by a read (see _spawn.drain).
-            self._drain = self._loop.run_in_executor(
-                _drain_pool(), _spawn.drain, os.dup(self._fd), self._limit, _DRAIN_SECONDS
-            )
-            self._drain.add_done_callback(self._on_drained)
+            self._start_drain()
         elif not self._reading:
             self._loop.add_reader(self._fd, self._on_readable)
             self._reading = True
 
+    def _start_drain(self) -> None:
+        # A dup: the thread may outlive the session's fd by a read (see _spawn.drain).
+        self._drain = self._loop.run_in_executor(
+            _drain_pool(),
+            _spawn.drain,
+            os.dup(self._fd),
+            self._limit,
+            _DRAIN_SECONDS,
+            _FIRST_WAIT_SECONDS,
+        )
+        self._drain.add_done_callback(self._on_drained)
+
     def pause(self) -> None:
         """Stop reading; a drain in flight finishes, and then no other starts until ``resume``."""
+        self._wanted = False
         if self._reading:
             self._loop.remove_reader(self._fd)
             self._reading = False
@@ -145,6 +166,12 @@ class Reader:
         except OSError as exc:
             log.warning("reading terminal %s failed: %s", self._label, exc)
             data, eof = b"", True
+        if self._wanted and not self._stopping and not eof and len(data) >= _STREAMING:
+            # Still streaming and nobody paused us: the next drain reads while this one's
+            # bytes are recorded and sent. The session's pause (flow control) in what follows
+            # lets it finish and starts no other.
+            self._streaming = True
+            self._start_drain()
         self._take(data, eof)
 
     def _take(self, data: bytes, eof: bool) -> None:

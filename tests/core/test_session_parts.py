@@ -289,3 +289,53 @@ async def test_reader_reads_quiet_and_streaming_output_pauses_and_sees_the_end()
     assert not reader.is_draining
     reader.close()
     os.close(master)
+
+
+async def test_reader_overlaps_drains_and_a_pause_lets_only_the_one_in_flight_finish() -> None:
+    """While output streams, the next drain reads as the last one's bytes are handed over; a
+    pause from that hand-over stops the drains after the one already reading."""
+    master, slave = os.openpty()
+    os.set_blocking(master, False)
+    os.set_blocking(slave, False)
+    overlapped: list[bool] = []  # per streaming read: was the next drain already reading?
+    paused_reads = 0
+    pause_after = 20
+
+    def on_read(data: bytes, eof: bool) -> None:
+        nonlocal paused_reads
+        if len(data) >= 4096:
+            overlapped.append(reader.is_draining)
+        if len(overlapped) == pause_after and not paused_reads:
+            reader.pause()  # what the session does when no viewer can take more
+            paused_reads = 1
+        elif paused_reads:
+            paused_reads += 1
+        else:
+            reader.resume()
+
+    async def fill() -> None:  # keep the PTY full, paused or not: output streams
+        while True:
+            with contextlib.suppress(BlockingIOError):
+                os.write(slave, b"y" * 4096)
+            await asyncio.sleep(0)
+
+    reader = Reader(master, asyncio.get_running_loop(), on_read)
+    reader.resume()
+    writer = asyncio.get_running_loop().create_task(fill())
+    await wait_until(lambda: paused_reads > 0, 10, "enough streaming reads")
+    assert any(overlapped), "no drain started before the last one's bytes were handed over"
+    # Paused: the drain in flight ends (its bytes come, once) and no other starts, however
+    # much waits in the PTY.
+    await wait_until(lambda: not reader.is_draining, 5, "the drain in flight finished")
+    await wait_until(lambda: _spawn._buffered(master) > 0, 5, "output waiting in the PTY")
+    settled = paused_reads
+    await asyncio.sleep(0.05)  # a window for a wrongly started drain to show; not a sync
+    assert paused_reads == settled <= 2
+    assert reader.is_paused
+    writer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await writer
+    os.close(slave)
+    await reader.quiesce()
+    reader.close()
+    os.close(master)
