@@ -6,6 +6,8 @@ browser test files (none imports another test file for them).
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,13 +19,27 @@ PANEL = ".jp-WebPty-panel"
 
 
 def open_panel(page: Any, lab: Lab) -> None:
-    """Open JupyterLab with the Terminals side panel shown."""
+    """Open JupyterLab with the Terminals side panel shown.
+
+    The side bar's tab toggles the panel, and JupyterLab may still be putting its restored
+    layout in place when the tab is first seen (a CI run once found the tab current and the
+    panel hidden, or clicked it just before the restore showed the panel): so click until the
+    panel shows, giving each click a few seconds to take effect.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
+
     open_lab(page, lab)
     tab = page.locator('[data-id="jp-WebPty-panel"]')
     tab.wait_for(timeout=60_000)
-    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+    new = page.locator(f"{PANEL} .jp-WebPty-new")
+    deadline = time.monotonic() + 60
+    while not new.is_visible():
+        if time.monotonic() > deadline:
+            msg = "timed out waiting for the Terminals side panel"
+            raise TimeoutError(msg)
         tab.click()
-    page.locator(f"{PANEL} .jp-WebPty-new").wait_for()
+        with contextlib.suppress(PlaywrightTimeout):
+            new.wait_for(timeout=5_000)
 
 
 OUTPUT = ".jp-OutputArea .jp-WebPty-output"
