@@ -26,9 +26,6 @@ _HOME = (b"\x1b[H", b"\x1b[1;1H", b"\x1b[;H", b"\x1b[0;0H")
 #: A DEC private mode set or reset, ``ESC [ ? params h`` or ``l``, from its ``?`` on: a search
 #: for it only stops at a ``?`` (rare) to look behind for ``ESC [``, not at every ESC.
 _PRIVATE = re.compile(rb"\?(?<=\x1b\[\?)[0-9;]*[hl]")
-#: The other sequences that change the modes: application keypad on and off (``ESC =``,
-#: ``ESC >``) and the full reset (``ESC c``).
-_OTHERS = re.compile(rb"\x1b[c=>]")
 #: Those, the mode sets and the clears (``ESC [ 2 J``, ``ESC [ 3 J``): all the sequences the
 #: tracker acts on, for a chunk gone through in order.
 _EVENTS = re.compile(rb"\x1b(?:\[\?[0-9;]*[hl]|\[[23]J|[c=>])")
@@ -110,7 +107,8 @@ class _State:
 
     def learn(self, sequence: bytes) -> tuple[_State, int]:
         """The step for a ``_PRIVATE`` match (``? params h`` or ``l``, without its ``ESC [``) or
-        an ``_OTHERS`` one (``ESC =``, ``ESC >``, ``ESC c``), worked out and kept."""
+        one of the other sequences that change the modes (``ESC =`` and ``ESC >``, application
+        keypad on and off; ``ESC c``, the full reset), worked out and kept."""
         if sequence[0] == 0x3F:  # ?: a mode set or reset
             modes, entered = _private_modes(self.modes, sequence[1:-1], sequence[-1] == 0x68)
             left = self.modes.alt and not modes.alt
@@ -337,17 +335,7 @@ def _walk(state: _State, mode_sets: list[bytes], keypad: bytes | None) -> _State
 
     Keypad changes commute with mode sets (each touches its own part of ``Modes``), so only
     the last one counts, and it may as well come last.
-
-    A full-screen program repeats a few mode sets hundreds of times per chunk (the cursor hidden
-    and shown around each repaint), and each mode ends as the last sequence that names it left
-    it. So only each distinct sequence's last occurrence is walked, in the order of those: the
-    same modes at the end, and a switch of screens among them if and only if there is one in
-    the whole list (it holds a set from the normal screen, or a reset from the alternate one,
-    and so does the shorter list; vim's repaints: ~2x faster, bench/README.md).
     """
-    if len(mode_sets) > 8:
-        mode_sets = list(dict.fromkeys(reversed(mode_sets)))
-        mode_sets.reverse()
     for sequence in mode_sets:
         state, change = state.steps.get(sequence) or state.learn(sequence)
         if change:
