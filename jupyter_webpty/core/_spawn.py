@@ -394,7 +394,9 @@ def _read_into(fd: int, limit: int, deadline: float, first_wait: float) -> tuple
     ``os.read(fd, 65536)`` allocates 64 KiB for each read of a PTY's ~4 KiB and shrinks it, and
     overlapped drains alternate between the pool's threads, each with its own malloc arena:
     on a fresh server a 2 s flood of ``yes`` grew RSS by 6.8-8.3 MB that way, 6.0-6.3 with
-    this (6 fresh servers each, bench/README.md, "Reading a flood").
+    this (6 fresh servers each, bench/README.md, "Reading a flood"). The loop's reads keep
+    ``_read``: most are one small read (an echo), where a buffer of ``limit`` bytes, zeroed
+    and copied from, would cost more than the read.
     """
     buffer = bytearray(limit)
     view = memoryview(buffer)

@@ -7,8 +7,9 @@ milliseconds at a time, with reads that do wait for the kernel's next piece (the
 through a flood, and harmless off the loop); each drain's bytes go out as one message. While the
 loop records and sends one drain's bytes, the next drain already reads: a PTY holds only a few
 KiB, so a writer stalls as soon as nobody reads (bench/README.md, "Reading a flood", has the
-A/B). A drain that finds little returns the fd to the loop. Flow control pauses both (``pause``/``resume``); a drain already running when it pauses
-finishes, so at most one drain's bytes (``limit``) arrive after a pause.
+A/B). A drain that finds little returns the fd to the loop. Flow control pauses both
+(``pause``/``resume``); a drain already running when it pauses finishes, so at most one
+drain's bytes (``limit``) arrive after a pause.
 
 This and the session's lifecycle are what a PTY-host process would run; what was read leaves
 through one callback, ``on_read(data, eof)``.
@@ -170,7 +171,6 @@ class Reader:
             # Still streaming and nobody paused us: the next drain reads while this one's
             # bytes are recorded and sent. The session's pause (flow control) in what follows
             # lets it finish and starts no other.
-            self._streaming = True
             self._start_drain()
         self._take(data, eof)
 

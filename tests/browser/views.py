@@ -7,7 +7,6 @@ browser test files (none imports another test file for them).
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,14 +31,16 @@ def open_panel(page: Any, lab: Lab) -> None:
     tab = page.locator('[data-id="jp-WebPty-panel"]')
     tab.wait_for(timeout=60_000)
     new = page.locator(f"{PANEL} .jp-WebPty-new")
-    deadline = time.monotonic() + 60
-    while not new.is_visible():
-        if time.monotonic() > deadline:
-            msg = "timed out waiting for the Terminals side panel"
-            raise TimeoutError(msg)
+
+    def shown() -> bool:
+        if new.is_visible():
+            return True
         tab.click()
         with contextlib.suppress(PlaywrightTimeout):
             new.wait_for(timeout=5_000)
+        return bool(new.is_visible())
+
+    wait_for(shown, 60, "the Terminals side panel")
 
 
 OUTPUT = ".jp-OutputArea .jp-WebPty-output"
