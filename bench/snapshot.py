@@ -27,9 +27,10 @@ from .targets import BuiltinTarget, Session, WebptyTarget
 from .workloads import PROMPT, Context, make_text, run_command
 
 FULL_SCREEN = {
-    "vim": ("vim -u NONE -N -n -i NONE {file}", "\x06", "\x1b:q!\r"),
-    "top": ("top -d 1", " ", "q"),
-    "less": ("less {file}", " ", "q"),
+    # command, the key that pages, the keys that quit, what its first screen surely contains
+    "vim": ("vim -u NONE -N -n -i NONE {file}", "\x06", "\x1b:q!\r", b"\x1b[?1049h"),
+    "top": ("top -d 1", " ", "q", b"Tasks:"),
+    "less": ("less {file}", " ", "q", b"\x1b[?1049h"),
 }
 
 
@@ -40,16 +41,24 @@ def full_screen_program() -> str | None:
 
 async def _start_program(ctx: Context, session: Session, program: str) -> bytes:
     """Fill the scrollback, start ``program`` and page through it; return what it drew."""
-    start, page, _ = FULL_SCREEN[program]
+    start, page, _, ready = FULL_SCREEN[program]
+    output = session.output
     await run_command(session, f"cat {ctx.history_file}", timeout=120)
-    session.output.start_capture()
+    output.start_capture()
+    drawn = output.expect(ready)
     await session.send(start.format(file=ctx.history_file) + "\n")
-    await session.output.settle(0.3)
+    await drawn.wait(30)
+    await output.settle(0.3)
     for _ in range(5):
+        # Each page's first bytes, then quiet: settling alone returned at once (the screen
+        # before had long been quiet), so every key was sent, and the capture ended, before
+        # any page arrived (the runs up to 2026-12-03 measured the start-up screen only).
+        paged = output.expect_bytes(1)
         await session.send(page)
-        await session.output.settle(0.2)
-    drawn, _ = session.output.stop_capture()
-    return drawn
+        await paged.wait(30)
+        await output.settle(0.2)
+    captured, _ = output.stop_capture()
+    return captured
 
 
 async def _stop_program(session: Session, program: str) -> None:
@@ -72,6 +81,7 @@ async def attach(ctx: Context) -> dict[str, Any]:
             drawn = await _start_program(ctx, sessions[target.name], program)
             if target.name == "webpty":
                 ctx.full_screen_output = drawn
+                result["drawn_bytes"] = len(drawn)  # the tracker workload's full-screen stream
         for order in _orders(targets, ctx.sizes.attach_trials):
             for target in order:
                 timings[target.name].append(await target.attach(sessions[target.name].key))
