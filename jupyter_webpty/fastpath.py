@@ -14,7 +14,8 @@ and tornado produce):
 * **Socket.IO 5 packet text** (python-socketio ``socketio.packet.Packet``): an event without
   namespace or ack id is ``2["name",...]``; a binary event with one attachment is
   ``51-["name",{..."data":{"_placeholder":true,"num":0}}]`` followed by the bytes. We format
-  the output packet by hand (``output_packet``) because python-socketio's encoder walks the
+  the output packets by hand (``output_packet``, and ``output_text_packet`` for output sent as
+  text, docs/protocol.md) because python-socketio's encoder walks the
   payload looking for bytes on every call, and read hot events (``hot_event``) before
   python-socketio decodes them.
 * **Engine.IO 4 message type** ``"4"`` in front of a Socket.IO packet (python-engineio).
@@ -125,6 +126,15 @@ def is_idle(socket: Any) -> bool:
     if isinstance(queue, Mailbox):  # ours (sioserver.py): its count is public
         return not socket.closed and not queue.unfinished
     return not socket.closed and not getattr(queue, "_unfinished_tasks", 1)
+
+
+def output_text_packet(session_id: str) -> str:
+    """The text of a ``terminal:output`` packet whose data is a string, up to its offset.
+
+    ``head + str(offset) + ',"data":' + json.dumps(text) + "}]"`` is the packet python-socketio
+    would encode for ``{"session_id": ..., "offset": ..., "data": <str>}`` (no attachment).
+    """
+    return f'2["{protocol.OUTPUT}",{{"session_id":{json.dumps(session_id)},"offset":'
 
 
 def frames(text: bytes, attachment: bytes | None) -> bytes:

@@ -73,6 +73,10 @@ MAX_NAME_CHARS = 128
 MAX_PATH_CHARS = 4096
 #: Engine.IO's limit on one incoming message, bytes.
 MAX_MESSAGE_BYTES = 1_000_000
+#: With ``"text": true`` in ``create``/``reconnect``, an output chunk of at most this many bytes
+#: that is valid UTF-8 comes as a string in one frame, not as a binary attachment in a second
+#: one (docs/protocol.md, "Output as text"). Echo and prompts are; a flood's chunks are larger.
+MAX_TEXT_OUTPUT_BYTES = 4096
 
 
 class ProtocolError(ValueError):
@@ -155,6 +159,7 @@ class CreateRequest:
     rows: int
     name: str | None
     cwd: str | None
+    text: bool = False  # small output chunks may come as strings (MAX_TEXT_OUTPUT_BYTES)
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,7 @@ class ReconnectRequest:
     offset: int | None
     cols: int | None
     rows: int | None
+    text: bool = False  # as CreateRequest.text
 
 
 def _mapping(data: object) -> dict[str, Any]:
@@ -258,6 +264,14 @@ def _session_id(data: dict[str, Any]) -> str:
     return value
 
 
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        msg = f"'{key}' must be true or false, got {type(value).__name__}"
+        raise ProtocolError(msg)
+    return value
+
+
 def _name(data: dict[str, Any]) -> str | None:
     name = _text(data, "name", MAX_NAME_CHARS, required=False)
     if name is not None and (not name.strip() or not name.isprintable()):
@@ -274,6 +288,7 @@ def parse_create(data: object) -> CreateRequest:
         rows=_int(body, "rows", MIN_SIZE, MAX_SIZE),
         name=_name(body),
         cwd=_text(body, "cwd", MAX_PATH_CHARS, required=False),
+        text=_flag(body, "text"),
     )
 
 
@@ -329,7 +344,14 @@ def parse_reconnect(data: object) -> ReconnectRequest:
     if body.get("cols") is not None or body.get("rows") is not None:
         cols = _int(body, "cols", MIN_SIZE, MAX_SIZE)
         rows = _int(body, "rows", MIN_SIZE, MAX_SIZE)
-    return ReconnectRequest(session_id=session_id, name=name, offset=offset, cols=cols, rows=rows)
+    return ReconnectRequest(
+        session_id=session_id,
+        name=name,
+        offset=offset,
+        cols=cols,
+        rows=rows,
+        text=_flag(body, "text"),
+    )
 
 
 def parse_list(data: object) -> None:

@@ -8,6 +8,7 @@ each connection's owner and sessions, ``news.py`` tells owners what happened una
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -128,7 +129,7 @@ class TerminalEvents:
         session = self._manager.create(
             owner, cols=request.cols, rows=request.rows, name=request.name, cwd=request.cwd
         )
-        attached = self._attach(sid, session, 0)
+        attached = self._attach(sid, session, 0, text=request.text)
         session.resize(request.cols, request.rows, key=sid)
         return _attached_reply(session, attached, resume=False)
 
@@ -138,18 +139,34 @@ class TerminalEvents:
         owner = self._connections.owner(sid)
         session = self._manager.find(owner, session_id=request.session_id, name=request.name)
         session.detach(sid)  # a second reconnect restarts delivery cleanly
-        attached = self._attach(sid, session, request.offset)
+        attached = self._attach(sid, session, request.offset, text=request.text)
         if request.cols is not None and request.rows is not None:
             session.resize(request.cols, request.rows, key=sid)
         self._manager.notify_changed(owner)
         return _attached_reply(session, attached, resume=True)
 
-    def _attach(self, sid: str, session: PtySession, offset: int | None) -> Attached:
+    def _attach(
+        self, sid: str, session: PtySession, offset: int | None, *, text: bool = False
+    ) -> Attached:
         session_id = session.id
         head, tail = fastpath.output_packet(session_id)  # formatted once, not per chunk
+        text_head = fastpath.output_text_packet(session_id)
         send_now, emit_queued = self._outbox.send_now, self._outbox.emit_queued
+        dumps = json.dumps
 
         def sink(data: bytes, end: int) -> None:
+            if text and len(data) <= protocol.MAX_TEXT_OUTPUT_BYTES:
+                # One text frame instead of a packet and its attachment: a browser hands each
+                # frame to the page as a task of its own (docs/protocol.md, "Output as text").
+                try:
+                    decoded = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass  # not text on its own (a split or binary sequence): bytes, as always
+                else:
+                    if not send_now(sid, f'{text_head}{end},"data":{dumps(decoded)}}}]', None):
+                        payload = {"session_id": session_id, "offset": end, "data": decoded}
+                        emit_queued(protocol.OUTPUT, payload, sid)
+                    return
             if not send_now(sid, f"{head}{end}{tail}", data):
                 payload = {"session_id": session_id, "offset": end, "data": data}
                 emit_queued(protocol.OUTPUT, payload, sid)

@@ -105,6 +105,8 @@ class Terminal:
         self.data = bytearray()
         self.offset = 0
         self.largest = 0  # the largest output message's data (bytes)
+        self.as_text = 0  # output messages whose data was a string ("text": true)
+        self.largest_text = 0  # the largest of those, in UTF-8 bytes
         self.exit_code: int | None = None
         self.resets: list[dict[str, Any]] = []
         self.changed = asyncio.Event()
@@ -137,6 +139,10 @@ class Client:
     async def _on_output(self, payload: dict[str, Any]) -> None:
         term = self.terminal(payload["session_id"])
         data = payload["data"]
+        if isinstance(data, str):  # output as text (asked with "text": true): its UTF-8 bytes
+            data = data.encode("utf-8")
+            term.as_text += 1
+            term.largest_text = max(term.largest_text, len(data))
         if payload.get("truncated"):
             term.resets.append(payload)
             term.offset = payload["offset"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
+import json
 import os
 import re
 import socket
@@ -56,6 +57,17 @@ def test_output_packet_decodes_to_the_payload() -> None:
     assert decoded.attachment_count == 1
     assert decoded.add_attachment(b"xyz")  # the one attachment completes it
     assert decoded.data == [protocol.OUTPUT, {"session_id": "s1", "offset": 42, "data": b"xyz"}]
+
+
+@pytest.mark.parametrize("session_id", SESSION_IDS)
+@pytest.mark.parametrize("text", ["x", "h\u00e9\u4e2d\U0001f600\r\n", '\x1b[?25h"\\\x00\x7f'])
+def test_output_text_packet_is_python_socketios_encoding(session_id: str, text: str) -> None:
+    payload = {"session_id": session_id, "offset": 65536, "data": text}
+    encoded = socketio.packet.Packet(
+        packet.EVENT, namespace="/", data=[protocol.OUTPUT, payload]
+    ).encode()
+    head = fastpath.output_text_packet(session_id)
+    assert encoded == f'{head}65536,"data":{json.dumps(text)}}}]'
 
 
 HOT_PAYLOADS: list[tuple[str, Any]] = [

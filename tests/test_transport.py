@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from jupyter_webpty import protocol
+
 from .conftest import PROMPT, wait_until
 
 
@@ -59,6 +61,37 @@ async def test_multibyte_output_split_across_reads_is_exact(connect: Any, tmp_pa
         start = raw.index("añ€".encode())
         body = raw[start : start + len(text.encode())]
         assert hashlib.sha256(body).hexdigest() == hashlib.sha256(text.encode()).hexdigest()
+
+
+async def test_output_as_text_when_asked(connect: Any) -> None:
+    # "text": true: a small chunk that is valid UTF-8 comes as a string, in byte offsets; one
+    # that is not UTF-8, or larger than MAX_TEXT_OUTPUT_BYTES, comes as bytes.
+    async with connect() as client, connect() as plain:
+        session_id = await client.create(text=True)
+        term = client.terminal(session_id)
+        await client.send(session_id, "echo h\u00e9-$((6*7))\n")
+        await client.read_until(session_id, "h\u00e9-42")
+        assert term.as_text > 0
+        assert term.largest == term.largest_text  # nothing came as bytes yet
+
+        await client.send(session_id, "printf 'A\\377B\\n'\n")  # output not UTF-8 on its own
+        await wait_until(lambda: b"A\xffB" in term.data, what="the non-UTF-8 line")
+        await client.send(
+            session_id, "head -c 3000000 /dev/zero | tr '\\0' y; echo; echo END-$((6*7))\n"
+        )
+        await client.read_until(session_id, "END-42", timeout=30)
+        assert term.largest > protocol.MAX_TEXT_OUTPUT_BYTES  # the flood's chunks: bytes
+        assert term.largest_text <= protocol.MAX_TEXT_OUTPUT_BYTES
+        assert bytes(term.data).count(b"y") >= 3_000_000  # byte offsets held throughout
+
+        # A reconnect asks again; without "text" every chunk is bytes, as before.
+        reply = await plain.reconnect(session_id=session_id)
+        assert reply["success"], reply
+        await plain.send(session_id, "echo plain-$((6*7))\n")
+        await plain.read_until(session_id, "plain-42")
+        assert plain.terminal(session_id).as_text == 0
+        refused = await plain.call("terminal:reconnect", {"session_id": session_id, "text": 1})
+        assert refused == {"success": False, "error": "'text' must be true or false, got int"}
 
 
 async def test_input_before_prompt_and_prompt_seen(connect: Any) -> None:

@@ -52,6 +52,8 @@ export const MAX_NAME_CHARS = 128;
 export const MAX_PATH_CHARS = 4096;
 /** Engine.IO's limit on one incoming message, bytes. */
 export const MAX_MESSAGE_BYTES = 1000000;
+/** Most bytes of an output chunk the server sends as text (`text: true`). */
+export const MAX_TEXT_OUTPUT_BYTES = 4096;
 
 /** A failed request's acknowledgement. */
 export interface IFailure {
@@ -110,6 +112,8 @@ export interface ICreateRequest {
   rows: number;
   name?: string;
   cwd?: string;
+  /** Small output chunks that are valid UTF-8 may come as strings (one frame each). */
+  text?: boolean;
 }
 
 /** `terminal:create` acknowledgement. */
@@ -130,6 +134,8 @@ export interface IReconnectRequest {
   offset?: number;
   cols?: number;
   rows?: number;
+  /** As in `ICreateRequest`. */
+  text?: boolean;
 }
 
 /** `terminal:reconnect` acknowledgement. */
@@ -186,7 +192,8 @@ export interface IAckRequest {
  */
 export interface IOutputEvent {
   session_id: string;
-  data: ArrayBuffer | Uint8Array;
+  /** Bytes; a string (their UTF-8 text) for a small chunk when asked with `text`. */
+  data: ArrayBuffer | Uint8Array | string;
   offset: number;
   truncated?: boolean;
   preamble?: string;

@@ -108,7 +108,7 @@ export function toBytes(data: unknown): Uint8Array {
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
   if (typeof data === 'string') {
-    return new TextEncoder().encode(data); // Not what the server sends; tolerated.
+    return new TextEncoder().encode(data); // output as text (attach.ts asks for it)
   }
   return new Uint8Array(0);
 }

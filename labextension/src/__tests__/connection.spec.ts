@@ -93,7 +93,8 @@ describe('TerminalConnection', () => {
     expect(socket.pending(protocol.RECONNECT).data).toEqual({
       name: 'demo',
       cols: 100,
-      rows: 30
+      rows: 30,
+      text: true
     });
     await answerReconnect(socket, { cols: 100, rows: 30 });
     expect(connection.sessionId).toBe('id-1');
@@ -130,6 +131,23 @@ describe('TerminalConnection', () => {
     ]);
   });
 
+  it('takes output sent as text as its UTF-8 bytes, offsets counted in bytes', async () => {
+    const { socket, connection, chunks } = setup();
+    socket.serverEmit('connect');
+    connection.open(80, 24);
+    await answerReconnect(socket, { offset: 0, truncated: false });
+    socket.serverEmit(protocol.OUTPUT, {
+      session_id: 'id-1',
+      data: 'h\u00e9llo', // 6 bytes in UTF-8
+      offset: 6
+    });
+    output(socket, 'llo!', 7); // bytes again, overlapping the text by 3
+    expect(chunks.map(c => [text(c.data), c.data.length, c.offset])).toEqual([
+      ['h\u00e9llo', 6, 6],
+      ['!', 1, 7]
+    ]);
+  });
+
   it('resumes from the last offset after a reconnect, without a reset', async () => {
     const { socket, connection, chunks, resets, statuses } = setup();
     socket.serverEmit('connect');
@@ -144,7 +162,8 @@ describe('TerminalConnection', () => {
       session_id: 'id-1',
       offset: 3,
       cols: 80,
-      rows: 24
+      rows: 24,
+      text: true
     });
     await answerReconnect(socket, { offset: 3, truncated: false });
     output(socket, 'lost', 7);
@@ -259,7 +278,8 @@ describe('TerminalConnection', () => {
       name: 'demo',
       cwd: 'work',
       cols: 80,
-      rows: 24
+      rows: 24,
+      text: true
     });
     await answerCreate(socket, 'id-9');
     expect(connection.sessionId).toBe('id-9');
@@ -336,7 +356,8 @@ describe('TerminalConnection after a server restart', () => {
       session_id: 'id-1',
       offset: 3,
       cols: 80,
-      rows: 24
+      rows: 24,
+      text: true
     });
     await answerNotFound(socket);
     // Nothing else was asked: not by name (another shell may have that name
@@ -370,7 +391,8 @@ describe('TerminalConnection after a server restart', () => {
     expect(socket.pending(protocol.RECONNECT).data).toEqual({
       name: 'demo',
       cols: 80,
-      rows: 24
+      rows: 24,
+      text: true
     });
     socket.pending(protocol.RECONNECT).reply!({
       success: false,
@@ -380,7 +402,8 @@ describe('TerminalConnection after a server restart', () => {
     expect(socket.pending(protocol.CREATE).data).toEqual({
       name: 'demo',
       cols: 80,
-      rows: 24
+      rows: 24,
+      text: true
     });
     await answerCreate(socket, 'id-2');
     expect(connection.sessionId).toBe('id-2');
@@ -420,7 +443,8 @@ describe('TerminalConnection after a server restart', () => {
     expect(socket.pending(protocol.RECONNECT).data).toEqual({
       session_id: 'id-1',
       cols: 80,
-      rows: 24
+      rows: 24,
+      text: true
     });
     await answerNotFound(socket);
     expect(socket.events()).toEqual([protocol.RECONNECT]);

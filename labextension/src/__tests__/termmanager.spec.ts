@@ -274,7 +274,12 @@ describe('WebPtyTerminalManager', () => {
     const started = terminals.startNew({ cwd: 'sub/dir' });
     await FakeSocket.flush();
     const create = socket.pending(protocol.CREATE);
-    expect(create.data).toEqual({ cols: 80, rows: 24, cwd: 'sub/dir' });
+    expect(create.data).toEqual({
+      cols: 80,
+      rows: 24,
+      text: true,
+      cwd: 'sub/dir'
+    });
     create.reply!({
       success: true,
       session_id: 'id-9',
