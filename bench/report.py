@@ -340,16 +340,6 @@ def update_readme(readme: Path, md: str) -> None:
     )
 
 
-def _scale_rss(lines: list[dict[str, Any]]) -> list[Any]:
-    """Row 5's RSS per idle session, for each target."""
-    return [
-        line[name]
-        for line in lines
-        if line["metric"].startswith("5. server RSS per idle session")
-        for name in NAMES
-    ]
-
-
 def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool = True) -> str:
     """Write latest.json, latest.md and latest.png to ``out``; return the plain table."""
     out.mkdir(parents=True, exist_ok=True)
@@ -366,7 +356,8 @@ def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool
         f"{meta.get('seconds', 0):.0f} s; medians of interleaved rounds; ratios are "
         "jupyter-webpty's figure over the other's).\n\n" + markdown(lines) + "\n"
     )
-    if any(isinstance(v, (int, float)) and v < 0 for v in _scale_rss(lines)):
+    per_session = _get("scale", "rss_per_session_kb")
+    if any(isinstance(v, (int, float)) and v < 0 for v in (per_session(results, n) for n in NAMES)):
         md += (
             "\nRow 5's RSS per idle session is below zero where a server's RSS fell while its 200 "
             "sessions were created: memory that the earlier workloads' sessions held was still "

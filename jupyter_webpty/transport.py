@@ -8,6 +8,7 @@ each connection's owner and sessions, ``news.py`` tells owners what happened una
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -155,20 +156,19 @@ class TerminalEvents:
         dumps = json.dumps
 
         def sink(data: bytes, end: int) -> None:
+            # Asked for text: a small chunk that is UTF-8 on its own goes as one text frame, not
+            # a packet and its attachment (a browser hands each frame to the page as a task of
+            # its own; docs/protocol.md, "Output as text"). Anything else goes as bytes.
+            value: bytes | str = data
             if text and len(data) <= protocol.MAX_TEXT_OUTPUT_BYTES:
-                # One text frame instead of a packet and its attachment: a browser hands each
-                # frame to the page as a task of its own (docs/protocol.md, "Output as text").
-                try:
-                    decoded = data.decode("utf-8")
-                except UnicodeDecodeError:
-                    pass  # not text on its own (a split or binary sequence): bytes, as always
-                else:
-                    if not send_now(sid, f'{text_head}{end},"data":{dumps(decoded)}}}]', None):
-                        payload = {"session_id": session_id, "offset": end, "data": decoded}
-                        emit_queued(protocol.OUTPUT, payload, sid)
-                    return
-            if not send_now(sid, f"{head}{end}{tail}", data):
-                payload = {"session_id": session_id, "offset": end, "data": data}
+                with contextlib.suppress(UnicodeDecodeError):  # e.g. a character split in two
+                    value = data.decode("utf-8")
+            if isinstance(value, str):
+                sent = send_now(sid, f'{text_head}{end},"data":{dumps(value)}}}]', None)
+            else:
+                sent = send_now(sid, f"{head}{end}{tail}", data)
+            if not sent:
+                payload = {"session_id": session_id, "offset": end, "data": value}
                 emit_queued(protocol.OUTPUT, payload, sid)
 
         def reset(preamble: str, start: int) -> None:
