@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,10 @@ COLS, ROWS = 80, 24
 #: Acknowledge processed output at least this often (the protocol asks for <= 64 KiB).
 ACK_EVERY = 64 * 1024
 SOCKETIO_PATH = "webpty/socket.io"
+#: Ask for output as text (docs/protocol.md, "Output as text"), as the JupyterLab extension
+#: does: an echo is then one websocket frame instead of a packet and its binary attachment.
+#: ``BENCH_WEBPTY_TEXT=0`` measures the bytes-only form.
+AS_TEXT = os.environ.get("BENCH_WEBPTY_TEXT", "1") != "0"
 
 
 class _Stream:
@@ -67,9 +72,10 @@ class WebptySession:
 class WebptyConnection:
     """One Socket.IO connection, possibly carrying several sessions."""
 
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
+    def __init__(self, url: str, headers: dict[str, str], *, text: bool = AS_TEXT) -> None:
         self.url = url
         self.headers = headers
+        self.text = text
         self.sio = LeanSocketIO()
         self.streams: dict[str, _Stream] = {}
         self._early: dict[str, list[dict[str, Any]]] = {}
@@ -90,6 +96,8 @@ class WebptyConnection:
             stream.offset = stream.acked = payload["offset"]
             return
         data = payload["data"]
+        if isinstance(data, str):  # output as text: offsets still count its UTF-8 bytes
+            data = data.encode()
         stream.offset = payload["offset"]
         stream.output.feed(data)
         if stream.offset - stream.acked >= ACK_EVERY:
@@ -102,14 +110,16 @@ class WebptyConnection:
             stream = self.streams[session_id]
             if payload["offset"] > stream.offset:
                 stream.offset = payload["offset"]
-                output.feed(payload["data"])
+                data = payload["data"]
+                output.feed(data.encode() if isinstance(data, str) else data)
 
     async def create(self, prompt: bytes, *, owns_connection: bool) -> WebptySession:
         """``terminal:create``; returns once the first prompt arrived."""
         output = Output()
         first_prompt = output.expect(prompt)
         t0 = time.perf_counter()
-        reply = await self.sio.call("terminal:create", {"cols": COLS, "rows": ROWS}, timeout=30)
+        request = {"cols": COLS, "rows": ROWS, "text": self.text}
+        reply = await self.sio.call("terminal:create", request, timeout=30)
         if not reply.get("success"):
             msg = f"terminal:create failed: {reply}"
             raise RuntimeError(msg)
@@ -122,7 +132,8 @@ class WebptyConnection:
         """``terminal:reconnect`` without offset: (seconds until the replay arrived, bytes)."""
         output = Output()
         t0 = time.perf_counter()
-        reply = await self.sio.call("terminal:reconnect", {"session_id": session_id}, timeout=30)
+        request = {"session_id": session_id, "text": self.text}
+        reply = await self.sio.call("terminal:reconnect", request, timeout=30)
         if not reply.get("success"):
             msg = f"terminal:reconnect failed: {reply}"
             raise RuntimeError(msg)
