@@ -81,6 +81,7 @@ def rows() -> list[Row]:
     exact = _get("throughput", "sha256_ok")
     p50, p99 = _get("echo", "p50_ms"), _get("echo", "p99_ms")
     fp50, fp99 = _get("echo_flood", "p50_ms"), _get("echo_flood", "p99_ms")
+    tp50, tp99 = _get("typing", "p50_ms"), _get("typing", "p99_ms")
     fresh = _get("interrupt", "rss_growth_first_mb")
     ctrl = _get("interrupt", "ctrl_c_ms")
     steady = _get("interrupt", "rss_growth_steady_mb")
@@ -108,6 +109,8 @@ def rows() -> list[Row]:
         Row("1. byte-exact (sha256)", "", exact, "yes", _webpty(exact, bool)),
         Row("2. echo p50, idle", "ms", p50, "<= 0.8 x built-in", _vs(p50, "builtin", "<=", 0.8)),
         Row("2. echo p99, idle", "ms", p99, "<= 0.8 x built-in", _vs(p99, "builtin", "<=", 0.8)),
+        Row("2. echo p50, typing (50 ms between keys)", "ms", tp50),
+        Row("2. echo p99, typing (50 ms between keys)", "ms", tp99),
         Row("3. echo p50, neighbour flooding", "ms", fp50, "<= 0.8 x built-in", _vs(fp50, "builtin", "<=", 0.8)),
         Row("3. echo p99, neighbour flooding", "ms", fp99, "<= 0.8 x built-in", _vs(fp99, "builtin", "<=", 0.8)),
         Row("3. neighbour's flood rate", "MB/s", _get("echo_flood", "flood_mb_per_s")),

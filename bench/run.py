@@ -32,6 +32,7 @@ from bench.harness import SHELL, Harness
 WORKLOADS = (
     "throughput",
     "echo",
+    "typing",
     "echo_flood",
     "interrupt",
     "attach",
@@ -148,6 +149,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         steps = {
             "throughput": workloads.throughput,
             "echo": workloads.echo_idle,
+            "typing": workloads.echo_typing,
             "echo_flood": workloads.echo_flood,
             "interrupt": pressure.interrupt,
             "stalled": pressure.stalled,

@@ -31,7 +31,7 @@ SOCKETIO_PATH = "webpty/socket.io"
 #: Ask for output as text (docs/protocol.md, "Output as text"), as the JupyterLab extension
 #: does: an echo is then one websocket frame instead of a packet and its binary attachment.
 #: ``BENCH_WEBPTY_TEXT=0`` measures the bytes-only form.
-AS_TEXT = os.environ.get("BENCH_WEBPTY_TEXT", "1") != "0"
+AS_TEXT = os.environ.get("BENCH_WEBPTY_TEXT", "0") == "1"
 
 
 class _Stream:

@@ -33,6 +33,9 @@ class Sizes:
     rounds: int = 5  # the median of 5: one disturbed round on a shared machine moves it little
     echo_samples: int = 2000
     blocks: int = 4
+    #: Keystrokes typed with a pause before each (workload 2, "typing").
+    typing_samples: int = 300
+    typing_pause: float = 0.05
     ctrlc_trials: int = 5
     flood_seconds: float = 2.0
     #: More Ctrl+C trials, after a shorter flood, for the time alone: its distribution has two
@@ -50,7 +53,7 @@ class Sizes:
     def quick(cls) -> Sizes:
         """The smoke-test sizes: seconds, not minutes."""
         return cls(
-            cat_bytes=1024 * 1024, rounds=1, echo_samples=50, blocks=1, ctrlc_trials=1,
+            cat_bytes=1024 * 1024, rounds=1, echo_samples=50, blocks=1, typing_samples=10, ctrlc_trials=1,
             ctrlc_quick_trials=1, flood_seconds=0.3, stall_seconds=0.5, sessions=5, idle_seconds=1.0,
             attach_trials=1, history_bytes=64 * 1024,
         )  # fmt: skip
@@ -181,8 +184,11 @@ async def throughput(ctx: Context) -> dict[str, Any]:
 
 
 # -- 2 and 3. echo latency ----------------------------------------------------------------------
-async def echo_block(session: Session, count: int) -> list[float]:
-    """Type 'x' ``count`` times, one at a time; seconds from send to echo for each."""
+async def echo_block(session: Session, count: int, pause: float = 0.0) -> list[float]:
+    """Type 'x' ``count`` times, one at a time; seconds from send to echo for each.
+
+    ``pause``: seconds of quiet before each key, as between a person's keystrokes.
+    """
     samples = []
     output = session.output
     for n in range(count):
@@ -192,6 +198,8 @@ async def echo_block(session: Session, count: int) -> list[float]:
             # else the next echo can wait for the client's delayed ACK (Nagle, ~40 ms) where
             # the server leaves Nagle on, which is the redraw's cost, not the keystroke's.
             await output.settle(0.05)
+        if pause:
+            await asyncio.sleep(pause)  # the time between two keys, not a synchronisation
         echo = output.expect_count(b"x")
         t0 = time.perf_counter()
         await session.send("x")
@@ -222,6 +230,31 @@ async def echo_idle(ctx: Context) -> dict[str, Any]:
     finally:
         await close_all(sessions)
     return {name: latency_summary(values) for name, values in samples.items()}
+
+
+async def echo_typing(ctx: Context) -> dict[str, Any]:
+    """Keystroke-to-echo latency as when typing: each key after ``typing_pause`` s of quiet.
+
+    Back to back (``echo_idle``) the server, the shell and the client are still running when
+    the next key comes; a person's keys come 50-300 ms apart, when all of them sleep and their
+    caches went cold. Each key of ``echo_idle`` that follows its 50 ms pause (every 60th) is
+    one of these, and they set its p99 (bench/README.md, "A keystroke after a pause").
+    """
+    sessions = await open_all(ctx)
+    sizes = ctx.sizes
+    per_block = max(1, sizes.typing_samples // sizes.blocks)
+    samples: dict[str, list[float]] = {t.name: [] for t in ctx.targets}
+    try:
+        for order in ctx.rotations(sizes.blocks):
+            for target in order:
+                session = sessions[target.name]
+                samples[target.name] += await echo_block(session, per_block, sizes.typing_pause)
+    finally:
+        await close_all(sessions)
+    return {
+        name: dict(latency_summary(values), pause_ms=sizes.typing_pause * 1e3)
+        for name, values in samples.items()
+    }
 
 
 async def echo_flood(ctx: Context) -> dict[str, Any]:

@@ -32,11 +32,19 @@ class BoundedJson:
 
     @staticmethod
     def loads(text: str | bytes, **kwargs: Any) -> Any:
-        return json.loads(text, parse_int=_parse_int, **kwargs)
+        if kwargs or not isinstance(text, str):
+            return json.loads(text, parse_int=_parse_int, **kwargs)
+        # One decoder for all packets: json.loads with parse_int builds a new one per call,
+        # ~15 µs of a keystroke's path when the server wakes from idle (bench/README.md,
+        # "A keystroke after a pause").
+        return _DECODER.decode(text)
 
 
 def _parse_int(text: str) -> int | float:
     return int(text) if len(text) <= _MAX_INT_DIGITS else float("inf")
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int)
 
 
 class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = (
     "throughput",
     "echo",
+    "typing",
     "echo_flood",
     "interrupt",
     "stalled",
