@@ -20,7 +20,7 @@ Security choices (see README, "Security model"):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -186,34 +186,24 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
                 self._drop()
                 return False
 
-        def on_message(self, message: str | bytes) -> Awaitable[None] | None:
-            # A plain method, a coroutine only for packets off the fast path: tornado wraps a
-            # coroutine's result in a task that runs a loop turn later, ~30 µs of CPU per
-            # keystroke. Without it a keystroke costs 204 instead of 237 µs of server CPU, and
-            # the keys that follow a pause (which set the idle p99) echo sooner; back-to-back
-            # echoes, which no typist produces, lose ~0.05 ms at the median (bench/README.md,
-            # "A keystroke after a pause").
+        async def on_message(self, message: str | bytes) -> None:
             if self._refused:
-                return None
+                return
             problem = frame_problem(message)
             if problem is not None:
                 self.refuse(problem, 1003 if isinstance(message, bytes) else 1008)
-                return None
+                return
             assert isinstance(message, str)  # noqa: S101 (binary frames were refused above)
             receiver = self._receiver
-            # Tornado waits for this method (and the awaitable it returns) before it reads the
-            # next frame, so packets are handled in arrival order, whichever path each takes.
+            # Tornado waits for this method before it reads the next frame, so packets are
+            # handled in arrival order, whichever path each takes.
             if message[0] == fastpath.ENGINEIO_MESSAGE:
                 if receiver is not None and receiver(message[1:]):
-                    return None
+                    return
                 problem = packet_problem(message[1:])
                 if problem is not None:
                     self.refuse(problem)
-                    return None
-            return self._receive_slowly(message)
-
-        async def _receive_slowly(self, message: str) -> None:
-            """A packet off the fast path: to python-engineio's socket, or its queue."""
+                    return
             socket = self._engineio_socket
             if socket is not None:  # fastpath.DirectWebSocket: no reader task in between
                 if not await fastpath.receive(socket, message):
