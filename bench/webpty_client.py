@@ -29,8 +29,9 @@ COLS, ROWS = 80, 24
 ACK_EVERY = 64 * 1024
 SOCKETIO_PATH = "webpty/socket.io"
 #: Ask for output as text (docs/protocol.md, "Output as text"), as the JupyterLab extension
-#: does: an echo is then one websocket frame instead of a packet and its binary attachment.
-#: ``BENCH_WEBPTY_TEXT=0`` measures the bytes-only form.
+#: does, with ``BENCH_WEBPTY_TEXT=1``. It saves a browser a task per echo; this client it saves
+#: nothing idle, and beside a flood it costs the client the JSON of every flood chunk
+#: (bench/README.md, "Output as text, from the Python client"), so it asks for bytes.
 AS_TEXT = os.environ.get("BENCH_WEBPTY_TEXT", "0") == "1"
 
 
