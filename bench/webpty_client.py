@@ -96,11 +96,8 @@ class WebptyConnection:
         if payload.get("truncated"):
             stream.offset = stream.acked = payload["offset"]
             return
-        data = payload["data"]
-        if isinstance(data, str):  # output as text: offsets still count its UTF-8 bytes
-            data = data.encode()
         stream.offset = payload["offset"]
-        stream.output.feed(data)
+        stream.output.feed(_bytes(payload["data"]))
         if stream.offset - stream.acked >= ACK_EVERY:
             stream.acked = stream.offset
             await self.sio.emit("terminal:ack", {"session_id": session_id, "offset": stream.offset})
@@ -111,8 +108,7 @@ class WebptyConnection:
             stream = self.streams[session_id]
             if payload["offset"] > stream.offset:
                 stream.offset = payload["offset"]
-                data = payload["data"]
-                output.feed(data.encode() if isinstance(data, str) else data)
+                output.feed(_bytes(payload["data"]))
 
     async def create(self, prompt: bytes, *, owns_connection: bool) -> WebptySession:
         """``terminal:create``; returns once the first prompt arrived."""
@@ -263,6 +259,11 @@ class LeanSocketIO:
         handler = self._handlers.get(data[0])
         if handler is not None:
             await handler(*data[1:])
+
+
+def _bytes(data: bytes | str) -> bytes:
+    """Output's bytes; output as text counts its UTF-8 bytes in the offsets."""
+    return data.encode() if isinstance(data, str) else data
 
 
 def _fill(data: Any, attachments: list[bytes]) -> Any:

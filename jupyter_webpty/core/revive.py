@@ -83,8 +83,7 @@ class SessionStore:
     def __init__(
         self, directory: str, scrollback_bytes: int, *, interval: float = INTERVAL
     ) -> None:
-        self.directory = Path(directory)
-        self._files = SaveFiles(self.directory, scrollback_bytes)
+        self._files = SaveFiles(Path(directory), scrollback_bytes)
         self._bound = scrollback_bytes
         self._interval = interval
         self._sessions: dict[str, PtySession] = {}
