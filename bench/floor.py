@@ -22,8 +22,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -34,6 +35,9 @@ if __package__ in (None, ""):  # `python bench/floor.py`
 from bench import pressure, workloads
 from bench.harness import SHELL, Harness
 from bench.stream import Output
+from bench.webpty_client import WebptyConnection, WebptySession
+
+T = TypeVar("T")
 
 #: The relay server, run as ``python -c RELAY PORT SHELL...``: the least a web terminal does.
 RELAY = r"""
@@ -84,6 +88,121 @@ main()
 """
 
 
+#: The same relay speaking jupyter-webpty's protocol (docs/protocol.md) as far as the bench's
+#: client needs it: Engine.IO's open packet, Socket.IO's connect, ``terminal:create`` /
+#: ``input`` / ``ack`` / ``close`` and ``terminal:output`` as a binary event whose two frames go
+#: out in one write (as webpty's fast path writes them), with the protocol's flow control (it
+#: stops reading the PTY while 256 KiB are unacknowledged, webpty's default window; without
+#: it a flood piles up in the server faster than the client parses it, and a Ctrl+C waits
+#: minutes for the pile). Nothing else: no session registry beyond a dict, no auth, no
+#: retention, no screen tracker. So it is the least a server
+#: behind this protocol, on tornado, does per keystroke; its gap to the raw relay is the
+#: protocol's cost, and webpty's gap to it is everything webpty does on top.
+SIO_RELAY = r"""
+import fcntl, itertools, json, os, pty, signal, struct, sys, termios
+import tornado.ioloop, tornado.web, tornado.websocket
+
+LOOP = tornado.ioloop.IOLoop.current()
+IDS = itertools.count(1)
+WINDOW = 256 * 1024
+
+def head(opcode, size):
+    if size < 126:
+        return bytes((0x80 | opcode, size))
+    if size <= 0xFFFF:
+        return struct.pack("!BBH", 0x80 | opcode, 126, size)
+    return struct.pack("!BBQ", 0x80 | opcode, 127, size)
+
+class SioRelay(tornado.websocket.WebSocketHandler):
+    def open(self):
+        self.set_nodelay(True)
+        self.shells = {}  # session id -> [pid, fd, offset]
+        self.write_message('0{"sid":"relay","upgrades":[],"pingInterval":25000,'
+                           '"pingTimeout":20000,"maxPayload":1000000}')
+
+    def spawn(self):
+        pid, fd = pty.fork()
+        if pid == 0:
+            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            os.execvp(sys.argv[2], sys.argv[2:])
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        os.set_blocking(fd, False)
+        key = str(next(IDS))
+        shell = self.shells[key] = [pid, fd, 0, 0, True]  # pid, fd, sent, acked, reading
+        LOOP.add_handler(fd, lambda fd, events: self.readable(key, shell), LOOP.READ)
+        return key
+
+    def readable(self, key, shell):
+        try:
+            data = os.read(shell[1], 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            LOOP.remove_handler(shell[1])
+            return
+        shell[2] += len(data)
+        text = ('451-["terminal:output",{"session_id":"%s","offset":%d,'
+                '"data":{"_placeholder":true,"num":0}}]' % (key, shell[2])).encode()
+        self.ws_connection.stream.write(head(1, len(text)) + text + head(2, len(data)) + data)
+        if shell[2] - shell[3] >= WINDOW:
+            LOOP.update_handler(shell[1], 0)
+            shell[4] = False
+
+    def end(self, key):
+        shell = self.shells.pop(key, None)
+        if shell is not None:
+            pid, fd = shell[0], shell[1]
+            LOOP.remove_handler(fd)
+            os.close(fd)
+            os.kill(pid, signal.SIGHUP)
+            os.waitpid(pid, 0)
+
+    def on_message(self, message):
+        if message == "40":
+            self.write_message('40{"sid":"relay-ns"}')
+            return
+        if not message.startswith("42"):
+            return
+        rest = message[2:]
+        start = rest.index("[")
+        ack = rest[:start]
+        event, data = json.loads(rest[start:])
+        if event == "terminal:input":
+            shell = self.shells.get(data["session_id"])
+            if shell is not None:
+                os.write(shell[1], data["data"].encode())
+        elif event == "terminal:ack":
+            shell = self.shells.get(data["session_id"])
+            if shell is not None:
+                shell[3] = data["offset"]
+                if not shell[4] and shell[2] - shell[3] < WINDOW:
+                    LOOP.update_handler(shell[1], LOOP.READ)
+                    shell[4] = True
+        elif event == "terminal:create":
+            reply = {"success": True, "session_id": self.spawn()}
+            self.write_message("43" + ack + json.dumps([reply]))
+        elif event == "terminal:close":
+            self.end(data["session_id"])
+            self.write_message("43" + ack + json.dumps([{"success": True}]))
+
+    def on_close(self):
+        for key in list(self.shells):
+            self.end(key)
+
+def main():
+    app = tornado.web.Application([(r"/webpty/socket.io/", SioRelay)],
+                                  websocket_max_message_size=1 << 20)
+    app.listen(int(sys.argv[1]), address="127.0.0.1")
+    signal.signal(signal.SIGTERM, lambda *_: LOOP.add_callback_from_signal(LOOP.stop))
+    LOOP.start()
+
+main()
+"""
+
+
 class RelaySession:
     """One shell behind the relay: raw bytes in binary frames."""
 
@@ -112,13 +231,14 @@ class RelayTarget:
     """The minimal relay as a bench target."""
 
     name = "relay"
+    code = RELAY
 
     def __init__(self, env: dict[str, str], prompt: bytes) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         env = dict(env, TERM="xterm-256color")
-        argv = [sys.executable, "-c", RELAY, str(self.port), *SHELL]
+        argv = [sys.executable, "-c", self.code, str(self.port), *SHELL]
         self.process = subprocess.Popen(argv, env=env, start_new_session=True)
         self.pid = self.process.pid
         self.prompt = prompt
@@ -127,15 +247,8 @@ class RelayTarget:
     async def open(self, *, shared: bool = False) -> RelaySession:
         if self.http is None:
             self.http = aiohttp.ClientSession()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                ws = await self.http.ws_connect(f"ws://127.0.0.1:{self.port}/relay")
-                break
-            except aiohttp.ClientError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.05)
+        http = self.http
+        ws = await _until_listening(lambda: http.ws_connect(f"ws://127.0.0.1:{self.port}/relay"))
         output = Output()
         prompt = output.expect(self.prompt)
         session = RelaySession(ws, output)
@@ -149,8 +262,33 @@ class RelayTarget:
         await asyncio.to_thread(self.process.wait, 30)
 
 
+class SioRelayTarget(RelayTarget):
+    """The relay behind jupyter-webpty's protocol (``SIO_RELAY``), through webpty's bench client."""
+
+    name = "sio-relay"
+    code = SIO_RELAY
+
+    async def open(self, *, shared: bool = False) -> WebptySession:  # type: ignore[override]
+        connection = WebptyConnection(f"http://127.0.0.1:{self.port}/", {})
+        await _until_listening(connection.connect)
+        return await connection.create(self.prompt, owns_connection=True)
+
+
+async def _until_listening(connect: Callable[[], Awaitable[T]]) -> T:
+    """``connect()``, retried while the relay process is still starting (up to 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return await connect()
+        except (aiohttp.ClientError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)  # the relay is not listening yet: poll, with a deadline
+
+
 _WORKLOAD = {
     "echo": workloads.echo_idle,
+    "typing": workloads.echo_typing,
     "echo_flood": workloads.echo_flood,
     "throughput": workloads.throughput,
     "interrupt": pressure.interrupt,
@@ -158,14 +296,19 @@ _WORKLOAD = {
 FLOOR_WORKLOADS = tuple(_WORKLOAD)
 
 
-async def run(samples: int, only: list[str], size: int, rounds: int) -> dict[str, Any]:
+async def run(
+    samples: int, only: list[str], size: int, rounds: int, typing: int = 300
+) -> dict[str, Any]:
     """The chosen workloads for every target, the relay among them; returns their results."""
     harness = Harness("webpty-floor-", with_ttyd=True)
     try:
-        await harness.start(lambda env: [RelayTarget(env, workloads.PROMPT)])
-        sizes = workloads.Sizes(
-            echo_samples=samples, cat_bytes=size, rounds=rounds, history_bytes=1 << 16
+        await harness.start(
+            lambda env: [RelayTarget(env, workloads.PROMPT), SioRelayTarget(env, workloads.PROMPT)]
         )
+        sizes = workloads.Sizes(
+            echo_samples=samples, cat_bytes=size, rounds=rounds, history_bytes=1 << 16,
+            typing_samples=typing,
+        )  # fmt: skip
         ctx = workloads.Context(harness.targets, sizes, harness.workdir)
         results: dict[str, Any] = {}
         for name in only:
@@ -189,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: prints each workload's figure per target, with ratios to the peers'."""
     parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)
     parser.add_argument("--samples", type=int, default=2000, help="echo samples per target")
+    parser.add_argument("--typing", type=int, default=300, help="typing samples per target")
     parser.add_argument(
         "--only", default=",".join(FLOOR_WORKLOADS), help="comma-separated workloads"
     )
@@ -198,16 +342,22 @@ def main(argv: list[str] | None = None) -> int:
     only = args.only.split(",")
     if set(only) - set(FLOOR_WORKLOADS):
         parser.error(f"--only takes some of: {', '.join(FLOOR_WORKLOADS)}")
-    results = asyncio.run(run(args.samples, only, int(args.size * (1 << 20)), args.rounds))
+    size = int(args.size * (1 << 20))
+    results = asyncio.run(run(args.samples, only, size, args.rounds, args.typing))
     leftovers = results.pop("leftover_pids")
-    for workload, title in (("echo", "idle"), ("echo_flood", "beside a flood")):
+    titles = (
+        ("echo", "idle"),
+        ("typing", "typing (50 ms between keys)"),
+        ("echo_flood", "beside a flood"),
+    )
+    for workload, title in titles:
         if workload not in results:
             continue
         print(f"echo {title}: p50 / p99 ms")
         for name, figures in results[workload].items():
             p50, p99 = figures["p50_ms"], figures["p99_ms"]
             print(
-                f"  {name:8} {p50:6.2f} / {p99:6.2f}   (p99 {_ratios(p99, results[workload], 'p99_ms')})"
+                f"  {name:9} {p50:6.2f} / {p99:6.2f}   (p99 {_ratios(p99, results[workload], 'p99_ms')})"
             )
     if "throughput" in results:
         print("cat throughput: MB/s (median), byte-exact")
@@ -215,13 +365,13 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(figures, dict):
                 rate = figures["mb_per_s"]
                 ratios = _ratios(rate, results["throughput"], "mb_per_s")
-                print(f"  {name:8} {rate:6.1f}  {figures['sha256_ok']}   ({ratios})")
+                print(f"  {name:9} {rate:6.1f}  {figures['sha256_ok']}   ({ratios})")
     if "interrupt" in results:
         print("Ctrl+C during yes -> prompt: ms (median), KB delivered after the Ctrl+C")
         for name, figures in results["interrupt"].items():
             ms = figures["ctrl_c_ms"]
             ratios = _ratios(ms, results["interrupt"], "ctrl_c_ms")
-            print(f"  {name:8} {ms:6.2f}  {figures['drained_after_ctrl_c_kb']:8.1f}   ({ratios})")
+            print(f"  {name:9} {ms:6.2f}  {figures['drained_after_ctrl_c_kb']:8.1f}   ({ratios})")
     if leftovers:
         print(f"leftover processes killed: {leftovers}")
         return 1
