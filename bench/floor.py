@@ -39,22 +39,30 @@ from bench.webpty_client import WebptyConnection, WebptySession
 
 T = TypeVar("T")
 
-#: The relay server, run as ``python -c RELAY PORT SHELL...``: the least a web terminal does.
-RELAY = r"""
+#: Both relays start their shells with ``spawn_shell()``: (pid, fd) of ``SHELL...`` on a new
+#: 80x24 PTY whose fd does not block.
+_SPAWN = r"""
 import fcntl, os, pty, signal, struct, sys, termios
+
+def spawn_shell():
+    pid, fd = pty.fork()
+    if pid == 0:
+        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        os.execvp(sys.argv[2], sys.argv[2:])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    os.set_blocking(fd, False)
+    return pid, fd
+"""
+
+#: The relay server, run as ``python -c RELAY PORT SHELL...``: the least a web terminal does.
+_RELAY_SERVER = r"""
 import tornado.ioloop, tornado.web, tornado.websocket
 
 class Relay(tornado.websocket.WebSocketHandler):
     def open(self):
         self.set_nodelay(True)
-        pid, fd = pty.fork()
-        if pid == 0:
-            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGHUP):
-                signal.signal(sig, signal.SIG_DFL)
-            os.execvp(sys.argv[2], sys.argv[2:])
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        os.set_blocking(fd, False)
-        self.pid, self.fd = pid, fd
+        self.pid, self.fd = pid, fd = spawn_shell()
         tornado.ioloop.IOLoop.current().add_handler(fd, self.readable, tornado.ioloop.IOLoop.READ)
 
     def readable(self, fd, events):
@@ -86,6 +94,7 @@ def main():
 
 main()
 """
+RELAY = _SPAWN + _RELAY_SERVER
 
 
 #: The same relay speaking jupyter-webpty's protocol (docs/protocol.md) as far as the bench's
@@ -95,11 +104,11 @@ main()
 #: stops reading the PTY while 256 KiB are unacknowledged, webpty's default window; without
 #: it a flood piles up in the server faster than the client parses it, and a Ctrl+C waits
 #: minutes for the pile). Nothing else: no session registry beyond a dict, no auth, no
-#: retention, no screen tracker. So it is the least a server
-#: behind this protocol, on tornado, does per keystroke; its gap to the raw relay is the
-#: protocol's cost, and webpty's gap to it is everything webpty does on top.
-SIO_RELAY = r"""
-import fcntl, itertools, json, os, pty, signal, struct, sys, termios
+#: retention, no screen tracker. So it is the least a server behind this protocol, on tornado,
+#: does per keystroke; its gap to the raw relay is the protocol's cost, and webpty's gap to it
+#: is everything webpty does on top.
+_SIO_RELAY_SERVER = r"""
+import itertools, json
 import tornado.ioloop, tornado.web, tornado.websocket
 
 LOOP = tornado.ioloop.IOLoop.current()
@@ -116,20 +125,14 @@ def head(opcode, size):
 class SioRelay(tornado.websocket.WebSocketHandler):
     def open(self):
         self.set_nodelay(True)
-        self.shells = {}  # session id -> [pid, fd, offset]
+        self.shells = {}  # session id -> [pid, fd, bytes sent, bytes acknowledged, reading]
         self.write_message('0{"sid":"relay","upgrades":[],"pingInterval":25000,'
                            '"pingTimeout":20000,"maxPayload":1000000}')
 
     def spawn(self):
-        pid, fd = pty.fork()
-        if pid == 0:
-            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGHUP):
-                signal.signal(sig, signal.SIG_DFL)
-            os.execvp(sys.argv[2], sys.argv[2:])
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        os.set_blocking(fd, False)
+        pid, fd = spawn_shell()
         key = str(next(IDS))
-        shell = self.shells[key] = [pid, fd, 0, 0, True]  # pid, fd, sent, acked, reading
+        shell = self.shells[key] = [pid, fd, 0, 0, True]
         LOOP.add_handler(fd, lambda fd, events: self.readable(key, shell), LOOP.READ)
         return key
 
@@ -201,6 +204,7 @@ def main():
 
 main()
 """
+SIO_RELAY = _SPAWN + _SIO_RELAY_SERVER
 
 
 class RelaySession:
