@@ -331,7 +331,7 @@ class WebPtyApp(ExtensionApp):
             self.manager.on_command(AuditLog(self.audit_log).command)
         self.settings["webpty_manager"] = self.manager
         atexit.register(self._close_at_exit)
-        self._stop_on_sighup()
+        self._stop_on_signals()
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Revive the sessions a previous server on this root left (the loop runs now)."""
@@ -339,23 +339,36 @@ class WebPtyApp(ExtensionApp):
         if revived:
             self.log.info("jupyter-webpty: revived %d terminal session(s)", len(revived))
 
-    def _stop_on_sighup(self) -> None:
-        """Let SIGHUP stop the server cleanly, as SIGTERM does, unless SIGHUP is ignored.
+    def _stop_on_signals(self) -> None:
+        """Let SIGHUP, and SIGINT without a tty, stop the server as SIGTERM does.
 
-        A server whose terminal goes away gets SIGHUP; by default it died on the spot, without
-        ``stop_extension``, and the shells' ``nohup``-ed jobs outlived it. A server started under
-        ``nohup`` (SIGHUP inherited as ignored) asked to survive hangups: it keeps ignoring them.
         Only where jupyter-server installed its own SIGTERM handler (its own process; not when
-        embedded, as in pytest-jupyter), and it is that handler that SIGHUP gets.
+        embedded, as in pytest-jupyter), and it is that handler that they get.
+
+        SIGINT: with no tty (JupyterHub's local spawners, systemd, containers) jupyter-server
+        installs no handler, so Python's ``KeyboardInterrupt`` struck the main thread wherever
+        it was and the server exited without ``stop_extension``. Wherever includes
+        ``ThreadPoolExecutor`` starting a worker between ``start()`` and registering it for
+        exit: that thread then waits forever and the interpreter with it, before any exit hook
+        (a hang seen about once in a dozen stops). A server with a tty keeps its own handler
+        (the "Shutdown this Jupyter server (y/[n])?" prompt).
+
+        SIGHUP: a server whose terminal goes away gets it; by default it died on the spot,
+        without ``stop_extension``, and the shells' ``nohup``-ed jobs outlived it. A server
+        started under ``nohup`` (SIGHUP inherited as ignored) asked to survive hangups: it keeps
+        ignoring them.
         """
         on_term = signal.getsignal(signal.SIGTERM)
         if getattr(on_term, "__self__", None) is not self._server:
             return
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, on_term)
         if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
             self.log.info("jupyter-webpty: SIGHUP is ignored (nohup), and stays so")
             return
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGHUP, on_term)
+        signal.signal(signal.SIGHUP, on_term)
 
     def _shell_argv(self) -> list[str]:
         """``shell_command`` checked, or the default; a bad one stops the server now.
@@ -373,7 +386,8 @@ class WebPtyApp(ExtensionApp):
             raise SystemExit(1) from exc
 
     def _close_at_exit(self) -> None:
-        # Runs only when the server exited without stop_extension (SIGINT with no tty).
+        # Runs only when the server exited without stop_extension (a KeyboardInterrupt where
+        # _stop_on_signals could not route SIGINT: an embedded server, another handler).
         ended = self.manager.close_all_blocking()
         if ended:
             self.log.info("jupyter-webpty: ended %d terminal session(s) at exit", ended)

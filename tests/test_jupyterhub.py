@@ -190,8 +190,9 @@ class JobOutlivedServer(Exception):
 async def test_stopping_the_hub_leaves_no_process(hub: LocalHub, alice_token: str) -> None:
     """SIGTERM to the hub ends the proxy, alice's server, her detached shell and its nohup job.
 
-    The hub stops servers with SIGINT, which skips ``stop_extension``; ``WebPtyApp``'s exit hook
-    must still end the nohup job (a survivor is reported as ``JobOutlivedServer``).
+    The hub stops servers with SIGINT, with no tty: ``WebPtyApp`` routes it to the server's
+    stop, whose ``stop_extension`` must end the nohup job (a survivor is reported as
+    ``JobOutlivedServer``).
     """
     alice = await client(hub, alice_token).connect()
     try:

@@ -265,9 +265,10 @@ class SessionManager:
     def close_all_blocking(self) -> int:
         """End every live session without an event loop (interpreter exit); return how many.
 
-        A server stopped by SIGINT without a tty (JupyterHub's spawners do that) exits through
-        KeyboardInterrupt and never runs ``stop_extension``; an ``atexit`` hook calls this. All
-        sessions go through one ladder together, as ``close_all`` does.
+        A server that exits through ``KeyboardInterrupt`` (SIGINT where the extension could not
+        route it to the server's stop, e.g. an embedded server) never runs ``stop_extension``;
+        an ``atexit`` hook calls this. All sessions go through one ladder together, as
+        ``close_all`` does.
         """
         kept = self.hosting.persisting(self._sessions.values())
         self._stop_saving()
