@@ -333,7 +333,7 @@ def read_available(fd: int, limit: int, seconds: float | None = None) -> tuple[b
     """Drain up to ``limit`` bytes, for at most about ``seconds``; True at end of file.
 
     Each read may wait in the kernel for the next piece of pending output (see read_ready):
-    the fastest way through a flood, and so meant for a worker thread (``drain``) or for the
+    the fastest way through a flood, and so meant for a worker thread (``read_batch``) or for the
     last output of an exited shell.
     """
     if seconds is None:
@@ -372,29 +372,27 @@ def _wait_readable(fd: int, seconds: float) -> bool:
     return bool(poller.poll(seconds * 1000))
 
 
-def drain(fd: int, limit: int, seconds: float, first_wait: float = 0.0) -> tuple[bytes, bool]:
-    """Drain ``fd`` as ``read_available`` does (``_read_into``), then close it: run in a worker
-    thread on a ``dup`` of the session's fd, so that closing the session's own fd meanwhile can
-    never make this thread read whatever file next gets that number.
+def read_batch(fd: int, limit: int, seconds: float, first_wait: float = 0.0) -> tuple[bytes, bool]:
+    """Drain up to ``limit`` bytes of ``fd`` for at most about ``seconds`` (``_read_into``), for
+    a worker thread that streams a terminal (``reading.py``), on a ``dup`` of the session's fd
+    that it closes itself, so that closing the session's own fd meanwhile can never make it
+    read whatever file next gets that number.
 
     ``first_wait``: how long to wait for the first bytes when the PTY is empty at the start
-    (a drain that starts while the previous one's bytes are being sent often finds the
-    writer a step behind); once bytes came, the first pause ends the drain, so the last
-    output of a burst (a prompt) is never held back.
+    (a batch read while the previous one's bytes are being sent often finds the writer a step
+    behind); once bytes came, the first pause ends the batch, so the last output of a burst
+    (a prompt) is never held back.
     """
-    try:
-        return _read_into(fd, limit, time.monotonic() + seconds, first_wait)
-    finally:
-        os.close(fd)
+    return _read_into(fd, limit, time.monotonic() + seconds, first_wait)
 
 
 def _read_into(fd: int, limit: int, deadline: float, first_wait: float) -> tuple[bytes, bool]:
-    """``_read`` for a drain: the reads go into one buffer of ``limit`` bytes, copied out once.
+    """``_read`` for a batch: the reads go into one buffer of ``limit`` bytes, copied out once.
 
-    ``os.read(fd, 65536)`` allocates 64 KiB for each read of a PTY's ~4 KiB and shrinks it, and
-    overlapped drains alternate between the pool's threads, each with its own malloc arena:
-    on a fresh server a 2 s flood of ``yes`` grew RSS by 6.8-8.3 MB that way, 6.0-6.3 with
-    this (6 fresh servers each, bench/README.md, "Reading a flood"). The loop's reads keep
+    ``os.read(fd, 65536)`` allocates 64 KiB for each read of a PTY's ~4 KiB and shrinks it; with
+    drains alternating between the pool's threads, each with its own malloc arena, a 2 s flood
+    of ``yes`` on a fresh server grew RSS by 6.8-8.3 MB that way, 6.0-6.3 with this (6 fresh
+    servers each, bench/README.md, "Reading a flood"). The loop's reads keep
     ``_read``: most are one small read (an echo), where a buffer of ``limit`` bytes, zeroed
     and copied from, would cost more than the read.
     """

@@ -2,14 +2,16 @@
 
 Quiet output (echo, prompts) is read by the loop as soon as the fd is readable, never waiting in
 the kernel (``_spawn.read_ready``). Once a read finds a full line-discipline buffer, output
-streams: the loop stops watching the fd and a worker thread drains it for up to a few
-milliseconds at a time, with reads that do wait for the kernel's next piece (the fastest way
-through a flood, and harmless off the loop); each drain's bytes go out as one message. While the
-loop records and sends one drain's bytes, the next drain already reads: a PTY holds only a few
-KiB, so a writer stalls as soon as nobody reads (bench/README.md, "Reading a flood", has the
-A/B). A drain that finds little returns the fd to the loop. Flow control pauses both
-(``pause``/``resume``); a drain already running when it pauses finishes, so at most one
-drain's bytes (``limit``) arrive after a pause.
+streams: the loop stops watching the fd and a worker thread reads it in batches of up to a few
+milliseconds each, with reads that do wait for the kernel's next piece (the fastest way through
+a flood, and harmless off the loop); each batch goes out as one message. The thread hands a
+batch to the loop and reads the next one at once, while the loop records and sends the last: a
+PTY holds only a few KiB, so a writer stalls as soon as nobody reads. (Ending the thread after
+each batch and starting another from the loop left the PTY unread for ~0.45 ms per 128 KiB, 13 %
+of a ``cat``; bench/README.md, "Reading a flood", has the A/B.) At most one batch waits for the
+loop: the thread holds the next until the loop recorded and sent the last. A batch that finds little returns the
+fd to the loop. Flow control pauses both (``pause``/``resume``); a batch already being read when
+it pauses is still handed over, so at most one batch's bytes (``limit``) arrive after a pause.
 
 This and the session's lifecycle are what a PTY-host process would run; what was read leaves
 through one callback, ``on_read(data, eof)``.
@@ -20,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,11 +33,14 @@ log = logging.getLogger(__name__)
 
 #: Most bytes taken from the PTY per message.
 READ_LIMIT = 256 * 1024
-_DRAIN_SECONDS = 0.004  # most time one worker-thread drain reads before handing over
-#: How long a drain waits for its first bytes when the PTY is momentarily empty, rather than
-#: handing the fd back to the loop (``_spawn.drain``): an overlapped drain often starts while
+_BATCH_SECONDS = 0.004  # most time the streaming thread reads before handing a batch over
+#: How long a batch waits for its first bytes when the PTY is momentarily empty, rather than
+#: handing the fd back to the loop (``_spawn.read_batch``): the next batch often starts while
 #: the writer is a step behind.
 _FIRST_WAIT_SECONDS = 0.001
+#: Most time one worker thread streams a terminal before it makes way for the other terminals
+#: waiting for the pool (the same terminal then queues again, behind them).
+_STREAM_SECONDS = 0.05
 #: A read this large (a full line-discipline buffer) means output streams: drain in a thread.
 _STREAMING = 4096
 
@@ -44,7 +51,8 @@ _drainers: ThreadPoolExecutor | None = None
 
 
 def _drain_pool() -> ThreadPoolExecutor:
-    """The worker threads that drain streaming terminals (a few: each drain takes <= ~1 ms)."""
+    """The worker threads that read streaming terminals (a few: each holds one for at most
+    ``_STREAM_SECONDS``)."""
     global _drainers  # noqa: PLW0603 - one pool per process, made on first use
     if _drainers is None:
         _drainers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webpty-drain")
@@ -69,6 +77,7 @@ class Reader:
         "_reading",
         "_stopping",
         "_streaming",
+        "_taken",
         "_wanted",
     )
 
@@ -88,8 +97,9 @@ class Reader:
         self._label = label
         self._reading = False  # the loop watches the fd (quiet output: read_ready)
         self._streaming = False  # output streams: worker-thread drains instead
-        self._wanted = False  # resumed and not paused since: a finished drain may start the next
-        self._drain: asyncio.Future[tuple[bytes, bool]] | None = None
+        self._wanted = False  # resumed and not paused since: a stream that ends starts the next
+        self._drain: asyncio.Future[None] | None = None  # the streaming thread's run
+        self._taken: threading.Event | None = None  # set: the loop took the last batch
         self._stopping = False  # closing: no new reads (the session makes the final one)
         self._closed = False
 
@@ -100,7 +110,7 @@ class Reader:
 
     @property
     def is_draining(self) -> bool:
-        """Whether a worker thread is reading the fd now."""
+        """Whether a worker thread streams the fd now."""
         return self._drain is not None
 
     def resume(self) -> None:
@@ -120,16 +130,12 @@ class Reader:
             self._reading = True
 
     def _start_drain(self) -> None:
-        # A dup: the thread may outlive the session's fd by a read (see _spawn.drain).
-        self._drain = self._loop.run_in_executor(
-            _drain_pool(),
-            _spawn.drain,
-            os.dup(self._fd),
-            self._limit,
-            _DRAIN_SECONDS,
-            _FIRST_WAIT_SECONDS,
-        )
-        self._drain.add_done_callback(self._on_drained)
+        if self._taken is None:  # made on first use: most sessions never stream
+            self._taken = threading.Event()
+        self._taken.set()
+        # A dup: the thread may outlive the session's fd by a read (see _spawn.read_batch).
+        self._drain = self._loop.run_in_executor(_drain_pool(), self._stream, os.dup(self._fd))
+        self._drain.add_done_callback(self._on_stream_end)
 
     def pause(self) -> None:
         """Stop reading; a drain in flight finishes, and then no other starts until ``resume``."""
@@ -158,21 +164,66 @@ class Reader:
             data, eof = b"", True
         self._take(data, eof)
 
-    def _on_drained(self, future: asyncio.Future[tuple[bytes, bool]]) -> None:
+    # -- the streaming thread ----------------------------------------------------------------
+    def _stream(self, fd: int) -> None:
+        """Run in a worker thread: read batches of ``fd`` (a dup, closed here) and hand each to
+        the loop, until output pauses, the reader is paused or closed, or ``_STREAM_SECONDS``.
+        """
+        until = time.monotonic() + _STREAM_SECONDS
+        try:
+            while True:
+                try:
+                    data, eof = _spawn.read_batch(
+                        fd, self._limit, _BATCH_SECONDS, _FIRST_WAIT_SECONDS
+                    )
+                except OSError as exc:
+                    log.warning("reading terminal %s failed: %s", self._label, exc)
+                    data, eof = b"", True
+                if (data or eof) and not self._hand_over(data, eof):
+                    return
+                if eof or len(data) < _STREAMING or time.monotonic() >= until:
+                    return
+                if not self._wanted or self._stopping:  # paused meanwhile (read by this thread)
+                    return
+        finally:
+            os.close(fd)
+
+    def _hand_over(self, data: bytes, eof: bool) -> bool:
+        """Give the loop one batch, once it took the last; False if it never will (closed)."""
+        taken = self._taken
+        assert taken is not None  # noqa: S101 (set before the thread starts)
+        while not taken.wait(0.5):
+            if self._closed or self._loop.is_closed():
+                return False
+        taken.clear()
+        try:
+            self._loop.call_soon_threadsafe(self._on_batch, data, eof)
+        except RuntimeError:  # the loop closed meanwhile
+            return False
+        return True
+
+    def _on_batch(self, data: bytes, eof: bool) -> None:
+        # The thread reads its next batch meanwhile; it may hand that one over once this one
+        # was recorded and sent, and no sooner: a pause this batch caused (a full window) is
+        # then seen before the thread reads on, so one batch at most arrives after a pause.
+        # (Set before ``_take``, a thread woken in between read a second one: two batches
+        # retained, seen under CPU load in tests/test_flow.py.)
+        try:
+            if not self._closed:
+                self._take(data, eof)
+        finally:
+            if self._taken is not None:
+                self._taken.set()
+
+    def _on_stream_end(self, future: asyncio.Future[None]) -> None:
+        # Runs after the thread's last batch (both reach the loop in the order it sent them).
         self._drain = None
         if self._closed:
             return
-        try:
-            data, eof = future.result()
-        except OSError as exc:
-            log.warning("reading terminal %s failed: %s", self._label, exc)
-            data, eof = b"", True
-        if self._wanted and not self._stopping and not eof and len(data) >= _STREAMING:
-            # Still streaming and nobody paused us: the next drain reads while this one's
-            # bytes are recorded and sent. The session's pause (flow control) in what follows
-            # lets it finish and starts no other.
-            self._start_drain()
-        self._take(data, eof)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("streaming terminal %s failed", self._label, exc_info=future.exception())
+        if self._wanted and not self._stopping:
+            self.resume()  # read on: the next stream, or the loop once output went quiet
 
     def _take(self, data: bytes, eof: bool) -> None:
         """Choose how to read next, then hand over what a read returned."""

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jupyter_webpty.core import InputOverflow, _spawn
+from jupyter_webpty.core import InputOverflow, _spawn, reading
 from jupyter_webpty.core.input_queue import InputQueue
 from jupyter_webpty.core.output import Output
 from jupyter_webpty.core.reading import Reader
@@ -339,3 +339,43 @@ async def test_reader_overlaps_drains_and_a_pause_lets_only_the_one_in_flight_fi
     await reader.quiesce()
     reader.close()
     os.close(master)
+
+
+async def test_more_streaming_terminals_than_reading_threads_all_make_progress(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A streaming thread makes way after a while (``_STREAM_SECONDS``): with more terminals
+    flooding at once than the pool has threads, none waits for another's flood to end.
+
+    A real writer is now and then a step behind, which ends a stream too, so whether one would
+    ever make way by itself cannot be seen with one. Here each terminal's batches come full at
+    once (``read_batch`` replaced): only the time bound ends a stream.
+    """
+    terminals = reading._drain_pool()._max_workers + 1
+
+    def full_batch(fd: int, limit: int, seconds: float, first_wait: float) -> tuple[bytes, bool]:
+        return b"y" * limit, False
+
+    monkeypatch.setattr(_spawn, "read_batch", full_batch)
+    readers: list[Reader] = []
+    received = [0] * terminals
+    try:
+        for index in range(terminals):
+            read_end, write_end = os.pipe()
+            os.set_blocking(read_end, False)
+            os.write(write_end, b"y" * 8192)  # a first read this large: output streams
+            os.close(write_end)
+
+            def on_read(data: bytes, eof: bool, index: int = index) -> None:
+                received[index] += len(data)
+                readers[index].resume()
+
+            readers.append(Reader(read_end, asyncio.get_running_loop(), on_read))
+        for reader in readers:
+            reader.resume()
+        await wait_until(lambda: min(received) >= 4 << 20, 30, "4 MiB from every terminal")
+    finally:
+        for reader in readers:
+            await reader.quiesce()
+            reader.close()
+            os.close(reader._fd)
