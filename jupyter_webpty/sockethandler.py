@@ -20,7 +20,7 @@ Security choices (see README, "Security model"):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -186,24 +186,32 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
                 self._drop()
                 return False
 
-        async def on_message(self, message: str | bytes) -> None:
+        def on_message(self, message: str | bytes) -> Awaitable[None] | None:
+            # A plain method, not a coroutine: tornado makes a task of a coroutine's result,
+            # which runs a loop turn later, behind whatever is ready then (a flood's output);
+            # a keystroke or an ack is handled here, at once (bench/README.md, "Two tries at
+            # the keystroke's path"). Frames for Engine.IO get a coroutine, which tornado
+            # awaits before it reads the next frame: packets are handled in arrival order,
+            # whichever path each takes.
             if self._refused:
-                return
+                return None
             problem = frame_problem(message)
             if problem is not None:
                 self.refuse(problem, 1003 if isinstance(message, bytes) else 1008)
-                return
+                return None
             assert isinstance(message, str)  # noqa: S101 (binary frames were refused above)
             receiver = self._receiver
-            # Tornado waits for this method before it reads the next frame, so packets are
-            # handled in arrival order, whichever path each takes.
             if message[0] == fastpath.ENGINEIO_MESSAGE:
                 if receiver is not None and receiver(message[1:]):
-                    return
+                    return None
                 problem = packet_problem(message[1:])
                 if problem is not None:
                     self.refuse(problem)
-                    return
+                    return None
+            return self._to_engineio(message)
+
+        async def _to_engineio(self, message: str) -> None:
+            """Hand a frame to Engine.IO (python-socketio's path)."""
             socket = self._engineio_socket
             if socket is not None:  # fastpath.DirectWebSocket: no reader task in between
                 if not await fastpath.receive(socket, message):
