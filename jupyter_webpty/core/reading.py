@@ -1,4 +1,4 @@
-"""How a terminal's output is read: by the event loop while it is quiet, by a thread while it streams.
+"""How a terminal's output is read: by the event loop while quiet, by a thread while it streams.
 
 Quiet output (echo, prompts) is read by the loop as soon as the fd is readable, never waiting in
 the kernel (``_spawn.read_ready``). Once a read finds a full line-discipline buffer, output
@@ -9,9 +9,10 @@ batch to the loop and reads the next one at once, while the loop records and sen
 PTY holds only a few KiB, so a writer stalls as soon as nobody reads. (Ending the thread after
 each batch and starting another from the loop left the PTY unread for ~0.45 ms per 128 KiB, 13 %
 of a ``cat``; bench/README.md, "Reading a flood", has the A/B.) At most one batch waits for the
-loop: the thread holds the next until the loop recorded and sent the last. A batch that finds little returns the
-fd to the loop. Flow control pauses both (``pause``/``resume``); a batch already being read when
-it pauses is still handed over, so at most one batch's bytes (``limit``) arrive after a pause.
+loop: the thread holds the next until the loop recorded and sent the last. A batch that finds
+little returns the fd to the loop. Flow control pauses both (``pause``/``resume``); a batch
+already being read when it pauses is still handed over, so at most one batch's bytes
+(``limit``) arrive after a pause.
 
 This and the session's lifecycle are what a PTY-host process would run; what was read leaves
 through one callback, ``on_read(data, eof)``.
@@ -62,7 +63,8 @@ def _drain_pool() -> ThreadPoolExecutor:
 class Reader:
     """Reads the terminal ``fd`` on ``loop`` and hands each read to ``on_read``.
 
-    Starts paused; ``resume`` starts it. ``limit`` bounds each read (so each message), ``label`` names the session in log lines.
+    Starts paused; ``resume`` starts it. ``limit`` bounds each read (so each message),
+    ``label`` names the session in log lines.
     """
 
     # Slots, not a dict per instance: one of these per session (python -m bench.memory).
@@ -99,7 +101,7 @@ class Reader:
         self._streaming = False  # output streams: worker-thread drains instead
         self._wanted = False  # resumed and not paused since: a stream that ends starts the next
         self._drain: asyncio.Future[None] | None = None  # the streaming thread's run
-        self._taken: threading.Event | None = None  # set: the loop took the last batch
+        self._taken: threading.Event | None = None  # set: the last batch was recorded and sent
         self._stopping = False  # closing: no new reads (the session makes the final one)
         self._closed = False
 
