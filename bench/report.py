@@ -359,6 +359,11 @@ def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool
         f"{meta.get('seconds', 0):.0f} s; medians of interleaved rounds; ratios are "
         "jupyter-webpty's figure over the other's).\n\n" + markdown(lines) + "\n"
     )
+    if meta.get("fresh_servers_for"):
+        md += (
+            "\nRow 5 (" + ", ".join(meta["fresh_servers_for"]) + ") ran on servers of its own, "
+            "started after the other workloads' servers stopped (bench/README.md, Caveats).\n"
+        )
     per_session = _get("scale", "rss_per_session_kb")
     if any(isinstance(v, (int, float)) and v < 0 for v in (per_session(results, n) for n in NAMES)):
         md += (

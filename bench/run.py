@@ -40,6 +40,16 @@ WORKLOADS = (
     "scale",
     "stalled",
 )
+STEPS = {
+    "throughput": workloads.throughput,
+    "echo": workloads.echo_idle,
+    "typing": workloads.echo_typing,
+    "echo_flood": workloads.echo_flood,
+    "interrupt": pressure.interrupt,
+    "stalled": pressure.stalled,
+    "attach": snapshot.attach,
+    "scale": pressure.scale,
+}
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -120,58 +130,31 @@ def start_profiler(pid: int, out: Path, label: str) -> subprocess.Popen[bytes]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Start everything, run the chosen workloads, stop everything; return the results."""
+    """Start everything, run the chosen workloads, stop everything; return the results.
+
+    ``scale`` runs on servers of its own, started after the others stopped, whenever other
+    workloads ran: on the servers they had used, the floods' freed buffers went back to the
+    system while the 200 sessions were created, and the per-session RSS came out below zero
+    (bench/results/2026-12-03-amd-n-run1.md). Run first instead, its 200 sessions would have
+    stayed open under every later workload.
+    """
     chosen = args.only.split(",") if args.only else list(WORKLOADS)
     unknown = set(chosen) - set(WORKLOADS)
     if unknown:
         msg = f"unknown workloads: {sorted(unknown)}"
         raise SystemExit(msg)
-    harness = Harness(
-        "webpty-bench-",
-        args.webpty_option,
-        with_ttyd=not args.no_ttyd,
-        fast_path_ab=args.fast_path_ab,
-        host_ab=args.host_ab and not args.fast_path_ab,
-        ab_options=args.ab_option,
-    )
     load_before = os.getloadavg()
     results: dict[str, Any] = {}
-    profiler = None
     started = time.perf_counter()
     sizes = sizes_of(args)
-    try:
-        await harness.start()
-        ctx = workloads.Context(harness.targets, sizes, harness.workdir)
-        if args.profile:
-            server = harness.servers[0 if args.profile == "webpty" else 1]
-            args.out.mkdir(parents=True, exist_ok=True)
-            profiler = start_profiler(server.pid, args.out, args.profile)
-        steps = {
-            "throughput": workloads.throughput,
-            "echo": workloads.echo_idle,
-            "typing": workloads.echo_typing,
-            "echo_flood": workloads.echo_flood,
-            "interrupt": pressure.interrupt,
-            "stalled": pressure.stalled,
-            "attach": snapshot.attach,
-            "scale": pressure.scale,
-        }
-        for name in WORKLOADS:
-            if name not in chosen:
-                continue
-            t0 = time.perf_counter()
-            print(f"[bench] {name} ...", end=" ", flush=True)
-            if name == "tracker":
-                results[name] = {"webpty": snapshot.tracker_cost(ctx)}
-            else:
-                results[name] = await steps[name](ctx)
-            print(f"{time.perf_counter() - t0:.1f} s", flush=True)
-            harness.remember_family()
-    finally:
-        if profiler is not None:
-            profiler.send_signal(signal.SIGINT)
-            await asyncio.to_thread(profiler.wait, 30)
-        leftovers = await harness.stop()
+    own = ["scale"] if "scale" in chosen and len(chosen) > 1 else []
+    first = [name for name in WORKLOADS if name in chosen and name not in own]
+    harness = _harness(args)
+    leftovers = await _run_on(harness, first, sizes, args, results, profile=args.profile)
+    if own:
+        print("[bench] fresh servers for scale", flush=True)
+        fresh = _harness(args)
+        leftovers += await _run_on(fresh, own, sizes, args, results, profile=None)
     results["_meta"] = {
         "mode": "quick" if args.quick else "full",
         "sizes": vars(sizes),
@@ -184,9 +167,57 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "webpty_options": args.webpty_option,
         "ab": _ab_kind(args),
         "ab_options": args.ab_option,
+        "fresh_servers_for": own,
         "ttyd": _ttyd_version() if harness.ttyd is not None else harness.skipped.get("ttyd"),
     }
     return results
+
+
+def _harness(args: argparse.Namespace) -> Harness:
+    """The servers and peers the options ask for (not started)."""
+    return Harness(
+        "webpty-bench-",
+        args.webpty_option,
+        with_ttyd=not args.no_ttyd,
+        fast_path_ab=args.fast_path_ab,
+        host_ab=args.host_ab and not args.fast_path_ab,
+        ab_options=args.ab_option,
+    )
+
+
+async def _run_on(
+    harness: Harness,
+    names: list[str],
+    sizes: workloads.Sizes,
+    args: argparse.Namespace,
+    results: dict[str, Any],
+    *,
+    profile: str | None,
+) -> list[int]:
+    """Start ``harness``, run ``names`` in order into ``results``, stop it; return leftovers."""
+    profiler = None
+    try:
+        await harness.start()
+        ctx = workloads.Context(harness.targets, sizes, harness.workdir)
+        if profile:
+            server = harness.servers[0 if profile == "webpty" else 1]
+            args.out.mkdir(parents=True, exist_ok=True)
+            profiler = start_profiler(server.pid, args.out, profile)
+        for name in names:
+            t0 = time.perf_counter()
+            print(f"[bench] {name} ...", end=" ", flush=True)
+            if name == "tracker":
+                results[name] = {"webpty": snapshot.tracker_cost(ctx)}
+            else:
+                results[name] = await STEPS[name](ctx)
+            print(f"{time.perf_counter() - t0:.1f} s", flush=True)
+            harness.remember_family()
+    finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            await asyncio.to_thread(profiler.wait, 30)
+        leftovers = await harness.stop()
+    return leftovers
 
 
 def _ab_kind(args: argparse.Namespace) -> str | None:

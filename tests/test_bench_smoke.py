@@ -51,6 +51,11 @@ def test_bench_quick_run(tmp_path: Path) -> None:
     else:
         assert "ttyd skipped: no executable at" in proc.stdout, proc.stdout[-3000:]
     assert document["meta"]["leftover_pids"] == []
+    # scale on fresh servers, after the others stopped (its per-session RSS was negative on
+    # the servers the floods had used): the run says so, and so does the table's note.
+    assert document["meta"]["fresh_servers_for"] == ["scale"]
+    assert "fresh servers for scale" in proc.stdout
+    assert "Row 5 (scale) ran on servers of its own" in (out / "latest.md").read_text()
     assert len(document["table"]) > 10
     assert (out / "latest.md").read_text().count("|") > 50
     assert elapsed < 90, f"the smoke run took {elapsed:.0f} s"
