@@ -369,7 +369,7 @@ def describe_time(timestamp: float) -> str:
 def describe(session: PtySession) -> SessionInfo:
     """The public description of a session (``terminal:list`` and REST)."""
     command, cwd = session.foreground()
-    running = session.running_command
+    running = session.output.running_command
     return {
         "session_id": session.id,
         "name": session.name,
@@ -381,7 +381,7 @@ def describe(session: PtySession) -> SessionInfo:
         "clients": session.clients,
         "command": command,
         "running_command": running.command if running is not None else None,
-        "last_exit_code": session.last_exit_code,
+        "last_exit_code": session.output.last_exit_code,
         "shell_integration": session.integrated,
     }
 

@@ -117,9 +117,9 @@ class CommandsHandler(SessionHandler):
     async def get(self, session_id: str) -> None:
         session = self.session(session_id)
         reply: protocol.CommandLog = {
-            "commands": [protocol.command_info(r) for r in session.commands()],
+            "commands": [protocol.command_info(r) for r in session.output.commands()],
             "shell_integration": session.integrated,
-            "has_prompted": session.has_prompted,
+            "has_prompted": session.output.has_prompted,
             "retained_from": session.end - session.retained_bytes,
             "end": session.end,
         }
@@ -151,7 +151,7 @@ class OutputHandler(SessionHandler):
         start = self.offset("start", 0)
         end = self.offset("end", session.end)
         keep = self.get_argument("raw", "") in ("1", "true")
-        data, actual = session.read_output(start, max(start, end))
+        data, actual = session.output.read_range(start, max(start, end))
         reply: protocol.OutputText = {
             "text": command_text(data, keep_escapes=keep),
             "start": actual,

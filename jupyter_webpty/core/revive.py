@@ -232,7 +232,7 @@ class SessionStore:
             if meta != self._saved_meta.get(session_id):
                 self._saved_meta[session_id] = meta
                 encoded = json.dumps(meta).encode()
-            first, pieces = session.output_pieces(start) if start is not None else (0, [])
+            first, pieces = session.output.pieces(start) if start is not None else (0, [])
             # The writer is behind or output outran the interval: only the newest ``bound``
             # bytes are needed (older ones fell out of retention already, or would be compacted).
             size = sum(len(piece) for piece in pieces)

@@ -27,7 +27,7 @@ def manager(tmp_path: Path, **kwargs: object) -> SessionManager:
 
 def printed(session: PtySession, marker: bytes) -> bool:
     """Whether ``marker`` is in the session's latest retained output."""
-    return marker in session.read_output(0, session.end)[0][-256:]
+    return marker in session.output.read_range(0, session.end)[0][-256:]
 
 
 async def test_names_owners_and_limits(tmp_path: Path) -> None:

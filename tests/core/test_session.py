@@ -119,11 +119,11 @@ async def test_pending_input_is_capped_and_ctrl_c_drops_the_queue(tmp_path: Path
 
     with pytest.raises(InputOverflow):
         flood()
-    assert session._input.pending_bytes > 128 * 1024
+    assert session._process.input.pending_bytes > 128 * 1024
     # An interrupt drops our queued input, as the tty driver flushes its queue on ^C; the
     # tty's own buffer is full here (sleep never reads), so only our queue is checked.
     session.write(b"\x03")
-    assert session._input.pending_bytes <= 1
+    assert session._process.input.pending_bytes <= 1
     await session.terminate()
     assert session.exit_code is not None
 
@@ -167,8 +167,8 @@ async def test_streaming_output_is_drained_off_the_loop_and_closes_cleanly(
         )
         code = await session.terminate()
         assert code != 0
-        assert session._reader is not None
-        assert not session._reader.is_draining
+        assert session._process.reader is not None
+        assert not session._process.reader.is_draining
         assert bytes(viewer.data).count(b"flood-line\r\n") > 1000
     await wait_until(lambda: set(open_fds()) <= before, 5, "fds closed")
 
@@ -186,6 +186,6 @@ async def test_a_flood_of_printed_marks_does_not_flood_command_callbacks(tmp_pat
     )
     await viewer.until(b"done-2", timeout=30)
     elapsed = time.monotonic() - started
-    assert len(session.commands()) == 1000  # the log kept its bound
+    assert len(session.output.commands()) == 1000  # the log kept its bound
     assert len(calls) <= 200 + 100 * elapsed, (len(calls), elapsed)
     await session.terminate()
