@@ -1,22 +1,22 @@
 """Named sessions per owner: creation with limits, lookup, exits and list changes.
 
 The server-wide budget of retained output is ``budget.py``'s, culling idle sessions
-``culling.py``'s, the PTY host's policy (where shells start, which it keeps) ``hosting.py``'s;
-the manager owns one of each over its sessions.
+``culling.py``'s, the PTY host's policy (where shells start, which it keeps) ``hosting.py``'s,
+carrying sessions over a server restart (what the revival store and the host hear of each,
+revival at start, keeping or ending them at shutdown) ``continuity.py``'s; the manager owns one
+of each over its sessions.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from . import _spawn
 from .budget import RetentionBudget
-from .comeback import Comeback
+from .continuity import Continuity
 from .culling import Culler
 from .cwd import resolve_cwd
 from .errors import (
@@ -30,7 +30,7 @@ from .hosting import Hosting
 from .integration import integrate
 from .listeners import CommandListener, Listener, Listeners
 from .marks import MAX_COMMANDS
-from .revive import SavedSession, SessionStore, restored_line
+from .revive import SavedSession, SessionStore
 from .session import Limits, PtySession
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,8 @@ class SessionManager:
         self.store = store
         #: The PTY host that keeps shells through server restarts, and its policy.
         self.hosting = Hosting(host, tail_cap=(limits or Limits()).scrollback_bytes)
-        self._stopping = False
         self._sessions: dict[str, PtySession] = {}
+        self._continuity = Continuity(store, self.hosting, self._sessions.values)
         self.root_dir = str(Path(root_dir).resolve())
         self.default_cwd = default_cwd
         self._env = dict(os.environ if env is None else env) | dict(extra_env or {})
@@ -188,40 +188,17 @@ class SessionManager:
         session.on_exit(self._forget)
         session.on_activity(self._activity)
         session.on_retained(self._budget.change)
-        if saved is not None:
-            session.created_at = saved.created_at
         if restored is not None:
             self._budget.change(session.retained_bytes)
-        if adopted is not None:
-            session.created_at = float(adopted[0].meta.get("created_at", session.created_at))
-        if self.store is not None:
-            if adopted is not None:  # the log on disk ends where the tail starts, if they meet
-                kept = session.end - len(adopted[0].tail)
-                self.store.track(session, log_end=kept)
-                self.store.extend(session.id, adopted[0].tail, session.end)
-            else:
-                self.store.track(session, revived=saved is not None)
-        if saved is not None and adopted is None:
-            session.note(restored_line(saved, cwd))
+        self._continuity.starting(session, cwd, saved, adopted[0] if adopted else None)
         try:
             session.start()
         except Exception:
-            if self.store is not None:
-                self.store.forget(session.id)
+            self._continuity.start_failed(session)
             raise
         self._sessions[session.id] = session
         self.start_culling()  # here, where a loop surely runs; a no-op when already started
         return session
-
-    def revive(self) -> list[PtySession]:
-        """Bring back what a previous server on this root left: the PTY host's shells, adopted,
-        and a new shell for each other saved session (``comeback.py``)."""
-        adopted = self.hosting.take_adopted()
-        saved = self.store.load() if self.store is not None else []
-        sessions = Comeback(self, adopted, saved).run()
-        for owner in {s.owner for s in sessions}:
-            self._listeners.changed(owner)
-        return sessions
 
     def resolve_cwd(self, cwd: str | None) -> str:
         """The directory a shell starts in: inside the root directory, existing (``cwd.py``)."""
@@ -233,9 +210,7 @@ class SessionManager:
         if name != session.name and any(s.name == name for s in self.sessions(owner)):
             raise SessionNameTaken(name)
         session.name = name
-        if self.store is not None:
-            self.store.changed(session)
-        self.hosting.renamed(session, name)
+        self._continuity.renamed(session, name)
         self._listeners.changed(owner)
         return session
 
@@ -243,65 +218,10 @@ class SessionManager:
         """Terminate ``owner``'s session and everything started from it; return the exit code."""
         return await self.get(owner, session_id).terminate()
 
-    async def close_all(self) -> None:
-        """Server shutdown: let the PTY host keep its shells, terminate every other one.
-
-        Either way each session stays saved for revival (or, kept by the host, for adoption).
-        """
-        self._stopping = True
-        self.stop_culling()
-        kept = self.hosting.persisting(self._sessions.values())
-        ends = {session.id: await session.release() for session in kept}
-        sessions = [s for s in self._sessions.values() if s.is_alive and s not in kept]
-        results = await asyncio.gather(*(s.terminate() for s in sessions), return_exceptions=True)
-        for session, result in zip(sessions, results, strict=True):
-            if isinstance(result, BaseException):
-                log.error("closing terminal %s failed: %s", session.id, result)
-        # After the shells ended: what they printed last was sent to pages, so it is saved too
-        # (a page's offset then never points past the saved end).
-        self._stop_saving()
-        self.hosting.detach(ends)  # after the store: the host reads on from these offsets
-
-    def close_all_blocking(self) -> int:
-        """End every live session without an event loop (interpreter exit); return how many.
-
-        A server that exits through ``KeyboardInterrupt`` (SIGINT where the extension could not
-        route it to the server's stop, e.g. an embedded server) never runs ``stop_extension``;
-        an ``atexit`` hook calls this. All sessions go through one ladder together, as
-        ``close_all`` does.
-        """
-        kept = self.hosting.persisting(self._sessions.values())
-        self._stop_saving()
-        # No loop to quiesce readers on: stop at the offsets reached (the store saved that far).
-        self.hosting.detach({session.id: session.end for session in kept})
-        shells = [
-            s.pid for s in self._sessions.values() if s.is_alive and s.pid is not None
-            and s not in kept
-        ]  # fmt: skip
-        _spawn.end_sessions_blocking(shells, self.limits.kill_grace)
-        for pid in shells:
-            _spawn.wait(pid)
-        return len(shells)
-
-    def _stop_saving(self) -> None:
-        self._stopping = True
-        if self.store is not None:
-            try:
-                self.store.stop()
-            except Exception:  # the shells must end all the same
-                log.exception("saving sessions for revival failed")
-
-    def is_kept(self, session: PtySession) -> bool:
-        """Whether ``session`` ended only because the server stops, and a later one revives it."""
-        return self._stopping and self.store is not None
-
     def _forget(self, session: PtySession) -> None:
         if self._sessions.pop(session.id, None) is not None:
             self._budget.forget(session)
-        if self.store is not None and not self._stopping:
-            self.store.forget(session.id)  # closed, culled or exited by itself: never revived
-        if self.hosting.keeps(session):
-            self.hosting.forget(session.id)
+        self._continuity.ended(session)
         log.info("terminal %s ended with code %s", session.id, session.exit_code)
         self._listeners.exited(session)
         self._listeners.changed(session.owner)
@@ -331,3 +251,26 @@ class SessionManager:
     def stop_culling(self) -> None:
         """Stop the culling timer."""
         self._culler.stop()
+
+    # -- server start and stop (continuity.py) -----------------------------------------------
+    def revive(self) -> list[PtySession]:
+        """Bring back what a previous server on this root left: the PTY host's shells, adopted,
+        and a new shell for each other saved session (``comeback.py``)."""
+        return self._continuity.revive(self)
+
+    async def close_all(self) -> None:
+        """Server shutdown: let the PTY host keep its shells, terminate every other one.
+
+        Either way each session stays saved for revival (or, kept by the host, for adoption).
+        """
+        self.stop_culling()
+        await self._continuity.close_all()
+
+    def close_all_blocking(self) -> int:
+        """End every live session without an event loop (interpreter exit, an ``atexit`` hook
+        where ``stop_extension`` never ran: ``Continuity.close_all_blocking``); return how many."""
+        return self._continuity.close_all_blocking(self.limits.kill_grace)
+
+    def is_kept(self, session: PtySession) -> bool:
+        """Whether ``session`` ended only because the server stops, and a later one revives it."""
+        return self._continuity.is_kept(session)
