@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import atexit
-import json
-import os
-import pwd
-import re
-import shlex
-import shutil
-import signal
-import threading
 from pathlib import Path
 from typing import Any
 
 from jupyter_server._tz import utcnow
 from jupyter_server.extension.application import ExtensionApp
-from jupyter_server.utils import url_path_join
-from tornado.escape import url_unescape
 from traitlets import (
     Bool,
     CaselessStrEnum,
@@ -32,13 +21,13 @@ from traitlets import (
     validate,
 )
 
-from . import fastpath, protocol, terminado
 from .audit import AuditLog
 from .core import MAX_COMMANDS, Limits, SessionManager
+from .endpoints import mount
 from .persistence import Persistence
-from .rest import rest_handlers
-from .sioserver import BoundedJson, TerminalServer
-from .sockethandler import identify, socket_handler, wire
+from .shell_command import shell_argv
+from .shutdown import Shutdown
+from .sioserver import TerminalServer
 from .transport import TerminalEvents
 
 #: The per-session defaults, written once in the core's ``Limits``; the traits below take theirs
@@ -46,56 +35,6 @@ from .transport import TerminalEvents
 _LIMITS = Limits()
 #: Our shell init files (package data), by shell: see core/integration.py.
 SHELL_DIR = Path(__file__).parent / "shell"
-
-
-def default_shell() -> list[str]:
-    """The user's login shell as a login shell, falling back to ``/bin/sh``."""
-    shell = os.environ.get("SHELL")
-    if not shell:
-        try:
-            shell = pwd.getpwuid(os.getuid()).pw_shell
-        except KeyError:
-            shell = None
-    if not shell or not shutil.which(shell):
-        shell = "/bin/sh"
-    return [shell, "-l"]
-
-
-def parse_command(value: str | list[str], path: str | None = None) -> list[str]:
-    """The argv of ``shell_command``: a list, a JSON list, or a string split like a shell would.
-
-    Checks that the program exists on ``path`` (raises ``ValueError`` with a message for the
-    operator). On the command line, traitlets makes ``--WebPtyApp.shell_command='["a","b"]'``
-    one string (and, for a List trait, one element), so a JSON list in a string is read as one.
-    """
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                parsed = json.loads(text)
-            except ValueError as exc:
-                msg = f"shell_command {value!r} starts with '[' but is not a JSON list: {exc}"
-                raise ValueError(msg) from exc
-            if not isinstance(parsed, list) or not all(isinstance(p, str) for p in parsed):
-                msg = f"shell_command {value!r} must be a JSON list of strings"
-                raise ValueError(msg)
-            return parse_command(parsed, path)
-        try:
-            argv = shlex.split(text)
-        except ValueError as exc:  # an unclosed quote
-            msg = f"shell_command {value!r} cannot be split like a shell would: {exc}"
-            raise ValueError(msg) from exc
-        return parse_command(argv, path)
-    argv = list(value)
-    if len(argv) == 1 and argv[0].lstrip().startswith("["):
-        return parse_command(argv[0], path)
-    if not argv or not argv[0]:
-        msg = "shell_command is empty"
-        raise ValueError(msg)
-    if shutil.which(argv[0], path=path) is None:
-        msg = f"shell_command: {argv[0]!r} is not an executable program (command: {argv!r})"
-        raise ValueError(msg)
-    return argv
 
 
 class WebPtyApp(ExtensionApp):
@@ -288,6 +227,9 @@ class WebPtyApp(ExtensionApp):
         )
 
     manager: SessionManager
+    events: TerminalEvents | None = None
+    sio: TerminalServer | None = None
+    _shutdown: Shutdown
 
     @property
     def _server(self) -> Any:
@@ -295,15 +237,11 @@ class WebPtyApp(ExtensionApp):
         assert self.serverapp is not None  # noqa: S101
         return self.serverapp
 
-    events: TerminalEvents | None = None
-    _persistence: Persistence | None = None  # the revival store's lock, the PTY host
-    sio: TerminalServer | None = None
-
     def initialize_settings(self) -> None:
         """Build the core from plain values."""
-        self._persistence = Persistence(self._server.root_dir, self.log)
+        persistence = Persistence(self._server.root_dir, self.log)
         self.manager = SessionManager(
-            self._shell_argv(),
+            shell_argv(self.shell_command, self.extra_env, self.log),
             root_dir=self._server.root_dir,
             default_cwd=self.default_cwd or None,
             extra_env=self.extra_env,
@@ -316,13 +254,13 @@ class WebPtyApp(ExtensionApp):
             on_activity=self._record_activity,
             shell_dir=str(SHELL_DIR) if self.shell_integration else None,
             max_commands=self.max_commands,
-            store=self._persistence.store(
-                self._persistence.revival_dir(self.revive_dir, self._server.data_dir),
+            store=persistence.store(
+                persistence.revival_dir(self.revive_dir, self._server.data_dir),
                 self.scrollback_bytes,
                 enabled=self.revive_sessions,
             ),
             host=(
-                self._persistence.host(self._server.runtime_dir, self.host_idle_timeout)
+                persistence.host(self._server.runtime_dir, self.host_idle_timeout)
                 if self.persist_sessions
                 else None
             ),
@@ -330,67 +268,14 @@ class WebPtyApp(ExtensionApp):
         if self.audit_log:
             self.manager.on_command(AuditLog(self.audit_log).command)
         self.settings["webpty_manager"] = self.manager
-        atexit.register(self._close_at_exit)
-        self._stop_on_signals()
+        self._shutdown = Shutdown(self.manager, persistence, self.log)
+        self._shutdown.arm(self._server)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Revive the sessions a previous server on this root left (the loop runs now)."""
         revived = self.manager.revive()
         if revived:
             self.log.info("jupyter-webpty: revived %d terminal session(s)", len(revived))
-
-    def _stop_on_signals(self) -> None:
-        """Let SIGHUP, and SIGINT without a tty, stop the server as SIGTERM does.
-
-        Only where jupyter-server installed its own SIGTERM handler (its own process; not when
-        embedded, as in pytest-jupyter), and it is that handler that they get.
-
-        SIGINT: with no tty (JupyterHub's local spawners, systemd, containers) jupyter-server
-        installs no handler, so Python's ``KeyboardInterrupt`` struck the main thread wherever
-        it was and the server exited without ``stop_extension``. Wherever includes
-        ``ThreadPoolExecutor`` starting a worker between ``start()`` and registering it for
-        exit: that thread then waits forever and the interpreter with it, before any exit hook
-        (a hang seen about once in a dozen stops). A server with a tty keeps its own handler
-        (the "Shutdown this Jupyter server (y/[n])?" prompt).
-
-        SIGHUP: a server whose terminal goes away gets it; by default it died on the spot,
-        without ``stop_extension``, and the shells' ``nohup``-ed jobs outlived it. A server
-        started under ``nohup`` (SIGHUP inherited as ignored) asked to survive hangups: it keeps
-        ignoring them.
-        """
-        on_term = signal.getsignal(signal.SIGTERM)
-        if getattr(on_term, "__self__", None) is not self._server:
-            return
-        if threading.current_thread() is not threading.main_thread():
-            return
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            signal.signal(signal.SIGINT, on_term)
-        if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
-            self.log.info("jupyter-webpty: SIGHUP is ignored (nohup), and stays so")
-            return
-        signal.signal(signal.SIGHUP, on_term)
-
-    def _shell_argv(self) -> list[str]:
-        """``shell_command`` checked, or the default; a bad one stops the server now.
-
-        Every terminal would fail with it, and jupyter-server only logs a warning for an
-        extension that fails to load: exiting with the reason is the clearer failure.
-        """
-        if self.shell_command is None:
-            return default_shell()
-        path = self.extra_env.get("PATH", os.environ.get("PATH"))
-        try:
-            return parse_command(self.shell_command, path)
-        except ValueError as exc:
-            self.log.critical("jupyter-webpty: %s", exc)
-            raise SystemExit(1) from exc
-
-    def _close_at_exit(self) -> None:
-        # Runs only when the server exited without stop_extension (a KeyboardInterrupt where
-        # _stop_on_signals could not route SIGINT: an embedded server, another handler).
-        ended = self.manager.close_all_blocking()
-        if ended:
-            self.log.info("jupyter-webpty: ended %d terminal session(s) at exit", ended)
 
     def _record_activity(self) -> None:
         # jupyter-server's last_activity() reads every "*_last_activity" setting; JupyterHub's
@@ -402,50 +287,16 @@ class WebPtyApp(ExtensionApp):
         if not self._server.terminals_enabled:
             self.log.info("jupyter-webpty: terminals are disabled (ServerApp.terminals_enabled)")
             return
-        sio = TerminalServer(
-            async_mode="tornado",
-            json=BoundedJson,
-            transports=["websocket"],
-            cors_allowed_origins=[],  # Jupyter's origin check runs instead
-            max_http_buffer_size=protocol.MAX_MESSAGE_BYTES,
-            logger=False,
-            engineio_logger=False,
+        self.sio, self.events, routes = mount(
+            self._server.web_app,
+            self._server.base_url,
+            self.manager,
+            self.session_owner,
+            fast_path=self.fast_path,
+            terminals_api=self.serve_terminals_api,
         )
-        self.sio = sio
-        if self.fast_path:
-            fastpath.use_direct_websocket(sio.eio)
-        self.events = TerminalEvents(sio, self.manager, identify, wire if self.fast_path else None)
-        self.events.register()
-        handler: Any = socket_handler(sio, self.session_owner)
-        routes = [
-            (f"/{protocol.SOCKETIO_PATH}/", handler),
-            *rest_handlers(self.manager, self.session_owner),
-        ]
         self.handlers.extend(routes)
-        base_urls = list(
-            dict.fromkeys([self._server.base_url, url_unescape(self._server.base_url, plus=False)])
-        )
-        if self.serve_terminals_api:
-            # In front of jupyter_server_terminals' routes (docs/terminado.md); the UI then
-            # offers terminals even without that extension.
-            terminado.mount(self._server.web_app, base_urls, self.manager, self.session_owner)
-            self._server.web_app.settings["terminals_available"] = True
-        # Tornado routes on the path as sent. Browsers keep a base_url's escapes ("/a%40b/"), but
-        # some clients (yarl, so python-socketio) send them decoded ("/a@b/"): accept both.
-        base_url = self._server.base_url
-        if url_unescape(base_url, plus=False) != base_url:
-            decoded = url_unescape(base_url, plus=False)
-            self._server.web_app.add_handlers(
-                ".*$", [(url_path_join(re.escape(decoded), r[0]), *r[1:]) for r in routes]
-            )
 
     async def stop_extension(self) -> None:
         """Close every session on server shutdown, leaving no process behind."""
-        atexit.unregister(self._close_at_exit)
-        if self.events is not None:
-            self.events.stopping()  # pages then say "ended when the server stopped"
-        await self.manager.close_all()
-        if self._persistence is not None:
-            self._persistence.release()
-        if self.sio is not None:
-            await self.sio.stop()  # Engine.IO's ping tasks too, so none is left pending
+        await self._shutdown.stop(self.events, self.sio)

@@ -62,7 +62,7 @@ def alive(pid: int) -> bool:
 @pytest.mark.parametrize(
     "how",
     [signal.SIGTERM, signal.SIGINT, signal.SIGKILL],
-    # SIGINT without a tty: the extension routes it to the server's stop (app._stop_on_signals).
+    # SIGINT without a tty: the extension routes it to the server's stop (shutdown.stop_on_signals).
     ids=["stopped", "interrupted", "killed"],
 )
 async def test_shells_jobs_and_screens_survive_a_server_restart(

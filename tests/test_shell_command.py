@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_webpty.app import parse_command
+from jupyter_webpty.shell_command import parse_command
 
 SH = "/bin/sh"
 FORMS = {
