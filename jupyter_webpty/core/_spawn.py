@@ -1,6 +1,6 @@
 """POSIX process plumbing: spawn on a PTY, the child's environment, and process-tree signals.
 
-Everything here is synchronous; the asyncio parts live in ``session.py``, ``reading.py``,
+Everything here is synchronous; the asyncio parts live in ``process.py``, ``reading.py``,
 ``ending.py`` and ``reaper.py``.
 
 ptyprocess does the fork (``PtyProcess.spawn``, public) but not the reading: ``spawn`` takes its
