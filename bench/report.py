@@ -117,6 +117,7 @@ def rows() -> list[Row]:
         Row("4. Ctrl+C during yes -> prompt, median", "ms", ctrl, "<= ttyd", _vs(ctrl, "ttyd", "<=", 1.0)),
         Row("4. Ctrl+C, first quartile", "ms", _get("interrupt", "ctrl_c_q1_ms")),
         Row("4. Ctrl+C, third quartile", "ms", _get("interrupt", "ctrl_c_q3_ms")),
+        Row("4. Ctrl+C, trials over 3 ms", "%", _get("interrupt", "ctrl_c_over_3ms_percent"), ratios=False),
         Row("4. RSS growth in flood, fresh session", "MB", fresh, f"<= {FRESH_FLOOD_MB:.1f} MB", _webpty(fresh, lambda v: v <= FRESH_FLOOD_MB), ratios=False),
         Row("4. RSS growth in flood, steady", "MB", steady, "<= 1 MB", _webpty(steady, lambda v: v <= 1.0), ratios=False),
         Row("4. output drained after Ctrl+C", "KB", _get("interrupt", "drained_after_ctrl_c_kb"), ratios=False),

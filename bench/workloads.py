@@ -45,8 +45,10 @@ class Sizes:
     flood_seconds: float = 2.0
     #: More Ctrl+C trials, after a shorter flood, for the time alone: its distribution has two
     #: modes (~1 ms, or 5-9 ms when the kernel's worker that turns the ^C into a signal waits
-    #: for a CPU on a saturated machine), so five trials gave medians from either.
-    ctrlc_quick_trials: int = 20
+    #: for a CPU on a saturated machine), so five trials gave medians from either, and 25 in
+    #: all still moved ttyd's median between its modes from run to run (0.86-2.86 ms in three
+    #: runs on 2026-12-03): 55 in all since 2026-12-04.
+    ctrlc_quick_trials: int = 50
     quick_flood_seconds: float = 0.3
     stall_seconds: float = 3.0
     sessions: int = 200
