@@ -27,7 +27,7 @@ import sys
 import termios
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +45,20 @@ _RESET_SIGNALS = tuple(
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Launch:
+    """What a shell is started with: the command, its directory and environment, the
+    terminal's size, and the session's metadata (owner, name, creation time) that a PTY host
+    keeps beside the shell."""
+
+    argv: Sequence[str]
+    cwd: str
+    env: Mapping[str, str]
+    cols: int
+    rows: int
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Child:
     """A spawned child: its pid, the PTY master fd (non-blocking, close-on-exec), a pidfd."""
@@ -57,18 +71,8 @@ class Child:
 class Spawner(Protocol):
     """Who starts shells and collects their exit: this process, or the PTY host (host.py)."""
 
-    def spawn(
-        self,
-        session_id: str,
-        argv: Sequence[str],
-        *,
-        cwd: str,
-        env: Mapping[str, str],
-        cols: int,
-        rows: int,
-        meta: Mapping[str, Any],
-    ) -> Child:
-        """Start ``argv`` on a new PTY (raises ``SpawnError``)."""
+    def spawn(self, session_id: str, launch: Launch) -> Child:
+        """Start ``launch``'s command on a new PTY (raises ``SpawnError``)."""
 
     def reap(self, session_id: str, pid: int) -> int | None:
         """The exit code once the shell exited, else None (never waits)."""
@@ -80,19 +84,11 @@ class Spawner(Protocol):
 class LocalSpawner:
     """Shells as children of this process."""
 
-    def spawn(
-        self,
-        session_id: str,
-        argv: Sequence[str],
-        *,
-        cwd: str,
-        env: Mapping[str, str],
-        cols: int,
-        rows: int,
-        meta: Mapping[str, Any],
-    ) -> Child:
+    def spawn(self, session_id: str, launch: Launch) -> Child:
         """``spawn`` below."""
-        return spawn(argv, cwd=cwd, env=env, cols=cols, rows=rows)
+        return spawn(
+            launch.argv, cwd=launch.cwd, env=launch.env, cols=launch.cols, rows=launch.rows
+        )
 
     def reap(self, session_id: str, pid: int) -> int | None:
         """``reap`` below."""

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,29 +200,20 @@ class HostClient:
             raise HostError(str(answer.get("error", "the host refused")))
         return answer, payload, fds
 
-    def spawn(
-        self,
-        session_id: str,
-        argv: Sequence[str],
-        *,
-        cwd: str,
-        env: Mapping[str, str],
-        cols: int,
-        rows: int,
-        meta: Mapping[str, Any],
-    ) -> _spawn.Child:
+    def spawn(self, session_id: str, launch: _spawn.Launch) -> _spawn.Child:
         """Start a shell in the host; we get a copy of its PTY master and a pidfd."""
-        request = {"op": "spawn", "id": session_id, "argv": list(argv), "cwd": cwd,
-                   "env": dict(env), "cols": cols, "rows": rows, "meta": dict(meta),
+        request = {"op": "spawn", "id": session_id, "argv": list(launch.argv),
+                   "cwd": launch.cwd, "env": dict(launch.env), "cols": launch.cols,
+                   "rows": launch.rows, "meta": dict(launch.meta),
                    "cap": self.tail_cap}  # fmt: skip
         try:
             answer, _, fds = self._exchange(request)
         except HostError as exc:
-            raise SpawnError(argv, f"the PTY host failed: {exc}") from exc
+            raise SpawnError(launch.argv, f"the PTY host failed: {exc}") from exc
         if len(fds) != 1:
             for fd in fds:
                 os.close(fd)
-            raise SpawnError(argv, "the PTY host sent no terminal")
+            raise SpawnError(launch.argv, "the PTY host sent no terminal")
         return _child(int(answer["pid"]), fds[0])
 
     def reap(self, session_id: str, pid: int) -> int | None:

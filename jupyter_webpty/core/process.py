@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import _spawn
 from .ending import Ending
@@ -70,13 +71,8 @@ class ShellProcess:
 
     def start(
         self,
-        argv: Sequence[str],
+        launch: _spawn.Launch,
         *,
-        cwd: str,
-        env: Mapping[str, str],
-        cols: int,
-        rows: int,
-        meta: Mapping[str, Any],
         on_read: ReadCallback,
         on_reaped: Callable[[int], Awaitable[None]],
     ) -> Reader:
@@ -87,10 +83,8 @@ class ShellProcess:
         limits = self._limits
         child = self._adopted
         if child is None:
-            env = _spawn.child_env(env, cols, rows)
-            child = self.spawner.spawn(
-                self._session_id, argv, cwd=cwd, env=env, cols=cols, rows=rows, meta=meta
-            )
+            env = _spawn.child_env(launch.env, launch.cols, launch.rows)
+            child = self.spawner.spawn(self._session_id, dataclasses.replace(launch, env=env))
         self._adopted = None
         self.child = child
         limit = message_limit(limits.high_water)

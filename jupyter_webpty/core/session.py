@@ -121,11 +121,13 @@ class PtySession:
     # -- lifecycle (process.py) --------------------------------------------------------------
     def start(self) -> None:
         """Spawn the child and start reading its output (raises ``SpawnError``)."""
-        self._feed.reader = self._process.start(
-            self.argv, cwd=self.initial_cwd, env=self._env, cols=self.cols, rows=self.rows,
+        launch = _spawn.Launch(
+            self.argv, self.initial_cwd, self._env, self.cols, self.rows,
             meta={"owner": self.owner, "name": self.name, "created_at": self.created_at},
-            on_read=self._feed.take, on_reaped=self._close,
         )  # fmt: skip
+        self._feed.reader = self._process.start(
+            launch, on_read=self._feed.take, on_reaped=self._close
+        )
         self.state = SessionState.RUNNING
         self._process.run()
 
