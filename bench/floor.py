@@ -298,6 +298,12 @@ _WORKLOAD = {
     "interrupt": pressure.interrupt,
 }
 FLOOR_WORKLOADS = tuple(_WORKLOAD)
+#: Targets a workload leaves out. The floods end with a Ctrl+C, and a target without flow
+#: control piles a flood up faster than the client parses it, so its Ctrl+C waits for the pile:
+#: the raw relay's past the workloads' 120 s deadline on 2 x AMD EPYC (2026-12-03 and -04),
+#: the built-in's twice in the interrupt workload on 2026-12-04 (``bench.run`` measures the
+#: built-in's Ctrl+C, as the floor needs only webpty's, ttyd's and the protocol relay's).
+_LEFT_OUT = {"echo_flood": ("relay",), "interrupt": ("relay", "builtin")}
 
 
 async def run(
@@ -313,9 +319,11 @@ async def run(
             echo_samples=samples, cat_bytes=size, rounds=rounds, history_bytes=1 << 16,
             typing_samples=typing,
         )  # fmt: skip
-        ctx = workloads.Context(harness.targets, sizes, harness.workdir)
         results: dict[str, Any] = {}
         for name in only:
+            left_out = _LEFT_OUT.get(name, ())
+            targets = [t for t in harness.targets if t.name not in left_out]
+            ctx = workloads.Context(targets, sizes, harness.workdir)
             results[name] = await _WORKLOAD[name](ctx)
     finally:
         leftovers = await harness.stop()

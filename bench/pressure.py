@@ -41,7 +41,11 @@ async def _interrupt_trial(
     sent_at = session.output.total
     t0 = time.perf_counter()
     await session.send("\x03")
-    seconds = await prompt.wait(120) - t0
+    try:
+        seconds = await prompt.wait(120) - t0
+    except TimeoutError:
+        msg = f"{target.name}: no prompt 120 s after Ctrl+C"
+        raise TimeoutError(msg) from None
     # Output still delivered after the interrupt: what the server had read ahead of the client.
     return seconds, peak - before, session.output.total - sent_at
 
