@@ -12,6 +12,10 @@ built: bench/README.md) and the raw in-process PTY loop:
   process moves, so where it is below a target set as a multiple of ttyd's (C, libwebsockets),
   that target is below the floor of the language and server stack, not of our design. The
   relay has no flow control, so it also shows what flow control costs us.
+
+A second relay, ``sio-relay``, speaks our protocol with its flow control. The workloads whose
+flood ends with a Ctrl+C (``echo_flood``, ``interrupt``) leave out the targets without flow
+control (``_LEFT_OUT``).
 """
 
 from __future__ import annotations
@@ -301,9 +305,9 @@ FLOOR_WORKLOADS = tuple(_WORKLOAD)
 #: Targets a workload leaves out. The floods end with a Ctrl+C, and a target without flow
 #: control piles a flood up faster than the client parses it, so its Ctrl+C waits for the pile:
 #: the raw relay's past the workloads' 120 s deadline on 2 x AMD EPYC (2026-12-03 and -04),
-#: the built-in's twice in the interrupt workload on 2026-12-04 (``bench.run`` measures the
-#: built-in's Ctrl+C, as the floor needs only webpty's, ttyd's and the protocol relay's).
-_LEFT_OUT = {"echo_flood": ("relay",), "interrupt": ("relay", "builtin")}
+#: the built-in's twice in the interrupt workload on 2026-12-04. ``bench.run`` measures the
+#: built-in's; the floor needs webpty, ttyd and the protocol relay.
+_LEFT_OUT = {"echo_flood": ("relay", "builtin"), "interrupt": ("relay", "builtin")}
 
 
 async def run(

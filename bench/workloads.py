@@ -300,7 +300,11 @@ async def echo_flood(ctx: Context) -> dict[str, Any]:
                 )
                 prompt = flood.output.expect(PROMPT)
                 await flood.send("\x03")
-                await prompt.wait(120)
+                try:
+                    await prompt.wait(120)
+                except TimeoutError:
+                    msg = f"{target.name}: no prompt 120 s after Ctrl+C"
+                    raise TimeoutError(msg) from None
     finally:
         await close_all(quiet)
         await close_all(noisy)
