@@ -10,7 +10,7 @@ from typing import Any
 
 from .server import cpu_seconds, rss_bytes
 from .targets import Session, Target
-from .workloads import PROMPT, Context, close_all, open_all, percentile
+from .workloads import PROMPT, Context, close_all, open_all, percentile, prompt_after_ctrl_c
 
 SAMPLE_EVERY = 0.05  # seconds between RSS readings during a flood
 
@@ -41,11 +41,7 @@ async def _interrupt_trial(
     sent_at = session.output.total
     t0 = time.perf_counter()
     await session.send("\x03")
-    try:
-        seconds = await prompt.wait(120) - t0
-    except TimeoutError:
-        msg = f"{target.name}: no prompt 120 s after Ctrl+C"
-        raise TimeoutError(msg) from None
+    seconds = await prompt_after_ctrl_c(prompt, target.name) - t0
     # Output still delivered after the interrupt: what the server had read ahead of the client.
     return seconds, peak - before, session.output.total - sent_at
 

@@ -140,6 +140,15 @@ async def run_command(session: Session, command: str, timeout: float = 60) -> fl
 
 
 # -- 1. throughput ------------------------------------------------------------------------------
+async def prompt_after_ctrl_c(prompt: Any, target: str) -> float:
+    """When ``prompt`` (a waiter) saw the prompt; a timeout names ``target``."""
+    try:
+        return float(await prompt.wait(120))
+    except TimeoutError:
+        msg = f"{target}: no prompt 120 s after Ctrl+C"
+        raise TimeoutError(msg) from None
+
+
 async def throughput(ctx: Context) -> dict[str, Any]:
     """``cat`` of the UTF-8 file: MB/s from command to end marker, and a sha256 of what came."""
     sessions = await open_all(ctx)
@@ -300,11 +309,7 @@ async def echo_flood(ctx: Context) -> dict[str, Any]:
                 )
                 prompt = flood.output.expect(PROMPT)
                 await flood.send("\x03")
-                try:
-                    await prompt.wait(120)
-                except TimeoutError:
-                    msg = f"{target.name}: no prompt 120 s after Ctrl+C"
-                    raise TimeoutError(msg) from None
+                await prompt_after_ctrl_c(prompt, target.name)
     finally:
         await close_all(quiet)
         await close_all(noisy)
