@@ -279,8 +279,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def chart(results: dict[str, Any], path: Path) -> None:
-    """A grid of bar charts, one per headline figure, the targets side by side."""
+def chart(results: dict[str, Any], path: Path, info: dict[str, Any] | None = None) -> None:
+    """A grid of bar charts, one per headline figure, the targets side by side.
+
+    ``info`` is the run's ``machine()`` record (its date and CPU go in the title); a chart
+    redrawn later from a saved latest.json passes the one saved there, not today's.
+    """
     import matplotlib  # noqa: PLC0415 - heavy, only here
 
     matplotlib.use("Agg")
@@ -315,7 +319,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.margins(y=0.15)
-    info = machine()
+    info = info or machine()
     fig.suptitle(
         f"jupyter-webpty vs Jupyter's built-in terminal vs ttyd vs a raw PTY loop - {info['date']}, "
         f"{info['nproc']} x {info['cpu']}",
@@ -393,7 +397,7 @@ def write(results: dict[str, Any], meta: dict[str, Any], out: Path, *, png: bool
         md += f"\n{ab_text}\n\n{ab_markdown(ab, kind)}\n"
     (out / "latest.md").write_text(md)
     if png:
-        chart(results, out / "latest.png")
+        chart(results, out / "latest.png", info)
     if ab:
         return plain(lines) + f"\n\nA/B ({kind}):\n" + ab_markdown(ab, kind)
     return plain(lines)
