@@ -86,9 +86,7 @@ class LocalSpawner:
 
     def spawn(self, session_id: str, launch: Launch) -> Child:
         """``spawn`` below."""
-        return spawn(
-            launch.argv, cwd=launch.cwd, env=launch.env, cols=launch.cols, rows=launch.rows
-        )
+        return spawn(launch)
 
     def reap(self, session_id: str, pid: int) -> int | None:
         """``reap`` below."""
@@ -122,16 +120,18 @@ def child_env(base: Mapping[str, str], cols: int, rows: int) -> dict[str, str]:
     return env
 
 
-def spawn(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], cols: int, rows: int) -> Child:
-    """Start ``argv`` as a session leader on a new PTY of ``cols`` x ``rows``."""
+def spawn(launch: Launch) -> Child:
+    """Start ``launch``'s command as a session leader on a new PTY of its size (this process
+    is its parent; ``launch.meta`` is not used here)."""
     from ptyprocess import PtyProcess  # noqa: PLC0415 - only the spawner needs it
 
+    argv = list(launch.argv)
     try:
         process = PtyProcess.spawn(
-            list(argv),
-            cwd=cwd,
-            env=dict(env),
-            dimensions=(rows, cols),
+            argv,
+            cwd=launch.cwd,
+            env=dict(launch.env),
+            dimensions=(launch.rows, launch.cols),
             preexec_fn=_reset_child_signals,
         )
     except (OSError, ValueError) as exc:

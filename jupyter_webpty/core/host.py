@@ -170,13 +170,14 @@ class Host:
         if self.shells.get(session_id) is not None:
             self._reply(conn, {"ok": False, "error": "a shell with that id exists"})
             return
-        child = _spawn.spawn(
-            [str(a) for a in header["argv"]], cwd=str(header["cwd"]),
-            env={str(k): str(v) for k, v in header["env"].items()},
-            cols=int(header["cols"]), rows=int(header["rows"]),
+        launch = _spawn.Launch(
+            [str(a) for a in header["argv"]], str(header["cwd"]),
+            {str(k): str(v) for k, v in header["env"].items()},
+            int(header["cols"]), int(header["rows"]), meta=dict(header.get("meta", {})),
         )  # fmt: skip
-        meta, cap = dict(header.get("meta", {})), int(header.get("cap", 1 << 20))
-        shell = self.shells.add(session_id, child, meta, cap)
+        child = _spawn.spawn(launch)
+        cap = int(header.get("cap", 1 << 20))
+        shell = self.shells.add(session_id, child, dict(launch.meta), cap)
         if self.server is None:  # a client that has not adopted: watch it as if away
             self.shells.watch(shell)
         self._reply(conn, {"ok": True, "pid": child.pid}, [child.fd])

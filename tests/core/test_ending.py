@@ -27,10 +27,9 @@ class Shell:
 
     def __init__(self, script: str, tmp_path: Path, *, kill_on_exit: bool = True) -> None:
         env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
-        self.child = _spawn.spawn(
-            [BASH, "--norc", "--noprofile", "-c", script], cwd=str(tmp_path), env=env,
-            cols=80, rows=24,
-        )  # fmt: skip
+        self.child = _spawn.spawn(_spawn.Launch(
+            [BASH, "--norc", "--noprofile", "-c", script], str(tmp_path), env, 80, 24,
+        ))  # fmt: skip
         self.codes: list[int] = []
         self.ending = Ending(
             self.child, _spawn.LOCAL, "test", on_reaped=self._reaped, kill_grace=0.3,

@@ -29,10 +29,10 @@ def shells() -> Iterator[Shells]:
 
 
 def spawn(shells: Shells, script: str, tmp_path: Path, cap: int = 4096) -> Shell:
-    child = _spawn.spawn(
-        [BASH, "--norc", "--noprofile", "-c", script], cwd=str(tmp_path),
-        env={"PATH": os.environ["PATH"]}, cols=80, rows=24,
-    )  # fmt: skip
+    child = _spawn.spawn(_spawn.Launch(
+        [BASH, "--norc", "--noprofile", "-c", script], str(tmp_path),
+        {"PATH": os.environ["PATH"]}, 80, 24,
+    ))  # fmt: skip
     return shells.add("s1", child, {"name": "one"}, cap)
 
 
