@@ -170,14 +170,13 @@ class Host:
         if self.shells.get(session_id) is not None:
             self._reply(conn, {"ok": False, "error": "a shell with that id exists"})
             return
-        launch = _spawn.Launch(
+        meta, cap = dict(header.get("meta", {})), int(header.get("cap", 1 << 20))
+        child = _spawn.spawn(_spawn.Launch(
             [str(a) for a in header["argv"]], str(header["cwd"]),
             {str(k): str(v) for k, v in header["env"].items()},
-            int(header["cols"]), int(header["rows"]), meta=dict(header.get("meta", {})),
-        )  # fmt: skip
-        child = _spawn.spawn(launch)
-        cap = int(header.get("cap", 1 << 20))
-        shell = self.shells.add(session_id, child, dict(launch.meta), cap)
+            int(header["cols"]), int(header["rows"]), meta=meta,
+        ))  # fmt: skip
+        shell = self.shells.add(session_id, child, meta, cap)
         if self.server is None:  # a client that has not adopted: watch it as if away
             self.shells.watch(shell)
         self._reply(conn, {"ok": True, "pid": child.pid}, [child.fd])
