@@ -1,4 +1,5 @@
-"""The jupyter-server extension: configuration, wiring and lifetime. Config lives only here."""
+"""The jupyter-server extension: configuration, wiring and lifetime. Config lives only here (and in
+``session_limits.py``, the options that size each session, which ``WebPtyApp`` inherits)."""
 
 from __future__ import annotations
 
@@ -14,30 +15,25 @@ from traitlets import (
     Float,
     Integer,
     List,
-    TraitError,
     Unicode,
     Union,
-    default,
-    validate,
 )
 
 from .audit import AuditLog
-from .core import MAX_COMMANDS, Limits, SessionManager
+from .core import MAX_COMMANDS, SessionManager
 from .endpoints import mount
 from .persistence import Persistence
+from .session_limits import SessionLimits
 from .shell_command import shell_argv
 from .shutdown import Shutdown
 from .sioserver import TerminalServer
 from .transport import TerminalEvents
 
-#: The per-session defaults, written once in the core's ``Limits``; the traits below take theirs
-#: from it (tests/test_config.py holds them equal).
-_LIMITS = Limits()
 #: Our shell init files (package data), by shell: see core/integration.py.
 SHELL_DIR = Path(__file__).parent / "shell"
 
 
-class WebPtyApp(ExtensionApp):
+class WebPtyApp(SessionLimits, ExtensionApp):
     """Serve persistent PTY sessions to the browser over Socket.IO."""
 
     name = "jupyter_webpty"
@@ -66,11 +62,6 @@ class WebPtyApp(ExtensionApp):
     max_sessions = Integer(
         0, min=0, help="Most live sessions on this server at once (0: no limit)."
     ).tag(config=True)
-    scrollback_bytes = Integer(
-        _LIMITS.scrollback_bytes,
-        min=0,
-        help="Output retained per session for resume and screen restore (bytes).",
-    ).tag(config=True)
     max_retained_bytes = Integer(
         128 * 1024 * 1024,
         min=0,
@@ -78,23 +69,6 @@ class WebPtyApp(ExtensionApp):
             "Output retained by all sessions together (bytes; 0: no limit). Past it the oldest "
             "detached sessions' scrollback is trimmed first, down to 64 KiB each."
         ),
-    ).tag(config=True)
-    flow_high_water = Integer(
-        _LIMITS.high_water,
-        min=1,  # 0 would hold every client before its first byte
-        help="Unacknowledged output per client before delivery to it pauses (bytes).",
-    ).tag(config=True)
-    flow_low_water = Integer(
-        min=0,
-        help=(
-            "Unacknowledged output below which a paused client resumes (bytes; at most "
-            f"flow_high_water; default {_LIMITS.low_water}, or flow_high_water if lower)."
-        ),
-    ).tag(config=True)
-    max_pending_input = Integer(
-        _LIMITS.max_pending_input,
-        min=1,
-        help="Input waiting for a shell that does not read it, before input is refused (bytes).",
     ).tag(config=True)
     cull_inactive_timeout = Integer(
         0,
@@ -104,11 +78,6 @@ class WebPtyApp(ExtensionApp):
     kill_on_exit = Bool(
         True,
         help="When the shell exits, also end the jobs it left running on the terminal.",
-    ).tag(config=True)
-    kill_grace = Float(
-        _LIMITS.kill_grace,
-        min=0.0,
-        help="Wait between SIGHUP, SIGTERM and SIGKILL when closing a session (seconds).",
     ).tag(config=True)
     session_owner = CaselessStrEnum(
         ["auto", "server", "user"],
@@ -195,36 +164,6 @@ class WebPtyApp(ExtensionApp):
             "False: every packet takes python-socketio's public path, same protocol."
         ),
     ).tag(config=True)
-
-    @default("flow_low_water")
-    def _default_flow_low_water(self) -> int:
-        # A lowered flow_high_water alone stays valid: the low mark follows it down.
-        return min(_LIMITS.low_water, self.flow_high_water)
-
-    @validate("flow_low_water", "flow_high_water")
-    def _check_flow_marks(self, proposal: Any) -> int:
-        # Checked once both are set (traitlets cross-validates config after loading it all).
-        value = int(proposal["value"])
-        if proposal["trait"].name == "flow_low_water":
-            low, high = value, self.flow_high_water
-        elif "flow_low_water" in self._trait_values:
-            low, high = self.flow_low_water, value
-        else:
-            return value  # the low mark's default follows this one
-        if low > high:
-            msg = f"flow_low_water ({low}) must not exceed flow_high_water ({high})"
-            raise TraitError(msg)
-        return value
-
-    def limits(self) -> Limits:
-        """The per-session limits of this configuration."""
-        return Limits(
-            scrollback_bytes=self.scrollback_bytes,
-            high_water=self.flow_high_water,
-            low_water=self.flow_low_water,
-            max_pending_input=self.max_pending_input,
-            kill_grace=self.kill_grace,
-        )
 
     manager: SessionManager
     events: TerminalEvents | None = None

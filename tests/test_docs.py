@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from jupyter_server.extension.application import ExtensionApp
+
 from jupyter_webpty.app import WebPtyApp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -12,7 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_option_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
-    ours = [name for name in WebPtyApp.class_own_traits(config=True) if not name.startswith("_")]
+    # Ours: WebPtyApp's own and those it inherits from SessionLimits, not jupyter-server's.
+    inherited = ExtensionApp.class_traits(config=True)
+    ours = [name for name in WebPtyApp.class_traits(config=True) if name not in inherited]
+    assert "scrollback_bytes" in ours
     assert ours
     missing = [name for name in ours if f"| `{name}` |" not in readme]
     assert missing == []

@@ -186,8 +186,7 @@ class SessionManager:
             lambda record, finished: self._listeners.command(session, record, finished)
         )
         session.on_exit(self._forget)
-        session.on_activity(self._activity)
-        session.on_retained(self._budget.change)
+        session.set_hooks(activity=self._activity, retained=self._budget.change)
         if restored is not None:
             self._budget.change(session.retained_bytes)
         self._continuity.starting(session, cwd, saved, adopted[0] if adopted else None)

@@ -37,6 +37,7 @@ class ShellProcess:
     # Slots, not a dict per instance: one of these per session (python -m bench.memory).
     __slots__ = (
         "_adopted",
+        "_finished",
         "_kill_on_exit",
         "_limits",
         "_session_id",
@@ -68,6 +69,7 @@ class ShellProcess:
         self.reader: Reader | None = None
         self.input: InputQueue | None = None
         self.ending: Ending | None = None
+        self._finished = False  # finish() ran: the descriptors are closed
 
     def start(
         self,
@@ -146,31 +148,28 @@ class ShellProcess:
             self.ending.eof()
 
     # -- the end (ending.py) -----------------------------------------------------------------
-    @property
-    def is_open(self) -> bool:
-        """Whether the shell was started and not let go: there are descriptors to close."""
-        return self.child is not None and self.ending is not None
+    async def finish(self, record: Callable[[bytes], None]) -> bool:
+        """After the reap: stop reading for good, wait for a read in flight, hand what the shell
+        wrote last and is still in the PTY to ``record``, and close the descriptors.
 
-    async def quiesce(self) -> None:
-        """Stop reading for good, and wait for a read in flight (before the last one)."""
+        Returns False, doing nothing more, if there is nothing to close: never started, let go,
+        or finished already (by an earlier call).
+        """
         if self.reader is not None:
             await self.reader.quiesce()
-
-    def read_rest(self) -> bytes:
-        """What the shell wrote last and is still in the PTY (raises ``OSError``)."""
-        if self.child is None:
-            return b""
-        data, _ = _spawn.read_available(self.child.fd, self._limits.scrollback_bytes)
-        return data
-
-    def close(self) -> None:
-        """Stop reading and writing, and close the descriptors (the shell was reaped)."""
+        if self.child is None or self.ending is None or self._finished:
+            return False
+        self._finished = True
+        with contextlib.suppress(OSError):
+            data, _ = _spawn.read_available(self.child.fd, self._limits.scrollback_bytes)
+            if data:
+                record(data)
         if self.reader is not None:
             self.reader.close()
         if self.input is not None:
             self.input.close()
-        if self.ending is not None:
-            self.ending.close_fds()
+        self.ending.close_fds()
+        return True
 
     async def terminate(self) -> None:
         """End the shell and its terminal session (``Ending.terminate``), once it started."""

@@ -150,9 +150,11 @@ class SessionStore:
         elif revived:
             self._files.log_ends_at(session.id, session.end)
         self._save_meta(session)
-        session.on_record(lambda data, end: self._append(session.id, data, end))
-        session.on_size(lambda: self.changed(session))
-        session.on_trim(self._save_now)
+        session.set_hooks(
+            size=lambda: self.changed(session),
+            record=lambda data, end: self._append(session.id, data, end),
+            trim=self._save_now,
+        )
 
     def changed(self, session: PtySession) -> None:
         """``session``'s name or size changed: save its metadata with the next write."""

@@ -19,7 +19,6 @@ Who forks the shell and reaps it is the ``Spawner``'s business: this process, or
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 import secrets
@@ -160,25 +159,25 @@ class PtySession:
         """Call ``callback(session)`` once after the shell exited and the session closed."""
         self._on_exit.append(callback)
 
-    def on_size(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` after the terminal's size changed."""
-        self._on_size = callback
-
-    def on_activity(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` on input and output (the manager throttles it)."""
-        self._on_activity = callback
-
-    def on_retained(self, callback: Callable[[int], None]) -> None:
-        """Call ``callback(change)`` when the retained output grows or shrinks by reading."""
-        self._feed.on_retained = callback
-
-    def on_record(self, callback: Callable[[bytes, int], None]) -> None:
-        """Call ``callback(data, end)`` with each piece of output recorded (the revival store)."""
-        self._feed.on_record = callback
-
-    def on_trim(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` before the budget trims retained output (``trim_retained``)."""
-        self._feed.on_trim = callback
+    def set_hooks(
+        self,
+        *,
+        size: Callable[[], None] | None = None,
+        activity: Callable[[], None] | None = None,
+        retained: Callable[[int], None] | None = None,
+        record: Callable[[bytes, int], None] | None = None,
+        trim: Callable[[], None] | None = None,
+    ) -> None:
+        """Set the given hooks: ``size()`` after the terminal's size changed, ``activity()`` on
+        input and output (the manager throttles it), and the feed's (``Feed``):
+        ``retained(change)``, ``record(data, end)`` (the revival store) and ``trim()`` before
+        the budget trims (``trim_retained``)."""
+        self._on_size = size or self._on_size
+        self._on_activity = activity or self._on_activity
+        feed = self._feed
+        feed.on_retained = retained or feed.on_retained
+        feed.on_record = record or feed.on_record
+        feed.on_trim = trim or feed.on_trim
 
     def on_command(self, callback: CommandCallback) -> None:
         """Call ``callback(record, finished)`` when a command starts or finishes (marks.py)."""
@@ -277,17 +276,10 @@ class PtySession:
     # -- exit (process.py, ending.py) --------------------------------------------------------
     async def _close(self, code: int) -> None:
         # The ending's one call, after the reap: the last read, then every part closes.
-        process = self._process
-        await process.quiesce()
-        if self.state is SessionState.EXITED or not process.is_open:
+        if not await self._process.finish(self._feed.record):
             return
-        with contextlib.suppress(OSError):  # what the shell wrote last is still in the PTY
-            data = process.read_rest()
-            if data:
-                self._feed.record(data)
         self.state = SessionState.EXITED
         self.exit_code = code
-        process.close()
         self._feed.close()
         for callback in self._on_exit:
             try:
