@@ -137,11 +137,38 @@ class _Recorder(websocket.WebSocketHandler):
         self.done.set()
 
 
+class _Burst(websocket.WebSocketHandler):
+    """Writes ``count`` binary events by ``write_frames`` at once, on a socket with a small send
+    buffer: the kernel takes part of the first, tornado's buffer the rest (``buffered``)."""
+
+    def initialize(self, count: int, attachment: bytes, done: asyncio.Event) -> None:
+        self.count, self.attachment, self.done = count, attachment, done
+        self.buffered = False
+
+    def get_compression_options(self) -> None:
+        return None
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        assert self.ws_connection is not None
+        stream = self.ws_connection.stream
+        stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        for index in range(self.count):
+            _Burst.buffered = _Burst.buffered or stream.writing()
+            assert fastpath.write_frames(self, f"2[{index}]", self.attachment)
+        self.done.set()
+
+
 async def _raw_frames(ours: bool, text: bytes, attachment: bytes) -> bytes:
     """The bytes a tornado websocket server sends after the handshake, as read off TCP."""
     done = asyncio.Event()
     args = {"ours": ours, "text": text, "attachment": attachment, "done": done}
-    server = httpserver.HTTPServer(web.Application([("/ws", _Recorder, args)]))
+    return await _read_off_tcp(_Recorder, args, len(fastpath.frames(text, attachment)))
+
+
+async def _read_off_tcp(handler: type, args: dict[str, Any], expected: int) -> bytes:
+    """The first ``expected`` bytes ``handler`` sends after the handshake, as read off TCP."""
+    done = args["done"]
+    server = httpserver.HTTPServer(web.Application([("/ws", handler, args)]))
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -159,7 +186,6 @@ async def _raw_frames(ours: bool, text: bytes, attachment: bytes) -> bytes:
             ).encode()
         )
         await reader.readuntil(b"\r\n\r\n")
-        expected = len(fastpath.frames(text, attachment))
         received = await asyncio.wait_for(reader.readexactly(expected), 10)
         await asyncio.wait_for(done.wait(), 10)
         writer.close()
@@ -176,6 +202,28 @@ async def test_frames_equal_tornados_write_message(size: int) -> None:
     assert tornados == fastpath.frames(text, attachment)
     # And written through ws_connection.stream, as the socket handler does: the same bytes.
     assert await _raw_frames(True, text, attachment) == tornados
+
+
+async def test_frames_written_past_tornados_write_keep_their_order() -> None:
+    # The first event goes to the socket itself, and the kernel takes only part of it; the
+    # rest and every later event wait in tornado's buffer: all arrive, whole and in order.
+    attachment = os.urandom(65536)
+    count = 20
+    args = {"count": count, "attachment": attachment, "done": asyncio.Event()}
+    expected = b"".join(
+        fastpath.frames(f"{fastpath.ENGINEIO_MESSAGE}2[{index}]".encode(), attachment)
+        for index in range(count)
+    )
+    _Burst.buffered = False
+    assert await _read_off_tcp(_Burst, args, len(expected)) == expected
+    assert _Burst.buffered  # the buffered way was taken too
+
+
+def test_tornado_stream_we_send_on_directly() -> None:
+    # write_frames sends on IOStream.socket while IOStream.writing() says its buffer is empty.
+    assert "return bool(self._write_buffer)" in inspect.getsource(BaseIOStream.writing)
+    assert "self.socket.send(" in inspect.getsource(IOStream.write_to_fd)
+    assert callable(BaseIOStream.closed)
 
 
 def test_frame_head_lengths() -> None:
