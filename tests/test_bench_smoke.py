@@ -29,6 +29,21 @@ WORKLOADS = (
 )
 
 
+def test_bench_readerproc_reads_the_whole_file_both_ways(tmp_path: Path) -> None:
+    text = tmp_path / "lines"
+    data = b"".join(b"%06d the reader process smoke run\n" % line for line in range(8000))
+    text.write_bytes(data)
+    argv = [sys.executable, "-m", "bench.readerproc", str(text), "--rounds", "2", "--busy", "0.25"]
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rounds = [line for line in proc.stdout.splitlines() if line.startswith("round ")]
+    assert len(rounds) == 4
+    assert {line.split()[2] for line in rounds} == {"thread", "process"}
+    # Each way read all of it, the PTY's CRLF for each newline included.
+    whole = len(data) + data.count(b"\n")
+    assert all(line.endswith(f", {whole} bytes") for line in rounds), rounds
+
+
 @pytest.mark.slow
 def test_bench_quick_run(tmp_path: Path) -> None:
     out = tmp_path / "results"
