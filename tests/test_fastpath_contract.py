@@ -141,9 +141,10 @@ class _Burst(websocket.WebSocketHandler):
     """Writes ``count`` binary events by ``write_frames`` at once, on a socket with a small send
     buffer: the kernel takes part of the first, tornado's buffer the rest (``buffered``)."""
 
+    buffered = False  # set once a write found tornado's buffer holding bytes
+
     def initialize(self, count: int, attachment: bytes, done: asyncio.Event) -> None:
         self.count, self.attachment, self.done = count, attachment, done
-        self.buffered = False
 
     def get_compression_options(self) -> None:
         return None
