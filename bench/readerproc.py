@@ -2,8 +2,8 @@
 
 ``cat FILE`` on a PTY, read two ways, with no server and no network:
 
-* ``thread``: as webpty reads a streaming terminal, a thread running ``_spawn.read_batch``
-  that hands each batch to an asyncio loop (one batch in flight, as ``core/reading.py``);
+* ``thread``: webpty's own ``core/reading.Reader`` on an asyncio loop: the loop reads quiet
+  output, a worker thread drains a flood in batches it hands to the loop;
 * ``process``: a child Python process reading the PTY master in a tight ``readv`` loop and
   writing each read into a pipe of 1 MiB, which the loop reads in reads of 128 KiB.
 
@@ -30,9 +30,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from jupyter_webpty.core import _spawn
+from jupyter_webpty.core import Limits, reading, viewers
 
-LIMIT = 128 * 1024  # webpty's most bytes per message (core/reading.py)
+LIMIT = viewers.message_limit(Limits().high_water)  # webpty's default, 128 KiB
 _PERIOD = 0.0004
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
 
@@ -77,43 +77,27 @@ def _keep_busy(loop: asyncio.AbstractEventLoop, share: float, stop: threading.Ev
 
 
 def by_thread(path: Path, share: float) -> tuple[float, int]:
-    """MB/s of the ``thread`` way, and the bytes read."""
+    """MB/s of the ``thread`` way (webpty's own ``Reader``), and the bytes read."""
     pid, fd = _spawn_cat(path)
     loop = asyncio.new_event_loop()
-    stop, taken = threading.Event(), threading.Event()
-    taken.set()
+    stop = threading.Event()
     done = loop.create_future()
     got = [0]
 
-    def on_batch(data: bytes, eof: bool) -> None:
+    def on_read(data: bytes, eof: bool) -> None:
         got[0] += len(data)
-        taken.set()
         if eof and not done.done():
             done.set_result(None)
 
-    def read() -> None:
-        while True:
-            try:
-                data, eof = _spawn.read_batch(fd, LIMIT, 0.004, 0.001)
-            except OSError:
-                data, eof = b"", True
-            if not data and not eof:
-                _spawn._wait_readable(fd, 0.05)  # the reader waits for the PTY, as a drain does
-                continue
-            taken.wait()
-            taken.clear()
-            loop.call_soon_threadsafe(on_batch, data, eof)
-            if eof:
-                return
-
+    reader = reading.Reader(fd, loop, on_read, limit=LIMIT, label="readerproc")
     _keep_busy(loop, share, stop)
     start = time.perf_counter()
-    reader = threading.Thread(target=read)
-    reader.start()
+    reader.resume()
     loop.run_until_complete(done)
     seconds = time.perf_counter() - start
     stop.set()
-    reader.join()
+    loop.run_until_complete(reader.quiesce())  # a drain still in flight ends before the close
+    reader.close()
     loop.close()
     os.close(fd)
     os.waitpid(pid, 0)
