@@ -43,7 +43,9 @@ _FIRST_WAIT_SECONDS = 0.001
 #: waiting for the pool (the same terminal then queues again, behind them).
 _STREAM_SECONDS = 0.05
 #: A read this large (a full line-discipline buffer) means output streams: drain in a thread.
-_STREAMING = 4096
+#: Linux's n_tty keeps one byte of its 4096 free, so a full buffer reads as 4095 (at 4096 a
+#: single full read never counted, only reads that the flush worker topped up meanwhile).
+_STREAMING = 4095
 
 #: ``on_read(data, eof)``: what one read returned, and whether the terminal reached its end.
 ReadCallback = Callable[[bytes, bool], None]

@@ -291,6 +291,19 @@ async def test_reader_reads_quiet_and_streaming_output_pauses_and_sees_the_end()
     os.close(master)
 
 
+async def test_a_full_line_discipline_reads_as_streaming() -> None:
+    # The reader's "output streams" mark is what one read of a full PTY returns on this kernel.
+    master, slave = os.openpty()
+    os.set_blocking(slave, False)
+    with contextlib.suppress(BlockingIOError):
+        os.write(slave, b"y" * 65536)  # more than the line discipline holds
+    await wait_until(lambda: _spawn._buffered(master) >= 4095, 5, "a full line discipline")
+    data = os.read(master, 65536)
+    os.close(slave)
+    os.close(master)
+    assert len(data) >= reading._STREAMING
+
+
 async def test_reader_overlaps_drains_and_a_pause_lets_only_the_one_in_flight_finish() -> None:
     """While output streams, the next drain reads as the last one's bytes are handed over; a
     pause from that hand-over stops the drains after the one already reading."""
