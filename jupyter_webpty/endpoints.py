@@ -56,7 +56,7 @@ def mount(
         fastpath.use_direct_websocket(sio.eio)
     events = TerminalEvents(sio, manager, identify, wire if fast_path else None)
     events.register()
-    handler: Any = socket_handler(sio, session_owner)
+    handler: Any = socket_handler(sio, session_owner, whole_reads=fast_path)
     routes: list[tuple[Any, ...]] = [
         (f"/{protocol.SOCKETIO_PATH}/", handler),
         *rest_handlers(manager, session_owner),

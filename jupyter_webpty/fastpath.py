@@ -34,7 +34,10 @@ and tornado produce):
   frames (unmasked, as a server's are; uncompressed, as the socket handler disables deflate)
   straight into the stream, both frames of a binary event in one ``send(2)``: on the stream's
   socket itself (``IOStream.socket``) while its buffer is empty (``writing()``), else through
-  its ``write``. Without ``.stream`` it falls back to ``write_message``.
+  its ``write``. Without ``.stream`` it falls back to ``write_message``. Reading,
+  ``WholeReads`` replaces ``WebSocketProtocol13._read_bytes``, through which
+  ``_receive_frame`` reads each piece of a frame (and counts ``_wire_bytes_in``), and is
+  built as ``get_websocket_protocol`` builds tornado's (``handler, False, params``).
 
 * **Engine.IO's websocket driver** (``DirectWebSocket``, for memory per connection): the
   driver table ``AsyncServer._async`` (its ``"websocket"`` entry, made per connection with the
@@ -70,6 +73,7 @@ from typing import Any
 from engineio import exceptions as engineio_exceptions
 from engineio import packet as engineio_packet
 from tornado.iostream import IOStream
+from tornado.websocket import WebSocketProtocol, WebSocketProtocol13
 
 from . import protocol
 from .mailbox import Mailbox
@@ -195,6 +199,53 @@ def _send(stream: IOStream, data: bytes) -> None:
         sent = 0
     if sent < len(data):
         stream.write(memoryview(data)[sent:] if sent else data)
+
+
+# -- tornado's websocket protocol, reading what the socket has at once ---------------------
+#: The most one read of a websocket takes beyond what the frame being parsed needs.
+READ_SIZE = 65536
+
+
+def whole_reads(protocol: WebSocketProtocol | None, handler: Any) -> WebSocketProtocol | None:
+    """``WholeReads`` in place of ``protocol``, the one tornado made for ``handler``, if it is
+    tornado's own ``WebSocketProtocol13``; else ``protocol``."""
+    if type(protocol) is not WebSocketProtocol13:
+        return protocol
+    return WholeReads(handler, False, protocol.params)
+
+
+class WholeReads(WebSocketProtocol13):
+    """tornado's websocket protocol, reading the socket in whole reads.
+
+    tornado's ``_receive_frame`` reads each frame in pieces (its header, the length, the mask,
+    the payload), through ``_read_bytes``: ``IOStream.read_bytes`` for each, a Future each,
+    and since the header's read completes with the rest of the frame still in the stream's
+    buffer, the stream leaves epoll and comes back (two ``epoll_ctl``) at every frame. Here
+    ``_read_bytes`` takes the pieces from what one read brought (``read_bytes(partial=True)``:
+    whatever the socket has), so a keystroke's frame costs one Future and no ``epoll_ctl``;
+    tornado's ``_receive_frame`` still parses and checks every frame, unchanged.
+    """
+
+    _unread = b""  # bytes read, the frames' pieces not yet taken from ``_taken`` on
+    _taken = 0
+
+    async def _read_bytes(self, n: int) -> bytes:
+        start, end = self._taken, self._taken + n
+        if end > len(self._unread):
+            have = self._unread[start:]
+            parts, size = [have], len(have)
+            while size < n:
+                chunk = await self.stream.read_bytes(max(n - size, READ_SIZE), partial=True)
+                parts.append(chunk)
+                size += len(chunk)
+            self._unread, start, end = b"".join(parts), 0, n
+        data = self._unread[start:end]
+        if end == len(self._unread):  # all taken: an idle connection keeps no bytes
+            self._unread, self._taken = b"", 0
+        else:
+            self._taken = end
+        self._wire_bytes_in += n
+        return data
 
 
 # -- Engine.IO's websocket transport without its per-connection tasks ------------------------

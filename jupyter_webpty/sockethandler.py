@@ -29,7 +29,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import httputil, web
 from tornado.iostream import StreamBufferFullError, StreamClosedError
-from tornado.websocket import WebSocketClosedError
+from tornado.websocket import WebSocketClosedError, WebSocketProtocol
 
 from . import fastpath, protocol
 from .auth import Guarded, is_authorized, owner_of
@@ -46,8 +46,13 @@ MAX_QUEUED_FRAMES = 16
 MAX_UNSENT_BYTES = 16 * 1024 * 1024
 
 
-def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.RequestHandler]:
-    """The tornado handler class for ``{base_url}webpty/socket.io/`` bound to ``sio``."""
+def socket_handler(
+    sio: socketio.AsyncServer, owner_policy: str, *, whole_reads: bool = True
+) -> type[web.RequestHandler]:
+    """The tornado handler class for ``{base_url}webpty/socket.io/`` bound to ``sio``.
+
+    ``whole_reads``: read frames with ``fastpath.WholeReads`` (``WebPtyApp.fast_path``).
+    """
     engineio_handler: Any = socketio.get_tornado_handler(sio)
 
     class WebPtySocketHandler(
@@ -219,6 +224,10 @@ def socket_handler(sio: socketio.AsyncServer, owner_policy: str) -> type[web.Req
                 return
             # Waits while the bounded queue is full: tornado reads no further frame meanwhile.
             await self.receive_queue.put(message)
+
+        def get_websocket_protocol(self) -> WebSocketProtocol | None:
+            protocol = super().get_websocket_protocol()
+            return fastpath.whole_reads(protocol, self) if whole_reads else protocol
 
         def get_compression_options(self) -> dict[str, Any] | None:
             # Deflate costs more CPU than loopback and LAN links save; kernels don't use it either.

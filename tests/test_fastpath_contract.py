@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import inspect
 import json
 import os
@@ -242,6 +243,150 @@ def test_tornado_protocol_has_the_stream_we_write_to() -> None:
     assert "max_write_buffer_size" in inspect.signature(BaseIOStream.__init__).parameters
     assert "self.max_write_buffer_size" in inspect.getsource(BaseIOStream.write)
     assert issubclass(IOStream, BaseIOStream)
+
+
+# -- Reading frames: fastpath.WholeReads against tornado's own protocol ----------------------
+class _Listener(websocket.WebSocketHandler):
+    """Records what tornado hands the handler: messages, pings, the close code."""
+
+    def initialize(self, whole: bool, events: list[Any], closed: asyncio.Event) -> None:
+        self.whole, self.events, self.closed = whole, events, closed
+
+    def get_compression_options(self) -> None:
+        return None
+
+    @property
+    def max_message_size(self) -> int:
+        return 2 * 1024 * 1024
+
+    def get_websocket_protocol(self) -> Any:
+        protocol = super().get_websocket_protocol()
+        if self.whole:
+            protocol = fastpath.whole_reads(protocol, self)
+            assert type(protocol) is fastpath.WholeReads
+        return protocol
+
+    def on_message(self, message: str | bytes) -> None:
+        self.events.append(("message", message))
+
+    def on_ping(self, data: bytes) -> None:
+        self.events.append(("ping", data))
+
+    def on_close(self) -> None:
+        self.events.append(("close", self.close_code, self.close_reason))
+        self.closed.set()
+
+
+def _client_frame(opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0) -> bytes:
+    """A client's frame (masked, RFC 6455 5.3)."""
+    mask = os.urandom(4)
+    size = len(payload)
+    if size < 126:
+        length = bytes([0x80 | size])
+    elif size < 65536:
+        length = bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        length = bytes([0x80 | 127]) + size.to_bytes(8, "big")
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([(0x80 if fin else 0) | rsv | opcode]) + length + mask + masked
+
+
+_CLOSE = _client_frame(0x8, (1000).to_bytes(2, "big") + b"bye")
+_MESSAGES = [
+    _client_frame(0x1, text.encode())
+    for text in ["", "x", "\u00e9\u2713" * 40, "y" * 125, "z" * 126, "w" * 65535, "v" * 65536]
+] + [_client_frame(0x2, os.urandom(size)) for size in (1, 127, 70000)]
+_FRAGMENTED = [
+    _client_frame(0x1, b"one ", fin=False),
+    _client_frame(0x9, b"ping between"),
+    _client_frame(0x0, b"two ", fin=False),
+    _client_frame(0x0, b"three"),
+]
+#: Byte streams a client may send, each ending in a close frame (or made to be refused).
+_STREAMS = {
+    "one write": [b"".join(_MESSAGES) + _CLOSE],
+    "a byte per write": [bytes([b]) for b in b"".join(_MESSAGES[:4] + _FRAGMENTED) + _CLOSE],
+    "frame per write": [*_MESSAGES, *_FRAGMENTED, _CLOSE],
+    "a message of a megabyte": [_client_frame(0x2, os.urandom(1024 * 1024)) + _CLOSE],
+    "too big": [_MESSAGES[1], _client_frame(0x2, bytes(2 * 1024 * 1024 + 1)), _CLOSE],
+    "reserved bits": [_MESSAGES[1], _client_frame(0x1, b"ext", rsv=0x40), _CLOSE],
+    "continuation of nothing": [_client_frame(0x0, b"stray"), _CLOSE],
+    "bad utf-8": [_client_frame(0x1, b"\xff\xfe"), _CLOSE],
+}
+
+_ENDS_IN_A_CLOSE_FRAME = {
+    "one write",
+    "a byte per write",
+    "frame per write",
+    "a message of a megabyte",
+}
+
+
+async def _listen(whole: bool, writes: list[bytes]) -> tuple[list[Any], bytes | None]:
+    """What the handler saw of ``writes``, and what the server sent back until it closed
+    (None when it reset the connection)."""
+    events: list[Any] = []
+    closed = asyncio.Event()
+    args = {"whole": whole, "events": events, "closed": closed}
+    server = httpserver.HTTPServer(web.Application([("/ws", _Listener, args)]))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    server.add_sockets([listener])
+    port = listener.getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await reader.readuntil(b"\r\n\r\n")
+        with contextlib.suppress(ConnectionError):
+            for data in writes:
+                writer.write(data)
+                await writer.drain()
+        try:
+            sent_back: bytes | None = await asyncio.wait_for(reader.read(), 10)  # to its close
+        except ConnectionResetError:  # it aborted with bytes of ours unread: no telling what came
+            sent_back = None
+        await asyncio.wait_for(closed.wait(), 10)
+        writer.close()
+        return events, sent_back
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("stream", list(_STREAMS))
+async def test_whole_reads_hand_the_handler_what_tornado_does(stream: str) -> None:
+    writes = _STREAMS[stream]
+    tornados, tornados_reply = await _listen(False, writes)
+    ours, our_reply = await _listen(True, writes)
+    assert ours == tornados
+    assert tornados[-1][0] == "close"  # each stream ends the connection
+    if tornados_reply is not None and our_reply is not None:
+        assert our_reply == tornados_reply  # pongs and the close frame
+    if stream in _ENDS_IN_A_CLOSE_FRAME:
+        assert our_reply is not None
+        assert our_reply == tornados_reply
+
+
+def test_tornado_reads_frames_through_read_bytes() -> None:
+    # WholeReads replaces _read_bytes, through which _receive_frame reads every piece.
+    protocol = websocket.WebSocketProtocol13
+    assert "await self._read_bytes(" in inspect.getsource(protocol._receive_frame)
+    assert "self.stream.read_bytes(" not in inspect.getsource(protocol._receive_frame)
+    reading = inspect.getsource(protocol._read_bytes)
+    assert "await self.stream.read_bytes(n)" in reading
+    assert "self._wire_bytes_in += n" in reading
+    # The socket handler builds WholeReads from what tornado would have used.
+    made = inspect.getsource(websocket.WebSocketHandler.get_websocket_protocol)
+    assert "WebSocketProtocol13(self, False, params)" in made
+    assert "self.params = params" in inspect.getsource(protocol.__init__)
 
 
 # -- python-engineio's queue and python-socketio's internals ---------------------------------
