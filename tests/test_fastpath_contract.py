@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
 import engineio
@@ -167,9 +168,11 @@ async def _raw_frames(ours: bool, text: bytes, attachment: bytes) -> bytes:
     return await _read_off_tcp(_Recorder, args, len(fastpath.frames(text, attachment)))
 
 
-async def _read_off_tcp(handler: type, args: dict[str, Any], expected: int) -> bytes:
-    """The first ``expected`` bytes ``handler`` sends after the handshake, as read off TCP."""
-    done = args["done"]
+@contextlib.asynccontextmanager
+async def _websocket_to(
+    handler: type, args: dict[str, Any]
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A raw TCP connection to a tornado server of ``handler``, past the websocket handshake."""
     server = httpserver.HTTPServer(web.Application([("/ws", handler, args)]))
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -179,21 +182,29 @@ async def _read_off_tcp(handler: type, args: dict[str, Any], expected: int) -> b
     port = listener.getsockname()[1]
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        await reader.readuntil(b"\r\n\r\n")
-        received = await asyncio.wait_for(reader.readexactly(expected), 10)
-        await asyncio.wait_for(done.wait(), 10)
-        writer.close()
-        return received
+        try:
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write(
+                (
+                    f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                    f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n"
+                ).encode()
+            )
+            await reader.readuntil(b"\r\n\r\n")
+            yield reader, writer
+        finally:
+            writer.close()
     finally:
         server.stop()
+
+
+async def _read_off_tcp(handler: type, args: dict[str, Any], expected: int) -> bytes:
+    """The first ``expected`` bytes ``handler`` sends after the handshake, as read off TCP."""
+    async with _websocket_to(handler, args) as (reader, _):
+        received = await asyncio.wait_for(reader.readexactly(expected), 10)
+        await asyncio.wait_for(args["done"].wait(), 10)
+    return received
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -328,24 +339,7 @@ async def _listen(whole: bool, writes: list[bytes]) -> tuple[list[Any], bytes | 
     events: list[Any] = []
     closed = asyncio.Event()
     args = {"whole": whole, "events": events, "closed": closed}
-    server = httpserver.HTTPServer(web.Application([("/ws", _Listener, args)]))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.setblocking(False)
-    server.add_sockets([listener])
-    port = listener.getsockname()[1]
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        await reader.readuntil(b"\r\n\r\n")
+    async with _websocket_to(_Listener, args) as (reader, writer):
         with contextlib.suppress(ConnectionError):
             for data in writes:
                 writer.write(data)
@@ -355,10 +349,7 @@ async def _listen(whole: bool, writes: list[bytes]) -> tuple[list[Any], bytes | 
         except ConnectionResetError:  # it aborted with bytes of ours unread: no telling what came
             sent_back = None
         await asyncio.wait_for(closed.wait(), 10)
-        writer.close()
-        return events, sent_back
-    finally:
-        server.stop()
+    return events, sent_back
 
 
 @pytest.mark.parametrize("stream", list(_STREAMS))
