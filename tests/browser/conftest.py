@@ -131,8 +131,12 @@ def start_lab(
     config = root.parent / f"{root.name}-config.py"
     # Saved sessions (revive_sessions) go to a directory of the test's, not the home's data dir.
     saved = tmp_path_factory.mktemp("revive")
+    # The built-in terminal's shell too: its default (the user's shell, reading ~/.bashrc) made
+    # those tests depend on the machine's rc files, which here ran `pyenv rehash`, and a stale
+    # lock of that held every such shell for 60 s (2026-12-04).
     config.write_text(
         f"c.WebPtyApp.shell_command = {SHELL_ARGV!r}\n"
+        f"c.ServerApp.terminado_settings = {{'shell_command': {SHELL_ARGV!r}}}\n"
         f"c.WebPtyApp.revive_dir = {str(saved)!r}\n{config_lines}"
     )
     port, token = _free_port(), secrets.token_hex(16)
