@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -36,7 +37,7 @@ if __package__ in (None, ""):  # `python bench/floor.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "bench"
 
-from bench import pressure, workloads
+from bench import pooled, pressure, report, workloads
 from bench.harness import SHELL, Harness
 from bench.stream import Output
 from bench.webpty_client import WebptyConnection, WebptySession
@@ -312,9 +313,18 @@ _LEFT_OUT = {"echo_flood": ("relay",), "interrupt": ("relay",)}
 
 
 async def run(
-    samples: int, only: list[str], size: int, rounds: int, typing: int = 300
+    samples: int,
+    only: list[str],
+    size: int,
+    rounds: int,
+    typing: int = 300,
+    ctrlc_quick_trials: int | None = None,
 ) -> dict[str, Any]:
-    """The chosen workloads for every target, the relay among them; returns their results."""
+    """The chosen workloads for every target, the relay among them; returns their results.
+
+    ``ctrlc_quick_trials``: the Ctrl+C trials after short floods (``Sizes.ctrlc_quick_trials``
+    when None), beside the five after 2 s floods.
+    """
     harness = Harness("webpty-floor-", with_ttyd=True)
     try:
         await harness.start(
@@ -324,6 +334,8 @@ async def run(
             echo_samples=samples, cat_bytes=size, rounds=rounds, history_bytes=1 << 16,
             typing_samples=typing,
         )  # fmt: skip
+        if ctrlc_quick_trials is not None:
+            sizes.ctrlc_quick_trials = ctrlc_quick_trials
         results: dict[str, Any] = {}
         for name in only:
             left_out = _LEFT_OUT.get(name, ())
@@ -355,13 +367,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--size", type=float, default=64, help="cat file size (MiB)")
     parser.add_argument("--rounds", type=int, default=5, help="throughput rounds per target")
+    parser.add_argument(
+        "--ctrlc-trials",
+        type=int,
+        default=None,
+        help="Ctrl+C trials after short floods, per target (default: as bench.run, 50)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="also write the results, every Ctrl+C time among them, to this file "
+        "(python -m bench.pooled pools such files with bench.run's)",
+    )
     args = parser.parse_args(argv)
     only = args.only.split(",")
     if set(only) - set(FLOOR_WORKLOADS):
         parser.error(f"--only takes some of: {', '.join(FLOOR_WORKLOADS)}")
     size = int(args.size * (1 << 20))
-    results = asyncio.run(run(args.samples, only, size, args.rounds, args.typing))
+    started = time.time()
+    results = asyncio.run(
+        run(args.samples, only, size, args.rounds, args.typing, args.ctrlc_trials)
+    )
     leftovers = results.pop("leftover_pids")
+    if args.json:
+        meta = {"tool": "bench.floor", "only": only, "seconds": time.time() - started}
+        document = {"machine": report.machine(), "meta": meta, "results": results}
+        args.json.write_text(json.dumps(document, indent=1) + "\n")
     titles = (
         ("echo", "idle"),
         ("typing", "typing (50 ms between keys)"),
@@ -384,11 +415,19 @@ def main(argv: list[str] | None = None) -> int:
                 ratios = _ratios(rate, results["throughput"], "mb_per_s")
                 print(f"  {name:9} {rate:6.1f}  {figures['sha256_ok']}   ({ratios})")
     if "interrupt" in results:
-        print("Ctrl+C during yes -> prompt: ms (median), KB delivered after the Ctrl+C")
+        print(
+            "Ctrl+C during yes -> prompt: ms (median), KB delivered after the Ctrl+C; "
+            f"the trials under {pooled.FAST_MS:g} ms (the fast mode) and their median"
+        )
         for name, figures in results["interrupt"].items():
             ms = figures["ctrl_c_ms"]
             ratios = _ratios(ms, results["interrupt"], "ctrl_c_ms")
-            print(f"  {name:9} {ms:6.2f}  {figures['drained_after_ctrl_c_kb']:8.1f}   ({ratios})")
+            modes = pooled.summary(figures["ctrl_c_ms_all"])
+            fast = f"fast {modes['fast']}/{modes['trials']} at {pooled.ms(modes['fast_median_ms'])}"
+            print(
+                f"  {name:9} {ms:6.2f}  {figures['drained_after_ctrl_c_kb']:8.1f}   "
+                f"{fast}   ({ratios})"
+            )
     if leftovers:
         print(f"leftover processes killed: {leftovers}")
         return 1

@@ -7,7 +7,8 @@ can fall in either mode, and one run's comparison flips from run to run. Pooling
 raw times (``ctrl_c_ms_all`` in each JSON) gives medians that do not. The figures are printed
 per target with how many trials were fast, and the median of each mode.
 
-Only runs with the full 25 trials are pooled (earlier files recorded 5).
+Only runs with the full 25 trials are pooled (earlier files recorded 5). The files of
+``python -m bench.floor --json`` pool the same way, with the protocol relay among the targets.
 """
 
 from __future__ import annotations
@@ -56,13 +57,19 @@ def summary(values: list[float]) -> dict[str, Any]:
     }
 
 
-def _ms(value: float | None) -> str:
+def ms(value: float | None) -> str:
+    """``value`` in ms to two places, or "-" when there is none."""
     return "-" if value is None else f"{value:.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="+", type=Path, help="result JSONs of python -m bench.run")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        help="result JSONs of python -m bench.run or bench.floor --json",
+    )
     args = parser.parse_args(argv)
     times, used = pool(args.files)
     if not used:
@@ -75,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in times.items():
         s = summary(values)
         print(
-            f"| {name} | {s['trials']} | {_ms(s['median_ms'])} | {_ms(s['q1_ms'])} | "
-            f"{_ms(s['q3_ms'])} | {s['fast']} ({s['fast'] / s['trials']:.0%}) | "
-            f"{_ms(s['fast_median_ms'])} | {_ms(s['slow_median_ms'])} |"
+            f"| {name} | {s['trials']} | {ms(s['median_ms'])} | {ms(s['q1_ms'])} | "
+            f"{ms(s['q3_ms'])} | {s['fast']} ({s['fast'] / s['trials']:.0%}) | "
+            f"{ms(s['fast_median_ms'])} | {ms(s['slow_median_ms'])} |"
         )
     return 0
 

@@ -94,11 +94,12 @@ def test_bench_fast_path_ab(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_bench_floor_quick_run() -> None:
+def test_bench_floor_quick_run(tmp_path: Path) -> None:
     """Every floor workload for every target (about 110 s here with ttyd built: the Ctrl+C
-    workload floods each target for 2 s, five times)."""
+    workload floods each target for 2 s, five times), its JSON, and that JSON pooled."""
+    out = tmp_path / "floor.json"
     argv = [sys.executable, "-m", "bench.floor", "--samples", "40", "--typing", "8", "--size", "1"]
-    argv += ["--rounds", "1"]
+    argv += ["--rounds", "1", "--ctrlc-trials", "20", "--json", str(out)]
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=270, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for target in ("webpty", "builtin", "sio-relay", "raw"):
@@ -107,6 +108,16 @@ def test_bench_floor_quick_run() -> None:
     # No flow control: left out of the two workloads whose flood ends with a Ctrl+C.
     assert proc.stdout.count("  relay ") == 3, proc.stdout
     assert proc.stdout.count(" True ") >= 4, proc.stdout  # every cat arrived byte-exact
+    # Each Ctrl+C line says how many of its 25 trials were in the fast mode.
+    assert proc.stdout.count("/25 at ") == 4 + ("  ttyd " in proc.stdout), proc.stdout
+    interrupt = json.loads(out.read_text())["results"]["interrupt"]
+    assert len(interrupt["sio-relay"]["ctrl_c_ms_all"]) == 25
+    pooled = subprocess.run(
+        [sys.executable, "-m", "bench.pooled", str(out), str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert pooled.returncode == 0, pooled.stderr
+    assert "| sio-relay | 50 |" in pooled.stdout, pooled.stdout
 
 
 @pytest.mark.slow
