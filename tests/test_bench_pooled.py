@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench import report
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,3 +39,16 @@ def test_says_when_no_run_is_full(tmp_path: Path) -> None:
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert "no file with 25 Ctrl+C trials per target" in done.stderr
+
+
+def test_the_table_has_the_fast_mode_median() -> None:
+    # One run: webpty fast in 3 of 5 trials (median of those 1.5 ms), ttyd in 3 (median 1.0);
+    # the built-in never (no figure, not a zero).
+    times = {"webpty": [1.0, 6.0, 2.0, 1.5, 7.0], "ttyd": [0.5, 1.0, 1.5, 8.0, 9.0]}
+    times["builtin"] = [43.0, 44.0]
+    results = {"interrupt": {name: {"ctrl_c_ms_all": values} for name, values in times.items()}}
+    row = next(line for line in report.table(results) if "trials under 4 ms" in line["metric"])
+    assert row["webpty"] == 1.5
+    assert row["ttyd"] == 1.0
+    assert row["builtin"] is None
+    assert row["vs_ttyd"] == 1.5
