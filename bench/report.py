@@ -55,10 +55,7 @@ def _fast_median(results: dict[str, Any], name: str) -> float | None:
     median of all trials falls in either of the two modes from run to run (bench/pooled.py)."""
     node = results.get("interrupt", {}).get(name)
     values = node.get("ctrl_c_ms_all") if isinstance(node, dict) else None
-    if not values or len(values) < 2:
-        return None
-    fast = pooled.summary(values)["fast_median_ms"]
-    return float(fast) if fast is not None else None
+    return pooled.fast_median(values) if values else None
 
 
 def _ratio(read: Callable[[dict[str, Any], str], Any], results: dict[str, Any], other: str) -> Any:
